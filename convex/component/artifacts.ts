@@ -1,0 +1,100 @@
+import { v } from "convex/values";
+import { mutation, query, type MutationCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
+import { fail } from "../shared/errors.js";
+import { vReviewDecision } from "../shared/validators.js";
+import { load } from "../model/load.js";
+import { publicArtifact, vPublicArtifact } from "../model/public.js";
+import { REVIEW_DONE, workflow } from "../model/workflowManager.js";
+
+/** Artifacts of a run (all versions) or of a card (every run), oldest first, bounded. */
+export const listArtifacts = query({
+  args: { runId: v.optional(v.string()), cardId: v.optional(v.string()), limit: v.optional(v.number()) },
+  returns: v.array(vPublicArtifact),
+  handler: async (ctx, args) => {
+    const limit = Math.min(Math.max(1, args.limit ?? 100), 500);
+    if ((args.runId === undefined) === (args.cardId === undefined)) fail("invalid_argument", "pass exactly one of runId or cardId");
+    if (args.runId !== undefined) {
+      const run = await load(ctx, "runs", args.runId);
+      const rows = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(limit);
+      return rows.map(publicArtifact);
+    }
+    const card = await load(ctx, "cards", args.cardId!);
+    const rows = await ctx.db.query("artifacts").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
+    return rows.map(publicArtifact);
+  },
+});
+
+/** A short-lived download URL for an artifact's bytes (null if the file is gone). */
+export const getArtifactUrl = query({
+  args: { artifactId: v.string() },
+  returns: v.union(v.null(), v.string()),
+  handler: async (ctx, args) => {
+    const a = await load(ctx, "artifacts", args.artifactId);
+    return await ctx.storage.getUrl(a.storageId);
+  },
+});
+
+const reviewArgs = { decision: vReviewDecision, reviewer: v.optional(v.string()), note: v.optional(v.string()) };
+
+/**
+ * Approves or rejects one artifact. When the run waits for review, a rejection (with its note) sends it
+ * back for another attempt, and approving the last pending artifact advances the card.
+ */
+export const reviewArtifact = mutation({
+  args: { artifactId: v.string(), ...reviewArgs },
+  returns: vPublicArtifact,
+  handler: async (ctx, args) => {
+    const a = await load(ctx, "artifacts", args.artifactId);
+    checkNote(args.note);
+    await ctx.db.patch(a._id, { review: args.decision, reviewer: args.reviewer, note: args.note, reviewedAt: Date.now() });
+    await decideRun(ctx, (await ctx.db.get(a.runId))!, args.decision === "rejected" ? args.note ?? `"${a.name}" rejected` : null);
+    return publicArtifact((await ctx.db.get(a._id))!);
+  },
+});
+
+/** Approves or rejects a whole run waiting for review (every pending artifact gets the decision). */
+export const reviewRun = mutation({
+  args: { runId: v.string(), ...reviewArgs },
+  returns: v.object({ decided: v.boolean() }),
+  handler: async (ctx, args) => {
+    const run = await load(ctx, "runs", args.runId);
+    checkNote(args.note);
+    if (run.review?.state !== "pending") fail("conflict", `run ${run._id} is not waiting for review`);
+    for (const a of await currentArtifacts(ctx, run)) {
+      if (a.review === "pending") await ctx.db.patch(a._id, { review: args.decision, reviewer: args.reviewer, note: args.note, reviewedAt: Date.now() });
+    }
+    return { decided: await decideRun(ctx, run, args.decision === "rejected" ? args.note ?? "run rejected" : null) };
+  },
+});
+
+function checkNote(note: string | undefined) {
+  if (note !== undefined && note.length > 4000) fail("invalid_argument", `note is ${note.length} characters; the limit is 4000`);
+}
+
+async function currentArtifacts(ctx: MutationCtx, run: Doc<"runs">) {
+  const rows = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(500);
+  return rows.filter((a) => !a.superseded);
+}
+
+/** Wakes the run's workflow once the review is decided; returns whether it was. */
+async function decideRun(ctx: MutationCtx, run: Doc<"runs">, rejection: string | null): Promise<boolean> {
+  const card = await ctx.db.get(run.cardId);
+  if (run.review?.state !== "pending" || !card || card.currentRunId !== run._id || card.status !== "awaiting_review") return false;
+  let state: "approved" | "rejected";
+  if (rejection !== null) state = "rejected";
+  else if ((await currentArtifacts(ctx, run)).every((a) => a.review === "approved")) state = "approved";
+  else return false;
+  await ctx.db.patch(run._id, { review: { state, notes: rejection ? [...run.review.notes, rejection] : run.review.notes } });
+  await ctx.db.insert("transitions", {
+    entity: "card",
+    cardId: card._id,
+    runId: run._id,
+    from: "awaiting_review",
+    to: state,
+    source: "client",
+    reason: rejection ?? "all deliverables approved",
+  });
+  await workflow.sendEvent(ctx, { workflowId: run.workflowId as never, name: REVIEW_DONE, value: { state } });
+  return true;
+}

@@ -1,0 +1,11 @@
+import { httpRouter } from "convex/server";
+import { httpAction } from "./_generated/server.js";
+import { api } from "./_generated/api.js";
+import { runtimeRoutes } from "../shared/routes.js";
+
+/** Served under the app's mount prefix: `app.use(lakitu, { httpPrefix: "/lakitu/" })`. */
+const http = httpRouter();
+for (const r of runtimeRoutes(api.runtime)) {
+  http.route({ path: `/${r.path}`, method: r.method, handler: httpAction(r.handler) });
+}
+export default http;

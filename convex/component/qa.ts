@@ -1,0 +1,70 @@
+/** The QA step of a run: reads the run's current artifacts from storage and checks the stage's deliverables. */
+import { v } from "convex/values";
+import { internalAction, internalMutation } from "./_generated/server.js";
+import { internal } from "./_generated/api.js";
+import { checkDeliverables, type QaArtifact } from "../shared/qa.js";
+import { vDeliverable, vQaReport } from "../shared/validators.js";
+import { transitionRun } from "../model/machine.js";
+
+export const check = internalAction({
+  args: { runId: v.id("runs") },
+  returns: v.null(),
+  handler: async (ctx, { runId }) => {
+    const input = await ctx.runMutation(internal.qa.beginChecks, { runId });
+    if (!input) return null;
+    const artifacts: QaArtifact[] = [];
+    for (const a of input.artifacts) {
+      const blob = await ctx.storage.get(a.storageId);
+      const bytes = blob ? new Uint8Array(await blob.arrayBuffer()) : new Uint8Array();
+      artifacts.push({ name: a.name, type: a.type, size: blob ? a.size : 0, bytes });
+    }
+    const report = checkDeliverables(input.deliverables, artifacts);
+    await ctx.runMutation(internal.qa.record, { runId, report });
+    return null;
+  },
+});
+
+/** collecting -> checking; returns what QA needs, or null if the run left collecting (canceled). */
+export const beginChecks = internalMutation({
+  args: { runId: v.id("runs") },
+  returns: v.union(
+    v.null(),
+    v.object({
+      deliverables: v.array(vDeliverable),
+      artifacts: v.array(v.object({ name: v.string(), type: v.string(), size: v.number(), storageId: v.id("_storage") })),
+    }),
+  ),
+  handler: async (ctx, { runId }) => {
+    const run = (await ctx.db.get(runId))!;
+    if (run.status !== "collecting" && run.status !== "checking") return null;
+    const stage = await ctx.db.get(run.stageId);
+    const all = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
+    const artifacts = all.filter((a) => !a.superseded).map((a) => ({ name: a.name, type: a.type, size: a.size, storageId: a.storageId }));
+    await transitionRun(ctx, runId, "checking", {
+      source: "workflow",
+      reason: `collected ${artifacts.length} artifact(s); manifest listed ${run.completion?.manifest.length ?? 0}`,
+    });
+    return { deliverables: stage?.deliverables ?? [], artifacts };
+  },
+});
+
+export const record = internalMutation({
+  args: { runId: v.id("runs"), report: vQaReport },
+  returns: v.null(),
+  handler: async (ctx, { runId, report }) => {
+    const run = (await ctx.db.get(runId))!;
+    const completionFailed = run.completion?.status === "failed";
+    if (report.ok && !completionFailed) {
+      await transitionRun(ctx, runId, "succeeded", { source: "workflow", reason: report.summary }, { qa: report });
+    } else {
+      const message = completionFailed
+        ? `the agent reported failure: ${run.completion?.error ?? "no reason given"}`
+        : report.summary;
+      await transitionRun(ctx, runId, "failed", { source: "workflow", reason: message }, {
+        qa: report,
+        error: { code: completionFailed ? "agent_failed" : "qa_failed", message },
+      });
+    }
+    return null;
+  },
+});

@@ -1,0 +1,140 @@
+import { v } from "convex/values";
+import { mutation, query, type MutationCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
+import { fail } from "../shared/errors.js";
+import { MAX_LIST_LIMIT } from "../shared/defaults.js";
+import { getConfig, stageLimits } from "../model/config.js";
+import { load } from "../model/load.js";
+import { isTerminal, setCard, transitionRun } from "../model/machine.js";
+import { nextAttempt, startRun } from "../model/runs.js";
+import { requestKill, sessionOfRun } from "../model/sessions.js";
+import { workflow } from "../model/workflowManager.js";
+import { publicRun, publicTransition, vPublicRun, vPublicTransition } from "../model/public.js";
+
+/**
+ * Starts a run of the card in its current stage. `providerHandle` is a function handle to the
+ * app-owned provider action; `callbackUrl` is where the runtime reaches the component's routes.
+ * Pass `attempt` to make the call idempotent (a repeat returns the same run).
+ */
+export const runCard = mutation({
+  args: {
+    cardId: v.string(),
+    providerHandle: v.string(),
+    callbackUrl: v.string(),
+    attempt: v.optional(v.number()),
+  },
+  returns: v.object({ runId: v.string(), workflowId: v.string(), attempt: v.number(), created: v.boolean() }),
+  handler: async (ctx, args) => {
+    const card = await load(ctx, "cards", args.cardId);
+    const stage = (await ctx.db.get(card.stageId))!;
+    if (!/^https?:\/\/[^\s]+$/.test(args.callbackUrl)) {
+      fail("invalid_argument", `callbackUrl must be an http(s) URL such as https://<deployment>.convex.site/lakitu, got "${args.callbackUrl}"`);
+    }
+    if (!args.providerHandle.startsWith("function://")) {
+      fail("invalid_argument", "providerHandle must be a function handle: pass createFunctionHandle(internal.<your provider action>)");
+    }
+    if (args.attempt !== undefined && (!Number.isInteger(args.attempt) || args.attempt < 1)) {
+      fail("invalid_argument", `attempt must be a positive integer, got ${args.attempt}`);
+    }
+    const attempt = args.attempt ?? (await nextAttempt(ctx, card._id, stage._id));
+    const config = await getConfig(ctx);
+    const r = await startRun(ctx, {
+      card,
+      stage,
+      attempt,
+      retriesLeft: stageLimits(stage, config).maxAttempts - 1,
+      providerHandle: args.providerHandle,
+      callbackUrl: args.callbackUrl.replace(/\/+$/, ""),
+      source: "client",
+      reason: "run requested",
+    });
+    return { ...r, attempt };
+  },
+});
+
+/** Cancels the run from any state. A terminal run stays as it is; returns whether this call canceled it. */
+export const cancelRun = mutation({
+  args: { runId: v.string(), reason: v.optional(v.string()) },
+  returns: v.object({ canceled: v.boolean(), status: v.string() }),
+  handler: async (ctx, args) => {
+    const run = await load(ctx, "runs", args.runId);
+    const canceled = await cancel(ctx, run, args.reason ?? "canceled by the app");
+    return { canceled, status: (await ctx.db.get(run._id))!.status };
+  },
+});
+
+/** Stops whatever the card is doing (its active run, or a wait for review) and leaves it idle. */
+export const stopCard = mutation({
+  args: { cardId: v.string(), reason: v.optional(v.string()) },
+  returns: v.object({ stopped: v.boolean() }),
+  handler: async (ctx, args) => {
+    const card = await load(ctx, "cards", args.cardId);
+    if (!card.currentRunId) return { stopped: false };
+    const run = (await ctx.db.get(card.currentRunId))!;
+    return { stopped: await cancel(ctx, run, args.reason ?? "card stopped by the app") };
+  },
+});
+
+async function cancel(ctx: MutationCtx, run: Doc<"runs">, reason: string): Promise<boolean> {
+  const card = (await ctx.db.get(run.cardId))!;
+  const owning = card.currentRunId === run._id;
+  const meta = { source: "cancel" as const, reason };
+  let changed = false;
+  if (!isTerminal(run.status)) {
+    changed = await transitionRun(ctx, run._id, "canceled", meta, { error: { code: "canceled", message: reason } });
+  } else if (!(owning && card.status === "awaiting_review")) {
+    return false;
+  }
+  const session = await sessionOfRun(ctx, run);
+  if (session) await requestKill(ctx, session, "canceled");
+  if (run.workflowId) {
+    const status = await workflow.status(ctx, run.workflowId as never);
+    if (status.type === "inProgress") await workflow.cancel(ctx, run.workflowId as never);
+  }
+  if (owning) {
+    await setCard(ctx, card, { status: "idle", note: `canceled: ${reason}` }, meta);
+    changed = true;
+  }
+  return changed;
+}
+
+export const getRun = query({
+  args: { runId: v.string() },
+  returns: v.union(v.null(), vPublicRun),
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("runs", args.runId);
+    const run = id && (await ctx.db.get(id));
+    if (!run) return null;
+    return publicRun(run, run.sessionId ? await ctx.db.get(run.sessionId) : null);
+  },
+});
+
+/** Runs of a card, newest first. `before`: an attempt number cursor (exclusive). */
+export const listRuns = query({
+  args: { cardId: v.string(), limit: v.optional(v.number()), beforeQueuedAt: v.optional(v.number()) },
+  returns: v.array(vPublicRun),
+  handler: async (ctx, args) => {
+    const card = await load(ctx, "cards", args.cardId);
+    const limit = Math.min(Math.max(1, args.limit ?? 20), MAX_LIST_LIMIT);
+    const runs = await ctx.db
+      .query("runs")
+      .withIndex("by_card", (q) =>
+        args.beforeQueuedAt === undefined ? q.eq("cardId", card._id) : q.eq("cardId", card._id).lt("_creationTime", args.beforeQueuedAt),
+      )
+      .order("desc")
+      .take(limit);
+    return await Promise.all(runs.map(async (r) => publicRun(r, r.sessionId ? await ctx.db.get(r.sessionId) : null)));
+  },
+});
+
+/** The audit log of a card: every card and run transition with its source and reason, oldest first. */
+export const listTransitions = query({
+  args: { cardId: v.string(), limit: v.optional(v.number()) },
+  returns: v.array(vPublicTransition),
+  handler: async (ctx, args) => {
+    const card = await load(ctx, "cards", args.cardId);
+    const limit = Math.min(Math.max(1, args.limit ?? 100), 1000);
+    const rows = await ctx.db.query("transitions").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
+    return rows.map(publicTransition);
+  },
+});

@@ -1,0 +1,231 @@
+/**
+ * What the runtime inside a sandbox calls, through the HTTP routes (convex/shared/routes.ts). Every
+ * function takes the bearer token and generation and authenticates first. These are public so a parent
+ * app that mounts the routes itself (`registerRoutes`) can reach them; without a valid token they do
+ * nothing.
+ */
+import { v } from "convex/values";
+import { action, internalMutation, internalQuery, mutation } from "./_generated/server.js";
+import { internal } from "./_generated/api.js";
+import type { Id } from "./_generated/dataModel.js";
+import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL } from "../shared/defaults.js";
+import { fail } from "../shared/errors.js";
+import { artifactNameProblem, typeFromName } from "../shared/names.js";
+import { DELIVERABLE_TYPES, vCompletion, vEventInput } from "../shared/validators.js";
+import { getConfig } from "../model/config.js";
+import { endAgentPhase } from "../model/runs.js";
+import { authenticate, redactText, redactValue, touchActivity } from "../model/runtime.js";
+import { armWatchdog } from "../model/sessions.js";
+import { sha256Hex } from "../model/tokens.js";
+import { isTerminal } from "../model/machine.js";
+
+const auth = { token: v.string(), generation: v.number() };
+
+/** Stores a batch of events; idempotent by (run, seq). Secrets are redacted and sizes capped first. */
+export const events = mutation({
+  args: { ...auth, events: v.array(vEventInput) },
+  returns: v.object({ stored: v.number(), duplicates: v.number() }),
+  handler: async (ctx, args) => {
+    const { session, run } = await authenticate(ctx, args);
+    const config = await getConfig(ctx);
+    if (args.events.length > config.maxEventBatch) {
+      fail("too_large", `batch has ${args.events.length} events; the limit is ${config.maxEventBatch} per request`);
+    }
+    const secrets = [args.token, ...config.redact];
+    let stored = 0;
+    let duplicates = 0;
+    const seen = new Set<number>();
+    for (const e of args.events) {
+      if (!Number.isInteger(e.seq) || e.seq < 0 || e.seq > 1e9) fail("invalid_argument", `event seq must be an integer from 0 to 1e9, got ${e.seq}`);
+      const dup = seen.has(e.seq) ||
+        (await ctx.db.query("events").withIndex("by_run_seq", (q) => q.eq("runId", run._id).eq("seq", e.seq)).first()) !== null;
+      seen.add(e.seq);
+      if (dup) {
+        duplicates++;
+        continue;
+      }
+      await ctx.db.insert("events", {
+        runId: run._id,
+        seq: e.seq,
+        kind: cap(redactText(e.kind, secrets), 64),
+        level: e.level ?? "info",
+        text: e.text === undefined ? undefined : cap(redactText(e.text, secrets), config.maxEventBytes),
+        data: e.data === undefined ? undefined : capJson(redactValue(e.data, secrets), config.maxEventBytes),
+        ts: e.ts ?? Date.now(),
+      });
+      stored++;
+    }
+    if (stored > 0) await touchActivity(ctx, session);
+    return { stored, duplicates };
+  },
+});
+
+function cap(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
+}
+
+function capJson(value: unknown, max: number): string {
+  const json = JSON.stringify(value) ?? "null";
+  return json.length <= max ? json : JSON.stringify({ truncated: true, chars: json.length, preview: json.slice(0, Math.min(200, max)) });
+}
+
+/** Liveness. Re-arms the watchdog; writes at most once per debounce interval. */
+export const heartbeat = mutation({
+  args: auth,
+  returns: v.object({ status: v.string(), deadline: v.optional(v.number()) }),
+  handler: async (ctx, args) => {
+    const { session, run } = await authenticate(ctx, args);
+    const now = Date.now();
+    if (session.state === "running" && now - (session.heartbeatAt ?? 0) >= HEARTBEAT_WRITE_DEBOUNCE_MS) {
+      await ctx.db.patch(session._id, { heartbeatAt: now });
+      const dueAt = Math.min(now + session.heartbeatTimeoutMs, session.deadline ?? Infinity);
+      await armWatchdog(ctx, { ...session, heartbeatAt: now }, dueAt);
+    }
+    return { status: run.status, deadline: session.deadline };
+  },
+});
+
+/** The runtime's final report. First terminal writer wins; a repeat or a late report changes nothing. */
+export const complete = mutation({
+  args: { ...auth, completion: vCompletion },
+  returns: v.object({ accepted: v.boolean(), status: v.string() }),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    const config = await getConfig(ctx);
+    const secrets = [args.token, ...config.redact];
+    const c = args.completion;
+    if (c.manifest.length > 500) fail("too_large", `manifest lists ${c.manifest.length} files; the limit is 500`);
+    const completion = {
+      ...c,
+      summary: c.summary === undefined ? undefined : cap(redactText(c.summary, secrets), 4000),
+      error: c.error === undefined ? undefined : cap(redactText(c.error, secrets), 4000),
+    };
+    const accepted = c.status === "canceled"
+      ? await endAgentPhase(ctx, run, { to: "failed", code: "runtime_canceled", message: completion.error ?? "the runtime was stopped", completion }, "runtime")
+      : await endAgentPhase(ctx, run, { to: "collecting", completion }, "runtime");
+    return { accepted, status: (await ctx.db.get(run._id))!.status };
+  },
+});
+
+/** Steering messages after `afterSeq`; acknowledges (marks delivered) everything up to `afterSeq`. */
+export const inbox = mutation({
+  args: { ...auth, afterSeq: v.number() },
+  returns: v.object({ messages: v.array(v.object({ seq: v.number(), text: v.string(), author: v.optional(v.string()) })) }),
+  handler: async (ctx, args) => {
+    const { session, run } = await authenticate(ctx, args);
+    const acked = await ctx.db
+      .query("inbox")
+      .withIndex("by_run_seq", (q) => q.eq("runId", run._id).lte("seq", args.afterSeq))
+      .order("desc")
+      .take(MAX_INBOX_PULL);
+    for (const m of acked) if (m.deliveredAt === undefined) await ctx.db.patch(m._id, { deliveredAt: Date.now() });
+    const pending = await ctx.db
+      .query("inbox")
+      .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gt("seq", args.afterSeq))
+      .take(MAX_INBOX_PULL);
+    await touchActivity(ctx, session);
+    return { messages: pending.map((m) => ({ seq: m.seq, text: m.text, author: m.author })) };
+  },
+});
+
+/**
+ * Stores an artifact's bytes in the component's file storage and records it. Idempotent: the same bytes
+ * under the same name return the existing record; changed bytes add a new version.
+ */
+export const uploadArtifact = action({
+  args: {
+    ...auth,
+    name: v.string(),
+    type: v.optional(v.string()),
+    contentType: v.optional(v.string()),
+    sha256: v.optional(v.string()),
+    bytes: v.bytes(),
+  },
+  returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
+  handler: async (ctx, args): Promise<{ artifactId: string; version: number; duplicate: boolean }> => {
+    const problem = artifactNameProblem(args.name);
+    if (problem) fail("invalid_argument", problem);
+    if (args.type !== undefined && !(DELIVERABLE_TYPES as readonly string[]).includes(args.type)) {
+      fail("invalid_argument", `artifact type "${args.type}" is unknown; use one of ${DELIVERABLE_TYPES.join(", ")}`);
+    }
+    const bytes = new Uint8Array(args.bytes);
+    await ctx.runQuery(internal.runtime.checkUpload, { token: args.token, generation: args.generation, size: bytes.byteLength });
+    const sha256 = await sha256Hex(bytes);
+    if (args.sha256 !== undefined && args.sha256.toLowerCase() !== sha256) {
+      fail("invalid_argument", `sha256 mismatch for "${args.name}": header says ${args.sha256}, body hashes to ${sha256}; the upload was corrupted`);
+    }
+    const contentType = args.contentType ?? "application/octet-stream";
+    const storageId = await ctx.storage.store(new Blob([bytes], { type: contentType }));
+    try {
+      const r = await ctx.runMutation(internal.runtime.recordArtifact, {
+        token: args.token,
+        generation: args.generation,
+        name: args.name,
+        type: args.type ?? typeFromName(args.name),
+        contentType,
+        size: bytes.byteLength,
+        sha256,
+        storageId,
+      });
+      if (r.duplicate) await ctx.storage.delete(storageId);
+      return r;
+    } catch (e) {
+      await ctx.storage.delete(storageId);
+      throw e;
+    }
+  },
+});
+
+export const checkUpload = internalQuery({
+  args: { ...auth, size: v.number() },
+  returns: v.null(),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    if (isTerminal(run.status)) fail("conflict", `run ${run._id} is ${run.status}; uploads are closed`);
+    const { maxArtifactBytes } = await getConfig(ctx);
+    if (args.size > maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${maxArtifactBytes}`);
+    if (args.size === 0) fail("invalid_argument", "artifact is empty");
+    return null;
+  },
+});
+
+export const recordArtifact = internalMutation({
+  args: {
+    ...auth,
+    name: v.string(),
+    type: v.string(),
+    contentType: v.string(),
+    size: v.number(),
+    sha256: v.string(),
+    storageId: v.id("_storage"),
+  },
+  returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
+  handler: async (ctx, args) => {
+    const { session, run } = await authenticate(ctx, args);
+    if (isTerminal(run.status)) fail("conflict", `run ${run._id} is ${run.status}; uploads are closed`);
+    const latest = await ctx.db
+      .query("artifacts")
+      .withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", args.name))
+      .order("desc")
+      .first();
+    if (latest && latest.sha256 === args.sha256) return { artifactId: latest._id, version: latest.version, duplicate: true };
+    if (latest) await ctx.db.patch(latest._id, { superseded: true });
+    const artifactId: Id<"artifacts"> = await ctx.db.insert("artifacts", {
+      runId: run._id,
+      cardId: run.cardId,
+      stageId: run.stageId,
+      name: args.name,
+      type: args.type,
+      contentType: args.contentType,
+      size: args.size,
+      sha256: args.sha256,
+      storageId: args.storageId,
+      version: (latest?.version ?? 0) + 1,
+      superseded: false,
+      review: "pending",
+    });
+    await touchActivity(ctx, session);
+    return { artifactId, version: (latest?.version ?? 0) + 1, duplicate: false };
+  },
+});

@@ -1,0 +1,185 @@
+/**
+ * Lakitu's tables. Each field says who writes it (W) and who reads it (R) where that is not obvious.
+ * Every query uses one of the indexes below and is bounded; big things (artifact bytes) live in file
+ * storage, never in documents.
+ */
+import { defineSchema, defineTable } from "convex/server";
+import { v } from "convex/values";
+import {
+  stageFields,
+  vCardStatus,
+  vContext,
+  vEventLevel,
+  vQaReport,
+  vRetryContext,
+  vReviewState,
+  vRunStatus,
+  vSessionState,
+  vTransitionSource,
+  vUsage,
+  vCompletion,
+} from "../shared/validators.js";
+
+export default defineSchema({
+  boards: defineTable({
+    name: v.string(),
+    /** Opaque reference to the parent app's owner (user, team); the component never interprets it. */
+    owner: v.optional(v.string()),
+    description: v.optional(v.string()),
+  }).index("by_owner", ["owner"]),
+
+  stages: defineTable({
+    boardId: v.id("boards"),
+    /** 0-based order on the board; W: boards.createBoard/addStage. */
+    position: v.number(),
+    ...stageFields,
+  }).index("by_board_position", ["boardId", "position"]),
+
+  cards: defineTable({
+    boardId: v.id("boards"),
+    stageId: v.id("stages"),
+    title: v.string(),
+    description: v.optional(v.string()),
+    context: v.optional(vContext),
+    status: vCardStatus,
+    /** W: runs.runCard, the workflow; R: everyone. The run that owns the card right now. */
+    currentRunId: v.optional(v.id("runs")),
+    /** Monotonic per card; each run takes the next value and every runtime call must carry it. */
+    generation: v.number(),
+    /** The last run's QA report or error in one line, for boards to show. */
+    note: v.optional(v.string()),
+  })
+    .index("by_board_stage", ["boardId", "stageId"])
+    .index("by_stage_status", ["stageId", "status"]),
+
+  runs: defineTable({
+    cardId: v.id("cards"),
+    boardId: v.id("boards"),
+    stageId: v.id("stages"),
+    attempt: v.number(),
+    generation: v.number(),
+    status: vRunStatus,
+    /** The workflow that drives this run (string id of the nested workflow component). */
+    workflowId: v.optional(v.string()),
+    sessionId: v.optional(v.id("sessions")),
+    /** Function handle of the app-owned provider action; W: runCard. */
+    providerHandle: v.string(),
+    /** Base URL the runtime calls back, e.g. https://<deployment>.convex.site/lakitu */
+    callbackUrl: v.string(),
+    queuedAt: v.number(),
+    startedAt: v.optional(v.number()),
+    endedAt: v.optional(v.number()),
+    /** Absolute ms; W: provision (startedAt + maxDurationMs); R: watchdog, reaper. */
+    deadline: v.optional(v.number()),
+    retryContext: v.optional(vRetryContext),
+    completion: v.optional(vCompletion),
+    qa: v.optional(vQaReport),
+    usage: vUsage,
+    /** Why a run ended other than by success; machine code + human message. */
+    error: v.optional(v.object({ code: v.string(), message: v.string() })),
+    /** Set when the stage requires approval; W: reviewArtifact; R: workflow. */
+    review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
+    /** Attempts left after this one before the card is blocked; W: startRun. */
+    retriesLeft: v.number(),
+    /** True once the agent-done event was sent to the workflow (first terminal writer). */
+    agentDoneSent: v.optional(v.boolean()),
+  })
+    .index("by_card_stage_attempt", ["cardId", "stageId", "attempt"])
+    .index("by_card", ["cardId"])
+    .index("by_status", ["status"]),
+
+  sessions: defineTable({
+    runId: v.id("runs"),
+    cardId: v.id("cards"),
+    generation: v.number(),
+    providerHandle: v.string(),
+    state: vSessionState,
+    sandboxId: v.optional(v.string()),
+    /** SHA-256 (hex) of the bearer token; the token itself is never stored. Cleared on revoke. */
+    tokenHash: v.optional(v.string()),
+    revokedAt: v.optional(v.number()),
+    intendedAt: v.number(),
+    startedAt: v.optional(v.number()),
+    heartbeatAt: v.optional(v.number()),
+    lastActivityAt: v.optional(v.number()),
+    deadline: v.optional(v.number()),
+    idleTimeoutMs: v.number(),
+    heartbeatTimeoutMs: v.number(),
+    /** When the reaper should look at this session (idle limit, deadline or provision grace). Only live sessions have it. */
+    reapAt: v.optional(v.number()),
+    /** The scheduled watchdog; re-armed on heartbeat. */
+    watchdogId: v.optional(v.id("_scheduled_functions")),
+    endedAt: v.optional(v.number()),
+    endReason: v.optional(v.string()),
+  })
+    .index("by_run", ["runId"])
+    .index("by_sandbox", ["sandboxId"])
+    .index("by_state_reapAt", ["state", "reapAt"]),
+
+  events: defineTable({
+    runId: v.id("runs"),
+    seq: v.number(),
+    kind: v.string(),
+    level: vEventLevel,
+    text: v.optional(v.string()),
+    /** JSON text (any JSON, including `$` keys Convex fields cannot hold), redacted and size-capped. */
+    data: v.optional(v.string()),
+    /** Time the runtime stamped; receipt time is _creationTime. */
+    ts: v.number(),
+  }).index("by_run_seq", ["runId", "seq"]),
+
+  artifacts: defineTable({
+    runId: v.id("runs"),
+    cardId: v.id("cards"),
+    stageId: v.id("stages"),
+    name: v.string(),
+    type: v.string(),
+    contentType: v.string(),
+    size: v.number(),
+    sha256: v.string(),
+    storageId: v.id("_storage"),
+    /** 1 for the first upload of a name in a run; a changed re-upload adds version + 1 and supersedes. */
+    version: v.number(),
+    superseded: v.boolean(),
+    review: vReviewState,
+    reviewer: v.optional(v.string()),
+    note: v.optional(v.string()),
+    reviewedAt: v.optional(v.number()),
+  })
+    .index("by_run_name", ["runId", "name", "version"])
+    .index("by_card", ["cardId"]),
+
+  inbox: defineTable({
+    runId: v.id("runs"),
+    seq: v.number(),
+    text: v.string(),
+    author: v.optional(v.string()),
+    deliveredAt: v.optional(v.number()),
+  }).index("by_run_seq", ["runId", "seq"]),
+
+  transitions: defineTable({
+    entity: v.union(v.literal("card"), v.literal("run")),
+    cardId: v.id("cards"),
+    runId: v.optional(v.id("runs")),
+    from: v.string(),
+    to: v.string(),
+    source: vTransitionSource,
+    reason: v.string(),
+  })
+    .index("by_card", ["cardId"])
+    .index("by_run", ["runId"]),
+
+  config: defineTable({
+    heartbeatTimeoutMs: v.optional(v.number()),
+    provisionGraceMs: v.optional(v.number()),
+    defaultMaxAttempts: v.optional(v.number()),
+    defaultMaxDurationMs: v.optional(v.number()),
+    defaultIdleTimeoutMs: v.optional(v.number()),
+    maxEventBatch: v.optional(v.number()),
+    maxEventBytes: v.optional(v.number()),
+    maxArtifactBytes: v.optional(v.number()),
+    template: v.optional(v.string()),
+    templateVersion: v.optional(v.string()),
+    redact: v.optional(v.array(v.string())),
+  }),
+});

@@ -1,0 +1,152 @@
+/**
+ * The card-run workflow. Its journal has a fixed number of steps whatever the agent's duration:
+ * begin, provision, one awaitEvent for the agent, afterAgent, QA, settle (+ one awaitEvent and one
+ * step when the stage requires approval). Nothing here polls.
+ */
+import { v } from "convex/values";
+import { vResultValidator, vWorkflowId } from "@convex-dev/workflow";
+import { internalMutation } from "./_generated/server.js";
+import { internal } from "./_generated/api.js";
+import { PROVISION_RETRY } from "../shared/defaults.js";
+import { getConfig, stageLimits } from "../model/config.js";
+import { setCard, transitionRun, isTerminal } from "../model/machine.js";
+import { advance, retryOrBlock } from "../model/runs.js";
+import { requestKill, sessionOfRun } from "../model/sessions.js";
+import { AGENT_DONE, REVIEW_DONE, workflow } from "../model/workflowManager.js";
+
+export const cardRun = workflow.define({
+  args: { runId: v.id("runs") },
+  returns: v.null(),
+  handler: async (step, { runId }): Promise<null> => {
+    const begun = await step.runMutation(internal.workflow.begin, { runId });
+    if (!begun) return null;
+    let awaitAgent = false;
+    try {
+      const provisioned = await step.runAction(internal.sessions.provision, { runId }, { retry: PROVISION_RETRY });
+      awaitAgent = provisioned.awaitAgent;
+    } catch (e) {
+      await step.runMutation(internal.sessions.provisionFailed, { runId, message: e instanceof Error ? e.message : String(e) });
+    }
+    if (awaitAgent) await step.awaitEvent({ name: AGENT_DONE });
+    const { check } = await step.runMutation(internal.workflow.afterAgent, { runId });
+    if (check) await step.runAction(internal.qa.check, { runId });
+    const { awaitReview } = await step.runMutation(internal.workflow.settle, { runId });
+    if (awaitReview) {
+      await step.awaitEvent({ name: REVIEW_DONE });
+      await step.runMutation(internal.workflow.afterReview, { runId });
+    }
+    return null;
+  },
+});
+
+/** Loads card, stage and board, records the session as `intended` and moves the run to provisioning. */
+export const begin = internalMutation({
+  args: { runId: v.id("runs") },
+  returns: v.boolean(),
+  handler: async (ctx, { runId }) => {
+    const run = await ctx.db.get(runId);
+    if (!run || run.status !== "queued") return false;
+    const card = await ctx.db.get(run.cardId);
+    const stage = await ctx.db.get(run.stageId);
+    const board = await ctx.db.get(run.boardId);
+    if (!card || !stage || !board) {
+      await transitionRun(ctx, runId, "failed", { source: "workflow", reason: "card, stage or board was deleted" }, {
+        error: { code: "not_found", message: "card, stage or board was deleted before the run began" },
+      });
+      return false;
+    }
+    const config = await getConfig(ctx);
+    const now = Date.now();
+    const sessionId = await ctx.db.insert("sessions", {
+      runId,
+      cardId: card._id,
+      generation: run.generation,
+      providerHandle: run.providerHandle,
+      state: "intended",
+      intendedAt: now,
+      idleTimeoutMs: stageLimits(stage, config).idleTimeoutMs,
+      heartbeatTimeoutMs: config.heartbeatTimeoutMs,
+      reapAt: now + config.provisionGraceMs,
+    });
+    await transitionRun(ctx, runId, "provisioning", { source: "workflow", reason: "session recorded as intended" }, { sessionId });
+    await setCard(ctx, card, { status: "running" }, { source: "workflow", reason: `run ${runId} provisioning` });
+    return true;
+  },
+});
+
+/** The agent phase is over: revoke the token, kill the sandbox, and say whether QA should run. */
+export const afterAgent = internalMutation({
+  args: { runId: v.id("runs") },
+  returns: v.object({ check: v.boolean() }),
+  handler: async (ctx, { runId }) => {
+    const run = (await ctx.db.get(runId))!;
+    const session = await sessionOfRun(ctx, run);
+    if (session) await requestKill(ctx, session, run.status === "collecting" ? "completed" : (run.error?.code ?? run.status));
+    return { check: run.status === "collecting" };
+  },
+});
+
+/** Advances, parks for review, retries or blocks the card according to the run's outcome. */
+export const settle = internalMutation({
+  args: { runId: v.id("runs") },
+  returns: v.object({ awaitReview: v.boolean() }),
+  handler: async (ctx, { runId }) => {
+    const run = (await ctx.db.get(runId))!;
+    const card = (await ctx.db.get(run.cardId))!;
+    const stage = await ctx.db.get(run.stageId);
+    // A card stopped, moved or re-run meanwhile is no longer this run's to settle.
+    if (card.currentRunId !== run._id || !stage || !isTerminal(run.status) || run.status === "canceled") {
+      return { awaitReview: false };
+    }
+    if (run.status === "succeeded") {
+      if (stage.requiresApproval) {
+        await ctx.db.patch(runId, { review: { state: "pending", notes: [] } });
+        await setCard(ctx, card, { status: "awaiting_review", note: run.qa?.summary }, {
+          source: "workflow",
+          reason: `"${stage.name}" requires approval`,
+        });
+        return { awaitReview: true };
+      }
+      await advance(ctx, run, card, stage);
+    } else {
+      await retryOrBlock(ctx, run, card, stage);
+    }
+    return { awaitReview: false };
+  },
+});
+
+/** A reviewer decided: approval advances the card, rejection retries with the notes (or blocks). */
+export const afterReview = internalMutation({
+  args: { runId: v.id("runs") },
+  returns: v.null(),
+  handler: async (ctx, { runId }) => {
+    const run = (await ctx.db.get(runId))!;
+    const card = (await ctx.db.get(run.cardId))!;
+    const stage = await ctx.db.get(run.stageId);
+    if (card.currentRunId !== run._id || card.status !== "awaiting_review" || !stage) return null;
+    if (run.review?.state === "approved") await advance(ctx, run, card, stage);
+    else await retryOrBlock(ctx, run, card, stage);
+    return null;
+  },
+});
+
+/**
+ * Called when the workflow itself ends. A failed workflow (a bug, or a step that kept throwing) must not
+ * leave the run or its sandbox behind: the run fails, the sandbox is killed and the card shows the error.
+ */
+export const onComplete = internalMutation({
+  args: { workflowId: vWorkflowId, result: vResultValidator, context: v.id("runs") },
+  returns: v.null(),
+  handler: async (ctx, { result, context: runId }) => {
+    if (result.kind !== "failed") return null;
+    const run = await ctx.db.get(runId);
+    if (!run) return null;
+    const meta = { source: "workflow" as const, reason: `workflow failed: ${result.error}` };
+    await transitionRun(ctx, runId, "failed", meta, { error: { code: "workflow_failed", message: result.error } });
+    const session = await sessionOfRun(ctx, run);
+    if (session) await requestKill(ctx, session, "workflow_failed");
+    const card = await ctx.db.get(run.cardId);
+    if (card && card.currentRunId === runId) await setCard(ctx, card, { status: "error", note: result.error.slice(0, 500) }, meta);
+    return null;
+  },
+});

@@ -1,0 +1,52 @@
+/** The stored configuration singleton, resolved against the defaults. */
+import type { Doc } from "../component/_generated/dataModel.js";
+import type { QueryCtx } from "../component/_generated/server.js";
+import * as D from "../shared/defaults.js";
+
+export type ResolvedConfig = {
+  heartbeatTimeoutMs: number;
+  provisionGraceMs: number;
+  defaultMaxAttempts: number;
+  defaultMaxDurationMs: number;
+  defaultIdleTimeoutMs: number;
+  maxEventBatch: number;
+  maxEventBytes: number;
+  maxArtifactBytes: number;
+  template?: string;
+  templateVersion?: string;
+  redact: string[];
+};
+
+export async function configDoc(ctx: QueryCtx): Promise<Doc<"config"> | null> {
+  return await ctx.db.query("config").first();
+}
+
+export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
+  const c = await configDoc(ctx);
+  return {
+    heartbeatTimeoutMs: c?.heartbeatTimeoutMs ?? D.DEFAULT_HEARTBEAT_TIMEOUT_MS,
+    provisionGraceMs: c?.provisionGraceMs ?? D.DEFAULT_PROVISION_GRACE_MS,
+    defaultMaxAttempts: c?.defaultMaxAttempts ?? D.DEFAULT_MAX_ATTEMPTS,
+    defaultMaxDurationMs: c?.defaultMaxDurationMs ?? D.DEFAULT_MAX_DURATION_MS,
+    defaultIdleTimeoutMs: c?.defaultIdleTimeoutMs ?? D.DEFAULT_IDLE_TIMEOUT_MS,
+    maxEventBatch: c?.maxEventBatch ?? D.DEFAULT_MAX_EVENT_BATCH,
+    maxEventBytes: c?.maxEventBytes ?? D.DEFAULT_MAX_EVENT_BYTES,
+    maxArtifactBytes: c?.maxArtifactBytes ?? D.DEFAULT_MAX_ARTIFACT_BYTES,
+    template: c?.template,
+    templateVersion: c?.templateVersion,
+    redact: c?.redact ?? [],
+  };
+}
+
+/** Effective limits of a stage: the stage's own value, else the stored config, else the default. */
+export function stageLimits(stage: Doc<"stages">, config: ResolvedConfig) {
+  const l = stage.limits ?? {};
+  return {
+    maxAttempts: l.maxAttempts ?? config.defaultMaxAttempts,
+    maxDurationMs: l.maxDurationMs ?? config.defaultMaxDurationMs,
+    idleTimeoutMs: l.idleTimeoutMs ?? config.defaultIdleTimeoutMs,
+    maxSteps: l.maxSteps,
+    maxCostUsd: l.maxCostUsd,
+    wipLimit: l.wipLimit,
+  };
+}

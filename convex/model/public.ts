@@ -1,0 +1,196 @@
+/**
+ * The shapes queries return: documents translated for the parent app (ids as strings, no token hashes,
+ * no provider handles). Each `vPublicX` is the `returns` validator of the functions that return it.
+ */
+import { v, type Infer } from "convex/values";
+import type { Doc } from "../component/_generated/dataModel.js";
+import {
+  stageFields,
+  vCardStatus,
+  vCompletion,
+  vContext,
+  vEventLevel,
+  vQaReport,
+  vRetryContext,
+  vReviewState,
+  vRunStatus,
+  vSessionState,
+  vTransitionSource,
+  vUsage,
+} from "../shared/validators.js";
+
+export const vPublicStage = v.object({ stageId: v.string(), boardId: v.string(), position: v.number(), ...stageFields });
+export type PublicStage = Infer<typeof vPublicStage>;
+export function publicStage(s: Doc<"stages">): PublicStage {
+  const { _id, _creationTime, boardId, ...rest } = s;
+  return { stageId: _id, boardId, ...rest };
+}
+
+export const vPublicBoard = v.object({
+  boardId: v.string(),
+  name: v.string(),
+  owner: v.optional(v.string()),
+  description: v.optional(v.string()),
+  createdAt: v.number(),
+});
+export type PublicBoard = Infer<typeof vPublicBoard>;
+export function publicBoard(b: Doc<"boards">): PublicBoard {
+  return { boardId: b._id, name: b.name, owner: b.owner, description: b.description, createdAt: b._creationTime };
+}
+
+export const vPublicCard = v.object({
+  cardId: v.string(),
+  boardId: v.string(),
+  stageId: v.string(),
+  title: v.string(),
+  description: v.optional(v.string()),
+  context: v.optional(vContext),
+  status: vCardStatus,
+  currentRunId: v.optional(v.string()),
+  note: v.optional(v.string()),
+  createdAt: v.number(),
+});
+export type PublicCard = Infer<typeof vPublicCard>;
+export function publicCard(c: Doc<"cards">): PublicCard {
+  return {
+    cardId: c._id,
+    boardId: c.boardId,
+    stageId: c.stageId,
+    title: c.title,
+    description: c.description,
+    context: c.context,
+    status: c.status,
+    currentRunId: c.currentRunId,
+    note: c.note,
+    createdAt: c._creationTime,
+  };
+}
+
+export const vPublicRun = v.object({
+  runId: v.string(),
+  cardId: v.string(),
+  boardId: v.string(),
+  stageId: v.string(),
+  attempt: v.number(),
+  generation: v.number(),
+  status: vRunStatus,
+  workflowId: v.optional(v.string()),
+  queuedAt: v.number(),
+  startedAt: v.optional(v.number()),
+  endedAt: v.optional(v.number()),
+  deadline: v.optional(v.number()),
+  retryContext: v.optional(vRetryContext),
+  completion: v.optional(vCompletion),
+  qa: v.optional(vQaReport),
+  usage: vUsage,
+  error: v.optional(v.object({ code: v.string(), message: v.string() })),
+  review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
+  session: v.optional(
+    v.object({
+      sessionId: v.string(),
+      state: vSessionState,
+      sandboxId: v.optional(v.string()),
+      heartbeatAt: v.optional(v.number()),
+      lastActivityAt: v.optional(v.number()),
+      endReason: v.optional(v.string()),
+    }),
+  ),
+});
+export type PublicRun = Infer<typeof vPublicRun>;
+export function publicRun(r: Doc<"runs">, s: Doc<"sessions"> | null): PublicRun {
+  return {
+    runId: r._id,
+    cardId: r.cardId,
+    boardId: r.boardId,
+    stageId: r.stageId,
+    attempt: r.attempt,
+    generation: r.generation,
+    status: r.status,
+    workflowId: r.workflowId,
+    queuedAt: r.queuedAt,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    deadline: r.deadline,
+    retryContext: r.retryContext,
+    completion: r.completion,
+    qa: r.qa,
+    usage: r.usage,
+    error: r.error,
+    review: r.review,
+    session: s
+      ? {
+          sessionId: s._id,
+          state: s.state,
+          sandboxId: s.sandboxId,
+          heartbeatAt: s.heartbeatAt,
+          lastActivityAt: s.lastActivityAt,
+          endReason: s.endReason,
+        }
+      : undefined,
+  };
+}
+
+export const vPublicEvent = v.object({
+  seq: v.number(),
+  kind: v.string(),
+  level: vEventLevel,
+  text: v.optional(v.string()),
+  data: v.optional(v.any()),
+  ts: v.number(),
+});
+export type PublicEvent = Infer<typeof vPublicEvent>;
+export function publicEvent(e: Doc<"events">): PublicEvent {
+  return { seq: e.seq, kind: e.kind, level: e.level, text: e.text, data: e.data === undefined ? undefined : JSON.parse(e.data), ts: e.ts };
+}
+
+export const vPublicArtifact = v.object({
+  artifactId: v.string(),
+  runId: v.string(),
+  cardId: v.string(),
+  stageId: v.string(),
+  name: v.string(),
+  type: v.string(),
+  contentType: v.string(),
+  size: v.number(),
+  sha256: v.string(),
+  version: v.number(),
+  superseded: v.boolean(),
+  review: vReviewState,
+  reviewer: v.optional(v.string()),
+  note: v.optional(v.string()),
+  createdAt: v.number(),
+});
+export type PublicArtifact = Infer<typeof vPublicArtifact>;
+export function publicArtifact(a: Doc<"artifacts">): PublicArtifact {
+  return {
+    artifactId: a._id,
+    runId: a.runId,
+    cardId: a.cardId,
+    stageId: a.stageId,
+    name: a.name,
+    type: a.type,
+    contentType: a.contentType,
+    size: a.size,
+    sha256: a.sha256,
+    version: a.version,
+    superseded: a.superseded,
+    review: a.review,
+    reviewer: a.reviewer,
+    note: a.note,
+    createdAt: a._creationTime,
+  };
+}
+
+export const vPublicTransition = v.object({
+  entity: v.union(v.literal("card"), v.literal("run")),
+  runId: v.optional(v.string()),
+  from: v.string(),
+  to: v.string(),
+  source: vTransitionSource,
+  reason: v.string(),
+  at: v.number(),
+});
+export type PublicTransition = Infer<typeof vPublicTransition>;
+export function publicTransition(t: Doc<"transitions">): PublicTransition {
+  return { entity: t.entity, runId: t.runId, from: t.from, to: t.to, source: t.source, reason: t.reason, at: t._creationTime };
+}

@@ -1,0 +1,65 @@
+/**
+ * Authentication and hygiene for calls from the runtime inside a sandbox: bearer tokens bound to a
+ * session and generation, redaction of secrets before anything is stored, activity bookkeeping.
+ */
+import type { Doc } from "../component/_generated/dataModel.js";
+import type { MutationCtx, QueryCtx } from "../component/_generated/server.js";
+import { ACTIVITY_WRITE_DEBOUNCE_MS } from "../shared/defaults.js";
+import { fail } from "../shared/errors.js";
+import { runningReapAt } from "./sessions.js";
+import { constantTimeEqual, sha256Hex, tokenSessionId, TOKEN_PATTERN } from "./tokens.js";
+
+export type RuntimeAuth = { token: string; generation: number };
+
+/**
+ * Resolves a token to its live session and run. Unknown, malformed, revoked or mismatched tokens are
+ * `unauthorized`; a valid token presented with another generation is `stale`.
+ */
+export async function authenticate(ctx: QueryCtx, auth: RuntimeAuth): Promise<{ session: Doc<"sessions">; run: Doc<"runs"> }> {
+  const claimed = tokenSessionId(auth.token);
+  const sessionId = claimed && ctx.db.normalizeId("sessions", claimed);
+  const session = sessionId ? await ctx.db.get(sessionId) : null;
+  const hash = await sha256Hex(auth.token);
+  // Compare even when the session is unknown, so timing does not tell which part was wrong.
+  const matches = constantTimeEqual(hash, session?.tokenHash ?? "0".repeat(64));
+  if (!session || !matches) {
+    fail("unauthorized", session?.revokedAt ? "session token was revoked (the run has ended)" : "invalid session token");
+  }
+  if (auth.generation !== session.generation) {
+    fail("stale", `generation ${auth.generation} is not the session's generation ${session.generation}; this runtime belongs to an older run`);
+  }
+  const run = (await ctx.db.get(session.runId))!;
+  return { session, run };
+}
+
+/** Records progress (events, uploads, inbox pulls) for idle reaping; debounced to one write per interval. */
+export async function touchActivity(ctx: MutationCtx, session: Doc<"sessions">): Promise<void> {
+  const now = Date.now();
+  if (session.state !== "running" || now - (session.lastActivityAt ?? 0) < ACTIVITY_WRITE_DEBOUNCE_MS) return;
+  await ctx.db.patch(session._id, { lastActivityAt: now, reapAt: runningReapAt({ ...session, lastActivityAt: now }, now) });
+}
+
+const KEY_PATTERNS = [
+  TOKEN_PATTERN,
+  /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI / OpenRouter / Anthropic style keys
+  /\be2b_[A-Za-z0-9]{16,}/g,
+  /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
+];
+
+/** Replaces every secret the component knows of in `text`. */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
+  for (const p of KEY_PATTERNS) out = out.replace(p, "[REDACTED]");
+  return out;
+}
+
+/** Redacts strings anywhere inside a JSON value. */
+export function redactValue(value: unknown, secrets: readonly string[]): unknown {
+  if (typeof value === "string") return redactText(value, secrets);
+  if (Array.isArray(value)) return value.map((x) => redactValue(x, secrets));
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, redactValue(x, secrets)]));
+  }
+  return value;
+}

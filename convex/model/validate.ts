@@ -1,0 +1,97 @@
+/**
+ * Input validation beyond what Convex validators express. Each check throws
+ * `ConvexError({code: "invalid_argument"})` naming the field, the problem and the fix, before
+ * anything is written.
+ */
+import { fail } from "../shared/errors.js";
+import * as D from "../shared/defaults.js";
+import { deliverableProblems } from "../shared/qa.js";
+import type { ConfigPatch, StageInput, StageLimits, StagePatch } from "../shared/validators.js";
+
+type Bound = { min: number; max: number };
+
+export function checkNumber(field: string, value: number | undefined, bound: Bound, integer = true): void {
+  if (value === undefined) return;
+  if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < bound.min || value > bound.max) {
+    fail(
+      "invalid_argument",
+      `${field} must be ${integer ? "an integer" : "a number"} between ${bound.min} and ${bound.max}, got ${value}`,
+    );
+  }
+}
+
+export function checkName(field: string, value: string, max = D.MAX_NAME_LENGTH): string {
+  const trimmed = value.trim();
+  if (trimmed.length === 0) fail("invalid_argument", `${field} must not be empty`);
+  if (trimmed.length > max) fail("invalid_argument", `${field} is ${trimmed.length} characters; the limit is ${max}`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) fail("invalid_argument", `${field} must not contain control characters`);
+  return trimmed;
+}
+
+export function checkText(field: string, value: string | undefined, max = D.MAX_TEXT_LENGTH): void {
+  if (value !== undefined && value.length > max) {
+    fail("invalid_argument", `${field} is ${value.length} characters; the limit is ${max}`);
+  }
+}
+
+export function checkLimits(where: string, limits: StageLimits | undefined): void {
+  if (!limits) return;
+  const H = D.HARD_LIMITS;
+  checkNumber(`${where}.limits.maxAttempts`, limits.maxAttempts, H.maxAttempts);
+  checkNumber(`${where}.limits.maxDurationMs`, limits.maxDurationMs, H.maxDurationMs);
+  checkNumber(`${where}.limits.maxSteps`, limits.maxSteps, H.maxSteps);
+  checkNumber(`${where}.limits.maxCostUsd`, limits.maxCostUsd, H.maxCostUsd, false);
+  checkNumber(`${where}.limits.idleTimeoutMs`, limits.idleTimeoutMs, H.idleTimeoutMs);
+  checkNumber(`${where}.limits.wipLimit`, limits.wipLimit, H.wipLimit);
+}
+
+/** Validates a full stage or a patch merged onto one; returns the stage with its name trimmed. */
+export function checkStage<T extends StageInput | StagePatch>(where: string, stage: T): T {
+  const out = { ...stage };
+  if (stage.name !== undefined) out.name = checkName(`${where}.name`, stage.name);
+  checkText(`${where}.prompt`, stage.prompt);
+  checkLimits(where, stage.limits);
+  if (stage.goals) {
+    if (stage.goals.length > 100) fail("invalid_argument", `${where}.goals has ${stage.goals.length} entries; the limit is 100`);
+    stage.goals.forEach((g, i) => checkText(`${where}.goals[${i}]`, g, 2_000));
+  }
+  if (stage.deliverables) {
+    if (stage.deliverables.length > D.MAX_DELIVERABLES) {
+      fail("invalid_argument", `${where}.deliverables has ${stage.deliverables.length} entries; the limit is ${D.MAX_DELIVERABLES}`);
+    }
+    const seen = new Set<string>();
+    for (const d of stage.deliverables) {
+      const problems = deliverableProblems(d);
+      if (problems.length) fail("invalid_argument", `${where}: ${problems.join("; ")}`);
+      if (seen.has(d.name)) fail("invalid_argument", `${where}.deliverables names "${d.name}" twice; names must be unique`);
+      seen.add(d.name);
+    }
+  }
+  if (stage.allowedKsas) {
+    for (const k of stage.allowedKsas) {
+      if (!/^[a-z][a-zA-Z0-9_-]{0,63}$/.test(k)) {
+        fail("invalid_argument", `${where}.allowedKsas entry "${k}" is not a KSA name (letters, digits, - and _, starting with a lowercase letter)`);
+      }
+    }
+  }
+  if (stage.kind !== undefined && stage.kind !== "agent" && stage.deliverables?.length) {
+    fail("invalid_argument", `${where} is a ${stage.kind} stage; only agent stages have deliverables`);
+  }
+  return out;
+}
+
+export function checkConfig(patch: ConfigPatch): void {
+  const H = D.HARD_LIMITS;
+  checkNumber("heartbeatTimeoutMs", patch.heartbeatTimeoutMs, H.heartbeatTimeoutMs);
+  checkNumber("provisionGraceMs", patch.provisionGraceMs, H.provisionGraceMs);
+  checkNumber("defaultMaxAttempts", patch.defaultMaxAttempts, H.maxAttempts);
+  checkNumber("defaultMaxDurationMs", patch.defaultMaxDurationMs, H.maxDurationMs);
+  checkNumber("defaultIdleTimeoutMs", patch.defaultIdleTimeoutMs, H.idleTimeoutMs);
+  checkNumber("maxEventBatch", patch.maxEventBatch, H.maxEventBatch);
+  checkNumber("maxEventBytes", patch.maxEventBytes, H.maxEventBytes);
+  checkNumber("maxArtifactBytes", patch.maxArtifactBytes, H.maxArtifactBytes);
+  for (const r of patch.redact ?? []) {
+    if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
+  }
+}

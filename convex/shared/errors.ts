@@ -1,0 +1,30 @@
+import { ConvexError } from "convex/values";
+
+/** Error codes that cross the component boundary inside a `ConvexError`. */
+export type LakituErrorCode =
+  | "not_found"
+  | "invalid_argument"
+  | "conflict"
+  | "unauthorized"
+  | "stale"
+  | "too_large"
+  | "provider_failed";
+
+export type LakituErrorData = { code: LakituErrorCode; message: string };
+
+/** Throws a `ConvexError` whose data is `{ code, message }`; the message says what and how to fix. */
+export function fail(code: LakituErrorCode, message: string): never {
+  throw new ConvexError<LakituErrorData>({ code, message });
+}
+
+export function isLakituError(e: unknown, code?: LakituErrorCode): e is ConvexError<LakituErrorData> {
+  if (!(e instanceof ConvexError)) return false;
+  const data = e.data as Partial<LakituErrorData> | undefined;
+  return typeof data?.code === "string" && (code === undefined || data.code === code);
+}
+
+/** `fail("not_found", ...)` when `doc` is null. */
+export function must<T>(doc: T | null | undefined, what: string, id: string): T {
+  if (doc === null || doc === undefined) fail("not_found", `${what} ${id} does not exist (was it deleted, or is the id from another deployment?)`);
+  return doc;
+}

@@ -1,0 +1,176 @@
+/**
+ * The runtime-facing HTTP routes, written once and mounted two ways: by the component's own `http.ts`
+ * (served under the app's `httpPrefix`) and by `registerRoutes(http)` in the client for apps that mount
+ * them themselves. Bodies are parsed with zod; every error is JSON `{ ok: false, code, message }`.
+ *
+ * Every request carries `Authorization: Bearer <session token>` and `X-Lakitu-Generation: <n>`.
+ */
+import type { FunctionReference, GenericActionCtx, GenericDataModel } from "convex/server";
+import { ConvexError } from "convex/values";
+import { z } from "zod";
+import type { LakituErrorCode } from "./errors.js";
+
+type Mut = FunctionReference<"mutation", any, any, any>;
+type Act = FunctionReference<"action", any, any, any>;
+/** The runtime functions of the component, as the mounting side sees them. */
+export type RuntimeApi = { events: Mut; heartbeat: Mut; complete: Mut; inbox: Mut; uploadArtifact: Act };
+type Ctx = Pick<GenericActionCtx<GenericDataModel>, "runMutation" | "runAction">;
+export type RouteHandler = (ctx: Ctx, request: Request) => Promise<Response>;
+export type Route = { path: string; method: "POST"; handler: RouteHandler };
+
+/** Request bodies above this are refused before parsing (artifacts have their own limit). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+const MAX_UPLOAD_BODY_BYTES = 16 * 1024 * 1024;
+
+const STATUS: Record<LakituErrorCode, number> = {
+  invalid_argument: 400,
+  unauthorized: 401,
+  not_found: 404,
+  conflict: 409,
+  stale: 409,
+  too_large: 413,
+  provider_failed: 502,
+};
+
+const zEvent = z.object({
+  seq: z.number().int().nonnegative(),
+  kind: z.string().min(1).max(64),
+  level: z.enum(["debug", "info", "warn", "error"]).optional(),
+  text: z.string().optional(),
+  data: z.unknown().optional(),
+  ts: z.number().optional(),
+});
+export const zEventsBody = z.object({ events: z.array(zEvent) }).strict();
+export const zCompleteBody = z
+  .object({
+    status: z.enum(["succeeded", "failed", "canceled"]),
+    summary: z.string().optional(),
+    error: z.string().optional(),
+    manifest: z.array(z.object({ name: z.string(), type: z.string().optional(), sha256: z.string().optional() }).strict()).default([]),
+  })
+  .strict();
+export const zInboxBody = z.object({ afterSeq: z.number().int().min(-1) }).strict();
+
+function json(status: number, body: unknown): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+}
+function problem(status: number, code: string, message: string): Response {
+  return json(status, { ok: false, code, message });
+}
+
+class HttpProblem extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+function authOf(request: Request): { token: string; generation: number } {
+  const header = request.headers.get("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)$/i.exec(header);
+  if (!match) throw new HttpProblem(401, "unauthorized", "missing bearer token: send Authorization: Bearer <LAKITU_TOKEN>");
+  const gen = request.headers.get("x-lakitu-generation");
+  if (gen === null || !/^\d{1,15}$/.test(gen)) {
+    throw new HttpProblem(400, "invalid_argument", "missing or malformed X-Lakitu-Generation header: send the LAKITU_GENERATION value");
+  }
+  return { token: match[1], generation: Number(gen) };
+}
+
+async function readBody(request: Request, max: number): Promise<Uint8Array> {
+  const declared = Number(request.headers.get("content-length") ?? "0");
+  if (declared > max) throw new HttpProblem(413, "too_large", `request body is ${declared} bytes; the limit is ${max}`);
+  const bytes = new Uint8Array(await request.arrayBuffer());
+  if (bytes.byteLength > max) throw new HttpProblem(413, "too_large", `request body is ${bytes.byteLength} bytes; the limit is ${max}`);
+  return bytes;
+}
+
+async function readJson<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
+  const bytes = await readBody(request, MAX_JSON_BODY_BYTES);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new HttpProblem(400, "invalid_argument", `body is not valid JSON: ${(e as Error).message}`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
+    throw new HttpProblem(400, "invalid_argument", `invalid body: ${issues.join("; ")}`);
+  }
+  return parsed.data;
+}
+
+function toResponse(e: unknown): Response {
+  if (e instanceof HttpProblem) return problem(e.status, e.code, e.message);
+  if (e instanceof ConvexError && e.data && typeof e.data === "object" && "code" in e.data) {
+    const { code, message } = e.data as { code: LakituErrorCode; message: string };
+    return problem(STATUS[code] ?? 400, code, message);
+  }
+  // Argument validation errors from Convex itself (a value outside the function's validator).
+  const message = e instanceof Error ? e.message : String(e);
+  if (/ArgumentValidationError|Validator error/i.test(message)) return problem(400, "invalid_argument", message.split("\n")[0]);
+  console.error(JSON.stringify({ lakitu: "route_error", message: message.slice(0, 500) }));
+  return problem(500, "internal", "internal error; see the deployment logs");
+}
+
+function route(path: string, run: (ctx: Ctx, request: Request) => Promise<unknown>): Route {
+  return {
+    path,
+    method: "POST",
+    handler: async (ctx, request) => {
+      try {
+        return json(200, { ok: true, ...((await run(ctx, request)) as object) });
+      } catch (e) {
+        return toResponse(e);
+      }
+    },
+  };
+}
+
+/** The routes, relative to the mount prefix (e.g. `/lakitu/events`). */
+export function runtimeRoutes(api: RuntimeApi): Route[] {
+  return [
+    route("events", async (ctx, req) => {
+      const auth = authOf(req);
+      const body = await readJson(req, zEventsBody);
+      return await ctx.runMutation(api.events, { ...auth, events: body.events });
+    }),
+    route("heartbeat", async (ctx, req) => await ctx.runMutation(api.heartbeat, authOf(req))),
+    route("complete", async (ctx, req) => {
+      const auth = authOf(req);
+      const completion = await readJson(req, zCompleteBody);
+      return await ctx.runMutation(api.complete, { ...auth, completion });
+    }),
+    route("inbox", async (ctx, req) => {
+      const auth = authOf(req);
+      const body = await readJson(req, zInboxBody);
+      return await ctx.runMutation(api.inbox, { ...auth, afterSeq: body.afterSeq });
+    }),
+    route("artifacts", async (ctx, req) => {
+      const auth = authOf(req);
+      const url = new URL(req.url);
+      const name = url.searchParams.get("name");
+      if (!name) throw new HttpProblem(400, "invalid_argument", "missing ?name=<path inside the output folder>");
+      const bytes = await readBody(req, MAX_UPLOAD_BODY_BYTES);
+      return await ctx.runAction(api.uploadArtifact, {
+        ...auth,
+        name,
+        type: url.searchParams.get("type") ?? undefined,
+        contentType: req.headers.get("content-type") ?? undefined,
+        sha256: req.headers.get("x-lakitu-sha256") ?? undefined,
+        bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      });
+    }),
+    ...(["llm", "ksa"] as const).map((path) => ({
+      path,
+      method: "POST" as const,
+      handler: async (_ctx: Ctx, req: Request) => {
+        try {
+          authOf(req);
+        } catch (e) {
+          return toResponse(e);
+        }
+        return problem(501, "not_implemented", `/${path} arrives with the sandbox runtime (model gateway and server-side KSAs)`);
+      },
+    })),
+  ];
+}

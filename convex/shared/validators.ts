@@ -1,0 +1,247 @@
+/**
+ * Every validator of Lakitu, defined once. The schema, the function args, the client and the HTTP
+ * layer all import from here; hand-written public types are pinned with `satisfies`/`Infer`.
+ */
+import { v, type Infer } from "convex/values";
+
+export const DELIVERABLE_TYPES = ["markdown", "json", "csv", "pdf", "png", "jpeg", "text", "html", "file"] as const;
+export const vDeliverableType = v.union(...DELIVERABLE_TYPES.map((t) => v.literal(t)));
+export type DeliverableType = Infer<typeof vDeliverableType>;
+
+/** Deterministic checks of one deliverable. Sizes are bytes, words are whitespace-separated tokens. */
+export const vDeliverableChecks = v.object({
+  minBytes: v.optional(v.number()),
+  maxBytes: v.optional(v.number()),
+  minWords: v.optional(v.number()),
+  maxWords: v.optional(v.number()),
+  /** JSON Schema as JSON text (Convex field names cannot start with `$`). Only for `json`. */
+  jsonSchema: v.optional(v.string()),
+  /** A JavaScript regular expression source the text content must match. */
+  regex: v.optional(v.string()),
+});
+export type DeliverableChecks = Infer<typeof vDeliverableChecks>;
+
+export const vDeliverable = v.object({
+  /** Artifact name the agent must produce, relative to the output folder, e.g. `report.md`. */
+  name: v.string(),
+  type: vDeliverableType,
+  description: v.optional(v.string()),
+  /** Default true. An optional deliverable is checked only when present. */
+  required: v.optional(v.boolean()),
+  checks: v.optional(vDeliverableChecks),
+});
+export type Deliverable = Infer<typeof vDeliverable>;
+
+export const vQaCheck = v.object({
+  deliverable: v.string(),
+  check: v.string(),
+  ok: v.boolean(),
+  reason: v.string(),
+});
+export type QaCheck = Infer<typeof vQaCheck>;
+
+export const vQaReport = v.object({
+  ok: v.boolean(),
+  checks: v.array(vQaCheck),
+  missing: v.array(v.string()),
+  failed: v.array(v.string()),
+  produced: v.array(v.string()),
+  summary: v.string(),
+});
+export type QaReport = Infer<typeof vQaReport>;
+
+// ---------------------------------------------------------------------------------------------
+// Boards, stages, cards
+
+export const vStageKind = v.union(v.literal("agent"), v.literal("human"), v.literal("done"));
+export type StageKind = Infer<typeof vStageKind>;
+
+/** Per-stage limits. Units are in the names; every field is optional and falls back to config. */
+export const vStageLimits = v.object({
+  maxAttempts: v.optional(v.number()),
+  maxDurationMs: v.optional(v.number()),
+  maxSteps: v.optional(v.number()),
+  maxCostUsd: v.optional(v.number()),
+  idleTimeoutMs: v.optional(v.number()),
+  wipLimit: v.optional(v.number()),
+});
+export type StageLimits = Infer<typeof vStageLimits>;
+
+/** What a parent app writes for a stage (create and update). */
+export const stageFields = {
+  name: v.string(),
+  kind: vStageKind,
+  goals: v.optional(v.array(v.string())),
+  deliverables: v.optional(v.array(vDeliverable)),
+  allowedKsas: v.optional(v.array(v.string())),
+  model: v.optional(v.string()),
+  prompt: v.optional(v.string()),
+  limits: v.optional(vStageLimits),
+  requiresApproval: v.optional(v.boolean()),
+  autoAdvance: v.optional(v.boolean()),
+};
+export const vStageInput = v.object(stageFields);
+export type StageInput = Infer<typeof vStageInput>;
+export const vStagePatch = v.object({
+  name: v.optional(v.string()),
+  kind: v.optional(vStageKind),
+  goals: v.optional(v.array(v.string())),
+  deliverables: v.optional(v.array(vDeliverable)),
+  allowedKsas: v.optional(v.array(v.string())),
+  model: v.optional(v.string()),
+  prompt: v.optional(v.string()),
+  limits: v.optional(vStageLimits),
+  requiresApproval: v.optional(v.boolean()),
+  autoAdvance: v.optional(v.boolean()),
+});
+export type StagePatch = Infer<typeof vStagePatch>;
+
+export const CARD_STATUSES = ["idle", "queued", "running", "awaiting_review", "blocked", "done", "error"] as const;
+export const vCardStatus = v.union(...CARD_STATUSES.map((s) => v.literal(s)));
+export type CardStatus = Infer<typeof vCardStatus>;
+
+/** Free-form string variables a card carries into the agent's prompt. */
+export const vContext = v.record(v.string(), v.string());
+
+// ---------------------------------------------------------------------------------------------
+// Runs
+
+export const RUN_STATUSES = [
+  "queued",
+  "provisioning",
+  "running",
+  "collecting",
+  "checking",
+  "succeeded",
+  "failed",
+  "canceled",
+  "timed_out",
+] as const;
+export const vRunStatus = v.union(...RUN_STATUSES.map((s) => v.literal(s)));
+export type RunStatus = Infer<typeof vRunStatus>;
+export const TERMINAL_RUN_STATUSES = ["succeeded", "failed", "canceled", "timed_out"] as const satisfies readonly RunStatus[];
+export const ACTIVE_RUN_STATUSES = ["queued", "provisioning", "running", "collecting", "checking"] as const satisfies readonly RunStatus[];
+
+/** Who caused a transition. Every row of the audit log names one. */
+export const vTransitionSource = v.union(
+  v.literal("client"),
+  v.literal("workflow"),
+  v.literal("runtime"),
+  v.literal("watchdog"),
+  v.literal("cancel"),
+  v.literal("reaper"),
+);
+export type TransitionSource = Infer<typeof vTransitionSource>;
+
+/** What the next attempt is told about the previous one. */
+export const vRetryContext = v.object({
+  previousRunId: v.string(),
+  attempt: v.number(),
+  problem: v.string(),
+  missing: v.array(v.string()),
+  failed: v.array(v.string()),
+  produced: v.array(v.string()),
+  reviewerNotes: v.array(v.string()),
+});
+export type RetryContext = Infer<typeof vRetryContext>;
+
+export const vUsage = v.object({
+  inputTokens: v.number(),
+  outputTokens: v.number(),
+  costUsd: v.number(),
+  steps: v.number(),
+});
+export type Usage = Infer<typeof vUsage>;
+
+/** The runtime's final word. */
+export const vCompletion = v.object({
+  status: v.union(v.literal("succeeded"), v.literal("failed"), v.literal("canceled")),
+  summary: v.optional(v.string()),
+  error: v.optional(v.string()),
+  manifest: v.array(v.object({ name: v.string(), type: v.optional(v.string()), sha256: v.optional(v.string()) })),
+});
+export type Completion = Infer<typeof vCompletion>;
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox provider contract: one app-owned action, reached through a function handle.
+
+export const PROVIDER_ERROR_CODES = ["auth", "rate_limited", "not_found", "busy", "invalid", "unavailable", "internal"] as const;
+export const vProviderErrorCode = v.union(...PROVIDER_ERROR_CODES.map((c) => v.literal(c)));
+export type ProviderErrorCode = Infer<typeof vProviderErrorCode>;
+export const vMetadata = v.record(v.string(), v.string());
+
+export const vProviderRequest = v.union(
+  v.object({
+    op: v.literal("create"),
+    sessionId: v.string(),
+    template: v.optional(v.string()),
+    metadata: vMetadata,
+    /** Session environment for the runtime process. Holds the session token: never log it. */
+    envs: v.record(v.string(), v.string()),
+    timeoutMs: v.number(),
+  }),
+  v.object({ op: v.literal("kill"), sandboxId: v.string() }),
+  v.object({ op: v.literal("status"), sandboxId: v.string() }),
+  v.object({ op: v.literal("extend"), sandboxId: v.string(), timeoutMs: v.number() }),
+  v.object({ op: v.literal("list"), metadata: vMetadata }),
+);
+export type ProviderRequest = Infer<typeof vProviderRequest>;
+
+export const vProviderError = v.object({ code: vProviderErrorCode, message: v.string(), retryable: v.boolean() });
+export type ProviderError = Infer<typeof vProviderError>;
+export const vProviderResult = v.union(
+  v.object({ ok: v.literal(true), op: v.literal("create"), sandboxId: v.string() }),
+  v.object({ ok: v.literal(true), op: v.literal("kill"), killed: v.boolean() }),
+  v.object({ ok: v.literal(true), op: v.literal("status"), state: v.union(v.literal("running"), v.literal("gone")) }),
+  v.object({ ok: v.literal(true), op: v.literal("extend") }),
+  v.object({
+    ok: v.literal(true),
+    op: v.literal("list"),
+    sandboxes: v.array(v.object({ sandboxId: v.string(), metadata: vMetadata })),
+  }),
+  v.object({ ok: v.literal(false), error: vProviderError }),
+);
+export type ProviderResult = Infer<typeof vProviderResult>;
+/** The provider action's `args` (Convex function args must be an object): `{ request }`. */
+export const providerArgs = { request: vProviderRequest };
+
+// ---------------------------------------------------------------------------------------------
+// Sessions, events, artifacts, inbox
+
+export const SESSION_STATES = ["intended", "starting", "running", "ending", "ended"] as const;
+export const vSessionState = v.union(...SESSION_STATES.map((s) => v.literal(s)));
+export type SessionState = Infer<typeof vSessionState>;
+
+export const vEventLevel = v.union(v.literal("debug"), v.literal("info"), v.literal("warn"), v.literal("error"));
+export const vEventInput = v.object({
+  seq: v.number(),
+  kind: v.string(),
+  level: v.optional(vEventLevel),
+  text: v.optional(v.string()),
+  data: v.optional(v.any()),
+  ts: v.optional(v.number()),
+});
+export type EventInput = Infer<typeof vEventInput>;
+
+export const vReviewState = v.union(v.literal("pending"), v.literal("approved"), v.literal("rejected"));
+export type ReviewState = Infer<typeof vReviewState>;
+export const vReviewDecision = v.union(v.literal("approved"), v.literal("rejected"));
+
+// ---------------------------------------------------------------------------------------------
+// Configuration
+
+export const vConfigPatch = v.object({
+  heartbeatTimeoutMs: v.optional(v.number()),
+  provisionGraceMs: v.optional(v.number()),
+  defaultMaxAttempts: v.optional(v.number()),
+  defaultMaxDurationMs: v.optional(v.number()),
+  defaultIdleTimeoutMs: v.optional(v.number()),
+  maxEventBatch: v.optional(v.number()),
+  maxEventBytes: v.optional(v.number()),
+  maxArtifactBytes: v.optional(v.number()),
+  template: v.optional(v.string()),
+  templateVersion: v.optional(v.string()),
+  /** Strings to redact from stored events (e.g. key prefixes your provider uses). */
+  redact: v.optional(v.array(v.string())),
+});
+export type ConfigPatch = Infer<typeof vConfigPatch>;
