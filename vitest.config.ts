@@ -1,6 +1,18 @@
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
 
+const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
+
 export default defineConfig({
+  resolve: {
+    // The example app imports the package by name, as a real app would; tests resolve it to the source.
+    alias: [
+      { find: /^lakitu\/test$/, replacement: src("./convex/test.ts") },
+      { find: /^lakitu\/e2b$/, replacement: src("./convex/providers/e2b.ts") },
+      { find: /^lakitu\/convex\.config(\.js)?$/, replacement: src("./convex/component/convex.config.ts") },
+      { find: /^lakitu$/, replacement: src("./convex/client/index.ts") },
+    ],
+  },
   test: {
     projects: [
       {
@@ -8,6 +20,7 @@ export default defineConfig({
         test: {
           name: "convex",
           include: ["convex/**/*.test.ts", "example/**/*.test.ts"],
+          exclude: ["**/node_modules/**", "**/*.node.test.ts"],
           environment: "edge-runtime",
           server: { deps: { inline: ["convex-test"] } },
         },
@@ -16,7 +29,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: "node",
-          include: ["{ksa,runtime,template,cli,scripts}/**/*.test.ts"],
+          include: ["{ksa,runtime,template,cli,scripts}/**/*.test.ts", "convex/providers/**/*.node.test.ts"],
+          exclude: ["**/node_modules/**"],
           environment: "node",
         },
       },

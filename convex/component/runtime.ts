@@ -77,7 +77,9 @@ export const heartbeat = mutation({
   handler: async (ctx, args) => {
     const { session, run } = await authenticate(ctx, args);
     const now = Date.now();
-    if (session.state === "running" && now - (session.heartbeatAt ?? 0) >= HEARTBEAT_WRITE_DEBOUNCE_MS) {
+    // The debounce must stay well under the timeout, or a runtime heartbeating in time is still killed.
+    const debounceMs = Math.min(HEARTBEAT_WRITE_DEBOUNCE_MS, session.heartbeatTimeoutMs / 4);
+    if (session.state === "running" && now - (session.heartbeatAt ?? 0) >= debounceMs) {
       await ctx.db.patch(session._id, { heartbeatAt: now });
       const dueAt = Math.min(now + session.heartbeatTimeoutMs, session.deadline ?? Infinity);
       await armWatchdog(ctx, { ...session, heartbeatAt: now }, dueAt);

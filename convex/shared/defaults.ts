@@ -1,6 +1,6 @@
 /** Every default of Lakitu in one place. Resolution: per call ?? stage ?? stored config ?? these. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
-/** Heartbeats more frequent than this are acknowledged without a write. */
+/** Heartbeats more frequent than this (or than a quarter of the heartbeat timeout, if less) are acknowledged without a write. */
 export const HEARTBEAT_WRITE_DEBOUNCE_MS = 10_000;
 /** Activity (events, uploads) is written at most this often per session. */
 export const ACTIVITY_WRITE_DEBOUNCE_MS = 10_000;

@@ -111,7 +111,7 @@ export class SimRuntime {
     const res = await this.t.fetch(`/artifacts?${q}`, {
       method: "POST",
       headers: { ...this.headers(), "content-type": "application/octet-stream" },
-      body,
+      body: body as Uint8Array<ArrayBuffer>,
     });
     return { status: res.status, body: (await res.json()) as any };
   }

@@ -1,0 +1,211 @@
+/**
+ * The client a parent Convex app uses to drive Lakitu.
+ *
+ * ```ts
+ * // convex/lakitu.ts
+ * import { Lakitu } from "lakitu";
+ * import { components, internal } from "./_generated/api";
+ * export const lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
+ *
+ * export const run = mutation({
+ *   args: { cardId: v.string() },
+ *   handler: async (ctx, { cardId }) => await lakitu.runCard(ctx, { cardId }),
+ * });
+ * ```
+ */
+import {
+  createFunctionHandle,
+  type FunctionReference,
+  type GenericActionCtx,
+  type GenericDataModel,
+  type GenericMutationCtx,
+  type GenericQueryCtx,
+  type HttpRouter,
+  httpActionGeneric,
+} from "convex/server";
+import type { ComponentApi } from "../component/_generated/component.js";
+import { runtimeRoutes } from "../shared/routes.js";
+import type {
+  ConfigPatch,
+  ProviderRequest,
+  ProviderResult,
+  StageInput,
+  StagePatch,
+} from "../shared/validators.js";
+
+export * from "../shared/validators.js";
+export { isLakituError, type LakituErrorCode, type LakituErrorData } from "../shared/errors.js";
+export type { ComponentApi };
+export type { PublicArtifact, PublicBoard, PublicCard, PublicEvent, PublicRun, PublicStage, PublicTransition } from "../model/public.js";
+
+type QueryCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery">;
+type MutationCtx = Pick<GenericMutationCtx<GenericDataModel>, "runQuery" | "runMutation">;
+type ActionCtx = Pick<GenericActionCtx<GenericDataModel>, "runQuery" | "runMutation" | "runAction">;
+
+/** The provider action the app owns: `internalAction({ args: providerArgs, returns: vProviderResult, ... })`. */
+export type ProviderAction = FunctionReference<"action", "internal", { request: ProviderRequest }, ProviderResult>;
+
+export type LakituOptions = {
+  /** The app's sandbox provider action, e.g. `internal.sandbox.provider`. Required to run cards. */
+  provider?: ProviderAction;
+  /**
+   * Base URL the runtime in the sandbox calls back. Default: `${CONVEX_SITE_URL}/lakitu` — the routes the
+   * component serves when the app mounts it with `app.use(lakitu, { httpPrefix: "/lakitu/" })`.
+   */
+  callbackUrl?: string;
+};
+
+export class Lakitu {
+  constructor(
+    public readonly component: ComponentApi,
+    private readonly options: LakituOptions = {},
+  ) {}
+
+  // ---- boards and stages -------------------------------------------------------------------
+
+  /**
+   * Creates a board with ordered stages.
+   * @example
+   * await lakitu.createBoard(ctx, { name: "Content", stages: [
+   *   { name: "Research", kind: "agent", deliverables: [{ name: "notes.md", type: "markdown" }], autoAdvance: true },
+   *   { name: "Done", kind: "done" } ] });
+   */
+  createBoard(ctx: MutationCtx, args: { name: string; owner?: string; description?: string; stages: StageInput[] }) {
+    return ctx.runMutation(this.component.boards.createBoard, args);
+  }
+  /** The board and its stages in order, or null. */
+  getBoard(ctx: QueryCtx, args: { boardId: string }) {
+    return ctx.runQuery(this.component.boards.getBoard, args);
+  }
+  /** Boards of an owner, newest first (default limit 50, max 200). */
+  listBoards(ctx: QueryCtx, args: { owner?: string; limit?: number } = {}) {
+    return ctx.runQuery(this.component.boards.listBoards, args);
+  }
+  /** Adds a stage at the end (or at `position`). */
+  addStage(ctx: MutationCtx, args: { boardId: string; stage: StageInput; position?: number }) {
+    return ctx.runMutation(this.component.boards.addStage, args);
+  }
+  /** Changes some fields of a stage; runs already started keep the settings they started with. */
+  updateStage(ctx: MutationCtx, args: { stageId: string; patch: StagePatch }) {
+    return ctx.runMutation(this.component.boards.updateStage, args);
+  }
+
+  // ---- cards -------------------------------------------------------------------------------
+
+  /** Adds a card, in the board's first stage unless `stageId` is given. Returns its id. */
+  addCard(ctx: MutationCtx, args: { boardId: string; title: string; description?: string; context?: Record<string, string>; stageId?: string }) {
+    return ctx.runMutation(this.component.cards.addCard, args);
+  }
+  /** Moves a card by hand (e.g. out of a human stage). Refused while it has an active run. */
+  moveCard(ctx: MutationCtx, args: { cardId: string; stageId: string; reason?: string }) {
+    return ctx.runMutation(this.component.cards.moveCard, args);
+  }
+  getCard(ctx: QueryCtx, args: { cardId: string }) {
+    return ctx.runQuery(this.component.cards.getCard, args);
+  }
+  /** Cards of a board (optionally one stage); default limit 100, max 200. */
+  listCards(ctx: QueryCtx, args: { boardId: string; stageId?: string; limit?: number }) {
+    return ctx.runQuery(this.component.cards.listCards, args);
+  }
+
+  // ---- runs --------------------------------------------------------------------------------
+
+  /**
+   * Runs the card in its current (agent) stage: a durable workflow provisions a sandbox through the
+   * provider, waits for the agent, checks the deliverables and advances, retries or blocks the card.
+   * Pass `attempt` to make a retried request idempotent.
+   * @example const { runId } = await lakitu.runCard(ctx, { cardId });
+   */
+  async runCard(ctx: MutationCtx, args: { cardId: string; attempt?: number }) {
+    if (!this.options.provider) {
+      throw new Error("Lakitu: pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
+    }
+    const providerHandle = await createFunctionHandle(this.options.provider);
+    return ctx.runMutation(this.component.runs.runCard, { ...args, providerHandle, callbackUrl: this.callbackUrl() });
+  }
+  /** Cancels a run from any state: sandbox killed, token revoked, workflow canceled. */
+  cancelRun(ctx: MutationCtx, args: { runId: string; reason?: string }) {
+    return ctx.runMutation(this.component.runs.cancelRun, args);
+  }
+  /** Stops the card's current run (or its wait for review) and leaves the card idle. */
+  stopCard(ctx: MutationCtx, args: { cardId: string; reason?: string }) {
+    return ctx.runMutation(this.component.runs.stopCard, args);
+  }
+  getRun(ctx: QueryCtx, args: { runId: string }) {
+    return ctx.runQuery(this.component.runs.getRun, args);
+  }
+  /** A card's runs, newest first (default 20). Page with `beforeQueuedAt` = the last run's `queuedAt`. */
+  listRuns(ctx: QueryCtx, args: { cardId: string; limit?: number; beforeQueuedAt?: number }) {
+    return ctx.runQuery(this.component.runs.listRuns, args);
+  }
+  /** The card's audit log: each card and run transition, its source and reason. */
+  listTransitions(ctx: QueryCtx, args: { cardId: string; limit?: number }) {
+    return ctx.runQuery(this.component.runs.listTransitions, args);
+  }
+  /** A run's events after `afterSeq` (default from the start, limit 100). Subscribe for a live stream. */
+  listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number; limit?: number }) {
+    return ctx.runQuery(this.component.events.listEvents, args);
+  }
+  /** Sends a steering message to a running agent; it arrives at the agent's next step. */
+  sendMessage(ctx: MutationCtx, args: { runId: string; text: string; author?: string }) {
+    return ctx.runMutation(this.component.inbox.sendMessage, args);
+  }
+
+  // ---- artifacts and review ------------------------------------------------------------------
+
+  /** Artifacts of one run or one card (pass exactly one). */
+  listArtifacts(ctx: QueryCtx, args: { runId?: string; cardId?: string; limit?: number }) {
+    return ctx.runQuery(this.component.artifacts.listArtifacts, args);
+  }
+  /** A download URL for the artifact's bytes. */
+  getArtifactUrl(ctx: QueryCtx, args: { artifactId: string }) {
+    return ctx.runQuery(this.component.artifacts.getArtifactUrl, args);
+  }
+  /** Approves or rejects one artifact; decides a run waiting for review when that settles it. */
+  reviewArtifact(ctx: MutationCtx, args: { artifactId: string; decision: "approved" | "rejected"; reviewer?: string; note?: string }) {
+    return ctx.runMutation(this.component.artifacts.reviewArtifact, args);
+  }
+  /** Approves or rejects a whole run waiting for review. A rejection's note reaches the next attempt. */
+  reviewRun(ctx: MutationCtx, args: { runId: string; decision: "approved" | "rejected"; reviewer?: string; note?: string }) {
+    return ctx.runMutation(this.component.artifacts.reviewRun, args);
+  }
+
+  // ---- operations ----------------------------------------------------------------------------
+
+  /**
+   * Reaps sandboxes idle past their stage's `idleTimeoutMs` or past their deadline, retries unconfirmed
+   * kills, and reconciles sessions that never started. Call it from a cron (every minute is typical).
+   * Returns how many sessions it examined; that number follows what is due, not history.
+   */
+  reap(ctx: MutationCtx, args: { limit?: number } = {}) {
+    return ctx.runMutation(this.component.reaper.reap, args);
+  }
+  /** Changes stored defaults and limits (heartbeat timeout, event and artifact caps, template, ...). */
+  configure(ctx: MutationCtx, patch: ConfigPatch) {
+    return ctx.runMutation(this.component.config.configure, patch);
+  }
+  getConfig(ctx: QueryCtx) {
+    return ctx.runQuery(this.component.config.getConfig, {});
+  }
+
+  private callbackUrl(): string {
+    if (this.options.callbackUrl) return this.options.callbackUrl;
+    const site = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CONVEX_SITE_URL;
+    if (!site) throw new Error("Lakitu: CONVEX_SITE_URL is not set; pass { callbackUrl } to new Lakitu(...)");
+    return `${site.replace(/\/+$/, "")}/lakitu`;
+  }
+}
+
+/**
+ * Mounts the runtime routes on the app's router, for apps that do not mount the component's own routes
+ * with `httpPrefix`. Use the same prefix in `callbackUrl`.
+ * @example registerRoutes(http, components.lakitu, { pathPrefix: "/lakitu/" });
+ */
+export function registerRoutes(http: HttpRouter, component: ComponentApi, opts: { pathPrefix?: string } = {}): void {
+  const prefix = (opts.pathPrefix ?? "/lakitu/").replace(/\/?$/, "/");
+  for (const r of runtimeRoutes(component.runtime)) {
+    http.route({ path: `${prefix}${r.path}`, method: r.method, handler: httpActionGeneric(r.handler) });
+  }
+}
+
+export default Lakitu;

@@ -1,0 +1,116 @@
+/**
+ * The E2B sandbox provider: the official `e2b` SDK behind Lakitu's provider contract. It needs Node, so
+ * it runs in a `"use node"` action the parent app owns (components cannot use Node):
+ *
+ * ```ts
+ * // convex/sandbox.ts
+ * "use node";
+ * import { internalAction } from "./_generated/server";
+ * import { e2bProvider, providerArgs, vProviderResult } from "lakitu/e2b";
+ * export const provider = internalAction({ args: providerArgs, returns: vProviderResult, handler: e2bProvider() });
+ * ```
+ *
+ * Keys come from the app's environment (`E2B_API_KEY`) and never enter a sandbox: the sandbox receives
+ * only the session environment Lakitu passes (`LAKITU_*`).
+ */
+import {
+  AuthenticationError,
+  InvalidArgumentError,
+  NotFoundError,
+  RateLimitError,
+  Sandbox,
+  ServiceBusyError,
+  TimeoutError,
+  type ConnectionOpts,
+} from "e2b";
+import type { ProviderError, ProviderRequest, ProviderResult } from "../shared/validators.js";
+
+export { providerArgs, vProviderResult } from "../shared/validators.js";
+
+export type E2bProviderOptions = {
+  /** Default: `process.env.E2B_API_KEY`. */
+  apiKey?: string;
+  /** Template used when Lakitu's config names none. Default: `process.env.LAKITU_E2B_TEMPLATE ?? "lakitu"`. */
+  template?: string;
+  /** Command that starts the runtime inside the sandbox (runs in the background). */
+  command?: string;
+  /** Working directory of the runtime. Default `/home/user/workspace`. */
+  cwd?: string;
+  /** Extra connection options (domain, apiUrl/sandboxUrl for a compatible host, requestTimeoutMs). */
+  connection?: Omit<ConnectionOpts, "apiKey">;
+};
+
+export const DEFAULT_RUNTIME_COMMAND = "node /opt/lakitu/runtime/main.js";
+
+/** Maps an SDK error to the contract's error codes. */
+export function toProviderError(e: unknown): ProviderError {
+  const message = e instanceof Error ? e.message : String(e);
+  if (e instanceof AuthenticationError) return { code: "auth", message: `E2B rejected the API key: ${message}`, retryable: false };
+  if (e instanceof RateLimitError) return { code: "rate_limited", message, retryable: true };
+  if (e instanceof ServiceBusyError) return { code: "busy", message, retryable: true };
+  if (e instanceof NotFoundError) return { code: "not_found", message, retryable: false };
+  if (e instanceof InvalidArgumentError) return { code: "invalid", message, retryable: false };
+  if (e instanceof TimeoutError) return { code: "unavailable", message, retryable: true };
+  if (/\b404\b/.test(message)) return { code: "not_found", message, retryable: false };
+  if (/fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket/i.test(message)) return { code: "unavailable", message, retryable: true };
+  return { code: "internal", message, retryable: false };
+}
+
+/** Returns the handler of the app's provider action. */
+export function e2bProvider(options: E2bProviderOptions = {}) {
+  return async (_ctx: unknown, { request }: { request: ProviderRequest }): Promise<ProviderResult> => {
+    const apiKey = options.apiKey ?? process.env.E2B_API_KEY;
+    if (!apiKey) {
+      return { ok: false, error: { code: "auth", message: "E2B_API_KEY is not set: add it to the deployment's environment (npx convex env set E2B_API_KEY ...)", retryable: false } };
+    }
+    const conn: ConnectionOpts = { ...options.connection, apiKey };
+    try {
+      return await handle(request, conn, options);
+    } catch (e) {
+      return { ok: false, error: toProviderError(e) };
+    }
+  };
+}
+
+async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bProviderOptions): Promise<ProviderResult> {
+  switch (req.op) {
+    case "create": {
+      const template = req.template ?? options.template ?? process.env.LAKITU_E2B_TEMPLATE ?? "lakitu";
+      const sandbox = await Sandbox.create(template, { ...conn, metadata: req.metadata, timeoutMs: req.timeoutMs });
+      try {
+        // The session's secrets go into the process environment, never the command line.
+        await sandbox.commands.run(options.command ?? DEFAULT_RUNTIME_COMMAND, {
+          background: true,
+          envs: req.envs,
+          cwd: options.cwd ?? "/home/user/workspace",
+        });
+      } catch (e) {
+        await Sandbox.kill(sandbox.sandboxId, conn).catch(() => false);
+        throw e;
+      }
+      return { ok: true, op: "create", sandboxId: sandbox.sandboxId };
+    }
+    case "kill":
+      return { ok: true, op: "kill", killed: await Sandbox.kill(req.sandboxId, conn) };
+    case "status": {
+      try {
+        const info = await Sandbox.getInfo(req.sandboxId, conn);
+        return { ok: true, op: "status", state: info.state === "running" ? "running" : "gone" };
+      } catch (e) {
+        if (e instanceof NotFoundError) return { ok: true, op: "status", state: "gone" };
+        throw e;
+      }
+    }
+    case "extend":
+      await Sandbox.setTimeout(req.sandboxId, req.timeoutMs, conn);
+      return { ok: true, op: "extend" };
+    case "list": {
+      const pager = Sandbox.list({ ...conn, query: { metadata: req.metadata, state: ["running", "paused"] }, limit: 100 });
+      const sandboxes: Array<{ sandboxId: string; metadata: Record<string, string> }> = [];
+      while (pager.hasNext && sandboxes.length < 1000) {
+        for (const s of await pager.nextItems()) sandboxes.push({ sandboxId: s.sandboxId, metadata: s.metadata ?? {} });
+      }
+      return { ok: true, op: "list", sandboxes };
+    }
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * The app's functions for a kanban UI: a demo board, the "run" button, stop, review and a board view.
+ * Each mutation starts with an auth check you must fill in for your app.
+ */
+import { v } from "convex/values";
+import { Lakitu } from "lakitu";
+import { components, internal } from "./_generated/api";
+import { internalMutation, mutation, query, type QueryCtx } from "./_generated/server";
+
+export const lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
+
+/** ⚠️ AUTH CHECK: replace with your app's rule (e.g. the user owns the board). */
+async function requireUser(ctx: QueryCtx): Promise<string> {
+  const identity = await ctx.auth.getUserIdentity();
+  return identity?.subject ?? "anonymous";
+}
+
+export const createDemoBoard = mutation({
+  args: {},
+  handler: async (ctx): Promise<string> => {
+    const owner = await requireUser(ctx);
+    const { boardId } = await lakitu.createBoard(ctx, {
+      name: "Research pipeline",
+      owner,
+      stages: [
+        {
+          name: "Research",
+          kind: "agent",
+          goals: ["Collect facts about the card's topic"],
+          deliverables: [{ name: "notes.md", type: "markdown", checks: { minWords: 5 } }],
+          autoAdvance: true,
+        },
+        {
+          name: "Draft",
+          kind: "agent",
+          goals: ["Write the article from the notes"],
+          deliverables: [
+            { name: "article.md", type: "markdown", checks: { minWords: 5 } },
+            { name: "sources.json", type: "json", checks: { jsonSchema: JSON.stringify({ type: "array", items: { type: "string" } }) } },
+          ],
+          autoAdvance: true,
+        },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    return boardId;
+  },
+});
+
+export const addCard = mutation({
+  args: { boardId: v.string(), title: v.string(), description: v.optional(v.string()) },
+  handler: async (ctx, args): Promise<string> => {
+    await requireUser(ctx);
+    return await lakitu.addCard(ctx, args);
+  },
+});
+
+/** The "run" button. */
+export const run = mutation({
+  args: { cardId: v.string() },
+  handler: async (ctx, { cardId }): Promise<{ runId: string }> => {
+    await requireUser(ctx);
+    const { runId } = await lakitu.runCard(ctx, { cardId });
+    return { runId };
+  },
+});
+
+export const stop = mutation({
+  args: { cardId: v.string() },
+  handler: async (ctx, { cardId }): Promise<boolean> => {
+    await requireUser(ctx);
+    return (await lakitu.stopCard(ctx, { cardId })).stopped;
+  },
+});
+
+export const review = mutation({
+  args: { runId: v.string(), approve: v.boolean(), note: v.optional(v.string()) },
+  handler: async (ctx, args): Promise<boolean> => {
+    const user = await requireUser(ctx);
+    const r = await lakitu.reviewRun(ctx, { runId: args.runId, decision: args.approve ? "approved" : "rejected", reviewer: user, note: args.note });
+    return r.decided;
+  },
+});
+
+/** Everything a board view needs in one subscription. */
+export const board = query({
+  args: { boardId: v.string() },
+  handler: async (ctx, { boardId }) => {
+    await requireUser(ctx);
+    const b = await lakitu.getBoard(ctx, { boardId });
+    if (!b) return null;
+    return { ...b, cards: await lakitu.listCards(ctx, { boardId }) };
+  },
+});
+
+export const events = query({
+  args: { runId: v.string(), afterSeq: v.optional(v.number()) },
+  handler: async (ctx, args) => {
+    await requireUser(ctx);
+    return await lakitu.listEvents(ctx, args);
+  },
+});
+
+/** Called by crons.ts. */
+export const reap = internalMutation({
+  args: {},
+  handler: async (ctx) => await lakitu.reap(ctx),
+});
