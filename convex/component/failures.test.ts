@@ -349,6 +349,56 @@ describe("cancel racing provisioning", () => {
     expect((await getCard(t, cardId)).status).toBe("idle");
     expect(await runsOf(t, cardId)).toHaveLength(1);
   });
+
+  test("create returning after the cancel's kill already ended the session: the late sandbox is killed", async () => {
+    const { t, providerHandle, provider } = await setup();
+    const gate = deferred<void>();
+    provider.override = async (req) => {
+      if (req.op === "create") await gate.promise;
+      return undefined;
+    };
+    const { cardId } = await makeBoard(t);
+    const { runId } = await runCard(t, cardId, providerHandle);
+    await untilWhileHeld(() => createCalls() === 1);
+    await t.mutation(api.runs.cancelRun, { runId });
+    const session = await sessionOfRun(t, runId);
+    // The cancel's kill finds nothing (no sandbox yet) and ends the session while create is held.
+    await untilWhileHeld(async () => (await sessionOfRun(t, runId)).state === "ended");
+    expect(provider.calls.some((c) => c.op === "list" && c.metadata["lakitu.session"] === session._id)).toBe(true);
+    gate.resolve();
+    await until(t, async () => provider.sandboxes.size === 1 && !provider.latest().alive, 5_000);
+    expect(provider.alive()).toHaveLength(0);
+    expect(await runStatus(t, runId)).toBe("canceled");
+  });
+
+  test("create returning while the cancel's kill is still listing: the late sandbox is killed", async () => {
+    const { t, providerHandle, provider } = await setup();
+    const createGate = deferred<void>();
+    const listGate = deferred<void>();
+    provider.override = async (req) => {
+      if (req.op === "create") await createGate.promise;
+      if (req.op === "list") {
+        // The provider answers the list as of when it received it: before the sandbox existed.
+        await listGate.promise;
+        return { ok: true, op: "list", sandboxes: [] };
+      }
+      return undefined;
+    };
+    const { cardId } = await makeBoard(t);
+    const { runId } = await runCard(t, cardId, providerHandle);
+    await untilWhileHeld(() => createCalls() === 1);
+    await t.mutation(api.runs.cancelRun, { runId });
+    await untilWhileHeld(() => provider.calls.some((c) => c.op === "list"));
+    // The sandbox comes up and is recorded while the kill is still waiting for its list.
+    createGate.resolve();
+    await untilWhileHeld(async () => (await sessionOfRun(t, runId)).sandboxId !== undefined);
+    expect((await sessionOfRun(t, runId)).state).toBe("ending");
+    listGate.resolve();
+    await until(t, async () => (await sessionOfRun(t, runId)).state === "ended", 10_000);
+    await advance(t, 5_000, 100);
+    expect(provider.latest().alive).toBe(false);
+    expect(provider.alive()).toHaveLength(0);
+  });
 });
 
 describe("review", () => {
