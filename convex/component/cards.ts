@@ -7,6 +7,7 @@ import { boardStages, load } from "../model/load.js";
 import { isActive, setCard } from "../model/machine.js";
 import { checkName, checkText } from "../model/validate.js";
 import { publicCard, vPublicCard } from "../model/public.js";
+import { workflow } from "../model/workflowManager.js";
 
 /** Adds a card to a board, in its first stage unless `stageId` is given. */
 export const addCard = mutation({
@@ -54,6 +55,8 @@ export const moveCard = mutation({
     if (card.currentRunId) {
       const run = await ctx.db.get(card.currentRunId);
       if (run && isActive(run.status)) fail("conflict", `card ${card._id} has an active run ${run._id} (${run.status}); stop it before moving the card`);
+      // Moving a card that waits for review ends that wait: its workflow has nothing left to do.
+      if (run?.workflowId && card.status === "awaiting_review") await workflow.cancel(ctx, run.workflowId as never);
     }
     await setCard(ctx, card, { status: stage.kind === "done" ? "done" : "idle", stageId: stage._id, currentRunId: null }, {
       source: "client",

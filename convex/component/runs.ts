@@ -109,7 +109,7 @@ export const getRun = query({
   },
 });
 
-/** Runs of a card, newest first. `before`: an attempt number cursor (exclusive). */
+/** Runs of a card, newest first. Page with `beforeQueuedAt` = the last returned run's `queuedAt`. */
 export const listRuns = query({
   args: { cardId: v.string(), limit: v.optional(v.number()), beforeQueuedAt: v.optional(v.number()) },
   returns: v.array(vPublicRun),

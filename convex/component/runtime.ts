@@ -50,7 +50,7 @@ export const events = mutation({
         kind: cap(redactText(e.kind, secrets), 64),
         level: e.level ?? "info",
         text: e.text === undefined ? undefined : cap(redactText(e.text, secrets), config.maxEventBytes),
-        data: e.data === undefined ? undefined : capJson(redactValue(e.data, secrets), config.maxEventBytes),
+        data: e.data === undefined ? undefined : capJson(redactValue(parseJson(e.data), secrets), config.maxEventBytes),
         ts: e.ts ?? Date.now(),
       });
       stored++;
@@ -59,6 +59,14 @@ export const events = mutation({
     return { stored, duplicates };
   },
 });
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    fail("invalid_argument", "event data must be JSON text");
+  }
+}
 
 function cap(text: string, max: number): string {
   if (text.length <= max) return text;

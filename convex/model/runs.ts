@@ -37,6 +37,9 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
   if (a.stage.kind !== "agent") {
     fail("invalid_argument", `stage "${a.stage.name}" is a ${a.stage.kind} stage; only agent stages run. Move the card instead.`);
   }
+  if (a.card.status === "awaiting_review") {
+    fail("conflict", `card ${a.card._id} is waiting for review of run ${a.card.currentRunId}; review it or stop the card first`);
+  }
   if (a.card.currentRunId) {
     const current = await ctx.db.get(a.card.currentRunId);
     if (current && isActive(current.status)) {

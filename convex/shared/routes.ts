@@ -132,7 +132,8 @@ export function runtimeRoutes(api: RuntimeApi): Route[] {
     route("events", async (ctx, req) => {
       const auth = authOf(req);
       const body = await readJson(req, zEventsBody);
-      return await ctx.runMutation(api.events, { ...auth, events: body.events });
+      const events = body.events.map(({ data, ...e }) => (data === undefined ? e : { ...e, data: JSON.stringify(data) }));
+      return await ctx.runMutation(api.events, { ...auth, events });
     }),
     route("heartbeat", async (ctx, req) => await ctx.runMutation(api.heartbeat, authOf(req))),
     route("complete", async (ctx, req) => {

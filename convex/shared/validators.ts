@@ -218,7 +218,8 @@ export const vEventInput = v.object({
   kind: v.string(),
   level: v.optional(vEventLevel),
   text: v.optional(v.string()),
-  data: v.optional(v.any()),
+  /** Structured payload as JSON text (the HTTP layer serializes the request's `data`). */
+  data: v.optional(v.string()),
   ts: v.optional(v.number()),
 });
 export type EventInput = Infer<typeof vEventInput>;

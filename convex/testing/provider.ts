@@ -15,7 +15,7 @@ export type FakeSandbox = {
   metadata: Record<string, string>;
   alive: boolean;
 };
-type Override = (req: ProviderRequest) => ProviderResult | Promise<ProviderResult> | undefined;
+type Override = (req: ProviderRequest) => ProviderResult | undefined | Promise<ProviderResult | undefined>;
 
 export class TestProvider {
   calls: ProviderRequest[] = [];

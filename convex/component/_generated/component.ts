@@ -52,7 +52,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
   };
   runtime: {
     complete: FunctionReference<"mutation", "internal", { token: string, generation: number, completion: { status: "succeeded" | "failed" | "canceled", summary?: string, error?: string, manifest: Array<{ name: string, type?: string, sha256?: string }> } }, { accepted: boolean, status: string }, Name>;
-    events: FunctionReference<"mutation", "internal", { token: string, generation: number, events: Array<{ seq: number, kind: string, level?: "debug" | "info" | "warn" | "error", text?: string, data?: any, ts?: number }> }, { stored: number, duplicates: number }, Name>;
+    events: FunctionReference<"mutation", "internal", { token: string, generation: number, events: Array<{ seq: number, kind: string, level?: "debug" | "info" | "warn" | "error", text?: string, data?: string, ts?: number }> }, { stored: number, duplicates: number }, Name>;
     heartbeat: FunctionReference<"mutation", "internal", { token: string, generation: number }, { status: string, deadline?: number }, Name>;
     inbox: FunctionReference<"mutation", "internal", { token: string, generation: number, afterSeq: number }, { messages: Array<{ seq: number, text: string, author?: string }> }, Name>;
     uploadArtifact: FunctionReference<"action", "internal", { token: string, generation: number, name: string, type?: string, contentType?: string, sha256?: string, bytes: ArrayBuffer }, { artifactId: string, version: number, duplicate: boolean }, Name>;
