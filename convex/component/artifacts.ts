@@ -4,6 +4,7 @@ import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";
 import { vReviewDecision } from "../shared/validators.js";
 import { load } from "../model/load.js";
+import { listLimit } from "../model/validate.js";
 import { publicArtifact, vPublicArtifact } from "../model/public.js";
 import { REVIEW_DONE, workflow } from "../model/workflowManager.js";
 
@@ -12,7 +13,7 @@ export const listArtifacts = query({
   args: { runId: v.optional(v.string()), cardId: v.optional(v.string()), limit: v.optional(v.number()) },
   returns: v.array(vPublicArtifact),
   handler: async (ctx, args) => {
-    const limit = Math.min(Math.max(1, args.limit ?? 100), 500);
+    const limit = listLimit(args.limit, 100, 500);
     if ((args.runId === undefined) === (args.cardId === undefined)) fail("invalid_argument", "pass exactly one of runId or cardId");
     if (args.runId !== undefined) {
       const run = await load(ctx, "runs", args.runId);

@@ -4,7 +4,7 @@ import { fail } from "../shared/errors.js";
 import { MAX_STAGES, MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vStageInput, vStagePatch } from "../shared/validators.js";
 import { boardStages, load, toId } from "../model/load.js";
-import { checkName, checkStage, checkText } from "../model/validate.js";
+import { checkName, checkStage, checkText, listLimit } from "../model/validate.js";
 import { publicBoard, publicStage, vPublicBoard, vPublicStage } from "../model/public.js";
 
 /** Creates a board with its ordered stages. Rejects empty or duplicate stage names. */
@@ -53,7 +53,7 @@ export const listBoards = query({
   args: { owner: v.optional(v.string()), limit: v.optional(v.number()) },
   returns: v.array(vPublicBoard),
   handler: async (ctx, args) => {
-    const limit = Math.min(Math.max(1, args.limit ?? 50), MAX_LIST_LIMIT);
+    const limit = listLimit(args.limit, 50, MAX_LIST_LIMIT);
     const boards = await ctx.db
       .query("boards")
       .withIndex("by_owner", (q) => q.eq("owner", args.owner))

@@ -5,7 +5,7 @@ import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vContext } from "../shared/validators.js";
 import { boardStages, load } from "../model/load.js";
 import { isActive, setCard } from "../model/machine.js";
-import { checkName, checkText } from "../model/validate.js";
+import { checkName, checkText, listLimit } from "../model/validate.js";
 import { publicCard, vPublicCard } from "../model/public.js";
 import { workflow } from "../model/workflowManager.js";
 
@@ -82,7 +82,7 @@ export const listCards = query({
   returns: v.array(vPublicCard),
   handler: async (ctx, args) => {
     const board = await load(ctx, "boards", args.boardId);
-    const limit = Math.min(Math.max(1, args.limit ?? 100), MAX_LIST_LIMIT);
+    const limit = listLimit(args.limit, 100, MAX_LIST_LIMIT);
     const stageId = args.stageId === undefined ? undefined : (await load(ctx, "stages", args.stageId))._id;
     const cards = await ctx.db
       .query("cards")

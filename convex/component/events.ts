@@ -1,6 +1,7 @@
 import { v } from "convex/values";
 import { query } from "./_generated/server.js";
 import { load } from "../model/load.js";
+import { checkNumber, listLimit } from "../model/validate.js";
 import { isTerminal } from "../model/machine.js";
 import { publicEvent, vPublicEvent } from "../model/public.js";
 
@@ -13,8 +14,9 @@ export const listEvents = query({
   returns: v.object({ events: v.array(vPublicEvent), nextAfterSeq: v.number(), runEnded: v.boolean() }),
   handler: async (ctx, args) => {
     const run = await load(ctx, "runs", args.runId);
+    checkNumber("afterSeq", args.afterSeq, { min: -1, max: 1e9 });
     const after = args.afterSeq ?? -1;
-    const limit = Math.min(Math.max(1, args.limit ?? 100), 1000);
+    const limit = listLimit(args.limit, 100, 1000);
     const rows = await ctx.db
       .query("events")
       .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gt("seq", after))

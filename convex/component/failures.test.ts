@@ -196,6 +196,55 @@ describe("watchdog", () => {
     expect(Date.now() - silentFrom).toBeLessThan(60_000 + 20_000 + 5_000);
   });
 
+  test("a heartbeat that arrives while the watchdog asks the provider keeps the run alive", async () => {
+    const { t, providerHandle, provider } = await setup();
+    await t.mutation(api.config.configure, { heartbeatTimeoutMs: 4_000 });
+    const { cardId } = await makeBoard(t);
+    const { runId, rt } = await startRunning(t, cardId, providerHandle);
+    const gate = deferred<void>();
+    let probes = 0;
+    provider.override = async (req) => {
+      if (req.op === "status" && probes++ === 0) await gate.promise;
+      return undefined;
+    };
+    // Silent past the timeout: the watchdog fires and probes the provider, whose answer is slow.
+    await untilWhileHeld(() => probes === 1, 10_000, 250);
+    expect(await runStatus(t, runId)).toBe("running");
+    // The runtime was only slow: its heartbeat lands before the provider answers.
+    expect((await rt.heartbeat()).status).toBe(200);
+    gate.resolve();
+    await advance(t, 2_000, 250);
+    expect(await runStatus(t, runId)).toBe("running");
+    expect(rt.sandbox.alive).toBe(true);
+    // The watchdog is armed again: continued silence still ends the run.
+    await until(t, async () => (await runStatus(t, runId)) !== "running", 10_000, 250);
+    expect((await getRun(t, runId)).error?.code).toBe("heartbeat_timeout");
+    expect(probes).toBe(2);
+  });
+
+  test("a completion that arrives while the watchdog asks the provider wins", async () => {
+    const { t, providerHandle, provider } = await setup();
+    await t.mutation(api.config.configure, { heartbeatTimeoutMs: 4_000 });
+    const { cardId, stageIds } = await makeBoard(t);
+    const { runId, rt } = await startRunning(t, cardId, providerHandle);
+    const gate = deferred<void>();
+    let probes = 0;
+    provider.override = async (req) => {
+      if (req.op === "status" && probes++ === 0) await gate.promise;
+      return undefined;
+    };
+    await untilWhileHeld(() => probes === 1, 10_000, 250);
+    await rt.upload("report.md", REPORT);
+    expect((await rt.complete("succeeded", ["report.md"])).body).toMatchObject({ accepted: true });
+    gate.resolve();
+    await until(t, async () => (await getCard(t, cardId)).stageId === stageIds[1]);
+    const run = await getRun(t, runId);
+    expect(run.status).toBe("succeeded");
+    expect(run.error).toBeUndefined();
+    expect(await runsOf(t, cardId)).toHaveLength(1);
+    expect((await transitionsOf(t, cardId)).some((r) => r.source === "watchdog")).toBe(false);
+  });
+
   test("a sandbox the provider reports gone ends the run with sandbox_gone", async () => {
     const { t, providerHandle, provider } = await setup();
     await t.mutation(api.config.configure, { heartbeatTimeoutMs: 3_000 });
@@ -310,6 +359,34 @@ describe("provider create failures", () => {
     const { runId } = await runCard(t, cardId, providerHandle);
     await until(t, async () => (await runStatus(t, runId)) === "running", 20_000, 100);
     expect(createCalls()).toBe(2);
+  });
+});
+
+describe("runtime faster than the provider", () => {
+  test("a runtime that completes before its sandbox was recorded still counts, and the sandbox is killed", async () => {
+    const { t, providerHandle, provider } = await setup();
+    const gate = deferred<void>();
+    provider.override = async (req) => {
+      if (req.op !== "create") return undefined;
+      // The sandbox boots and its runtime starts working before create() returns to us.
+      const sandboxId = "sbx-fast";
+      provider.sandboxes.set(sandboxId, { sandboxId, sessionId: req.sessionId, envs: req.envs, metadata: req.metadata, alive: true });
+      await gate.promise;
+      return { ok: true, op: "create", sandboxId };
+    };
+    const { cardId, stageIds } = await makeBoard(t);
+    const { runId } = await runCard(t, cardId, providerHandle);
+    await untilWhileHeld(() => provider.sandboxes.has("sbx-fast"));
+    const rt = new SimRuntime(t, provider.sandboxes.get("sbx-fast")!);
+    expect((await rt.upload("report.md", REPORT)).status).toBe(200);
+    expect((await rt.complete("succeeded", ["report.md"])).body).toMatchObject({ accepted: true });
+    expect(await runStatus(t, runId)).toBe("collecting");
+    gate.resolve();
+    await until(t, async () => (await getCard(t, cardId)).stageId === stageIds[1], 10_000);
+    expect((await getRun(t, runId)).status).toBe("succeeded");
+    await until(t, async () => !rt.sandbox.alive, 5_000);
+    expect((await sessionOfRun(t, runId)).state).toBe("ended");
+    expect(await runsOf(t, cardId)).toHaveLength(1);
   });
 });
 
@@ -430,6 +507,27 @@ describe("review", () => {
     expect((await getRun(t, runId)).review?.state).toBe("approved");
     expect(await runsOf(t, cardId)).toHaveLength(1);
     expect(provider.alive()).toHaveLength(0);
+  });
+
+  test("the card advances only once every current artifact is approved", async () => {
+    const { t, providerHandle } = await setup();
+    const { cardId, stageIds } = await makeBoard(t, { requiresApproval: true });
+    const { runId, rt } = await startRunning(t, cardId, providerHandle);
+    await rt.upload("report.md", "# Report\n\nFirst version.");
+    await rt.upload("notes.md", "my notes");
+    await rt.upload("report.md", REPORT); // supersedes the first version
+    await rt.complete("succeeded", ["report.md", "notes.md"]);
+    await until(t, async () => (await getCard(t, cardId)).status === "awaiting_review");
+    const current = (await t.query(api.artifacts.listArtifacts, { runId })).filter((a) => !a.superseded);
+    expect(current.map((a) => a.name).sort()).toEqual(["notes.md", "report.md"]);
+    const report = current.find((a) => a.name === "report.md")!;
+    const notes = current.find((a) => a.name === "notes.md")!;
+    await t.mutation(api.artifacts.reviewArtifact, { artifactId: report.artifactId, decision: "approved" });
+    await advance(t, 3_000, 250);
+    expect((await getCard(t, cardId)).status).toBe("awaiting_review");
+    expect((await getRun(t, runId)).review?.state).toBe("pending");
+    await t.mutation(api.artifacts.reviewArtifact, { artifactId: notes.artifactId, decision: "approved" });
+    await until(t, async () => (await getCard(t, cardId)).stageId === stageIds[1]);
   });
 
   test("a rejection with a note starts a new attempt carrying the note", async () => {

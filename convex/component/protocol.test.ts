@@ -120,16 +120,30 @@ describe("events", () => {
     const { t, rt, runId } = await running();
     const r = await rt.post("events", {
       events: [
-        { seq: 0, kind: "tool", level: "warn", text: "hi", data: { $weird: [1, 2], nested: { a: "b" } }, ts: 1234 },
+        { seq: 0, kind: "tool", level: "warn", text: "hi", data: { args: [1, "two", null], nested: { a: true } }, ts: 1234 },
         { seq: 1, kind: "log" },
+        { seq: 2, kind: "tool", data: "just a string" },
       ],
     });
     expect(r.status).toBe(200);
     const { events } = await t.query(api.events.listEvents, { runId });
-    expect(events[0]).toMatchObject({ seq: 0, kind: "tool", level: "warn", text: "hi", ts: 1234 });
-    expect(JSON.parse((await eventsOf(t, runId)).find((e) => e.seq === 0)!.data!)).toEqual({ $weird: [1, 2], nested: { a: "b" } });
+    expect(events[0]).toEqual({ seq: 0, kind: "tool", level: "warn", text: "hi", data: { args: [1, "two", null], nested: { a: true } }, ts: 1234 });
     expect(events[1]).toMatchObject({ seq: 1, kind: "log", level: "info" });
+    expect(events[1].data).toBeUndefined();
     expect(events[1].ts).toBe(Date.now());
+    expect(events[2].data).toBe("just a string");
+  });
+
+  test("event data with keys no Convex value can hold is stored and read back as JSON text", async () => {
+    const { t, rt, runId } = await running();
+    const data = { $schema: "https://json-schema.org/draft/2020-12/schema", properties: { "naïve": { $ref: "#/x" } } };
+    const r = await rt.post("events", { events: [{ seq: 0, kind: "tool", data }, { seq: 1, kind: "log", text: "after" }] });
+    expect(r.body).toMatchObject({ ok: true, stored: 2 });
+    expect(JSON.parse((await eventsOf(t, runId)).find((e) => e.seq === 0)!.data!)).toEqual(data);
+    // Reading the run's events still works, and the payload is intact as JSON text.
+    const { events } = await t.query(api.events.listEvents, { runId });
+    expect(events.map((e) => e.seq)).toEqual([0, 1]);
+    expect(JSON.parse((events[0].data as { jsonText: string }).jsonText)).toEqual(data);
   });
 
   test("an oversized event text is truncated to maxEventBytes", async () => {
@@ -191,6 +205,8 @@ describe("complete", () => {
   test("a complete after the watchdog ended the run is ignored", async () => {
     const { t, rt, runId, cardId } = await running({ heartbeatTimeoutMs: 2_000, maxAttempts: 1 });
     await until(t, async () => (await runStatus(t, runId)) === "failed", 10_000);
+    // Let the workflow settle the card (blocked: no attempts left) before taking the snapshot.
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "blocked");
     const run = await t.query(api.runs.getRun, { runId });
     expect(run?.error?.code).toBe("heartbeat_timeout");
     const rows = await runTransitions(t, cardId, runId);
@@ -363,6 +379,8 @@ describe("authentication", () => {
     expect(dump).toContain("[REDACTED]");
     const run = await t.query(api.runs.getRun, { runId });
     expect(run?.completion?.summary).toBe("done with [REDACTED]");
+    expect(run?.completion?.error).toBe("nothing wrong, [REDACTED]");
+    expect(run?.completion?.manifest).toEqual([{ name: "report.md", type: "markdown", sha256: "[REDACTED]" }]);
     expect((await t.query(api.cards.getCard, { cardId }))?.stageId).toBeDefined();
   });
 

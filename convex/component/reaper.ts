@@ -10,6 +10,7 @@ import { KILL_RETRY_MS, REAP_BATCH } from "../shared/defaults.js";
 import { endAgentPhase } from "../model/runs.js";
 import { isTerminal, transitionRun } from "../model/machine.js";
 import { requestKill } from "../model/sessions.js";
+import { listLimit } from "../model/validate.js";
 
 const vReapResult = v.object({
   examined: v.number(),
@@ -26,7 +27,7 @@ export const reap = mutation({
   returns: vReapResult,
   handler: async (ctx, args) => {
     const now = Date.now();
-    let budget = Math.min(Math.max(1, args.limit ?? REAP_BATCH), 500);
+    let budget = listLimit(args.limit, REAP_BATCH, 500);
     const result: ReapResult = { examined: 0, idle: 0, deadline: 0, neverStarted: 0, killRetried: 0, orphaned: 0 };
     for (const state of ["intended", "starting", "running", "ending"] as const) {
       if (budget <= 0) break;

@@ -5,6 +5,7 @@ import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { load } from "../model/load.js";
+import { listLimit } from "../model/validate.js";
 import { isTerminal, setCard, transitionRun } from "../model/machine.js";
 import { nextAttempt, startRun } from "../model/runs.js";
 import { requestKill, sessionOfRun } from "../model/sessions.js";
@@ -115,7 +116,7 @@ export const listRuns = query({
   returns: v.array(vPublicRun),
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
-    const limit = Math.min(Math.max(1, args.limit ?? 20), MAX_LIST_LIMIT);
+    const limit = listLimit(args.limit, 20, MAX_LIST_LIMIT);
     const runs = await ctx.db
       .query("runs")
       .withIndex("by_card", (q) =>
@@ -133,7 +134,7 @@ export const listTransitions = query({
   returns: v.array(vPublicTransition),
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
-    const limit = Math.min(Math.max(1, args.limit ?? 100), 1000);
+    const limit = listLimit(args.limit, 100, 1000);
     const rows = await ctx.db.query("transitions").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
     return rows.map(publicTransition);
   },

@@ -10,7 +10,7 @@ import { internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
-import { artifactNameProblem, typeFromName } from "../shared/names.js";
+import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/names.js";
 import { DELIVERABLE_TYPES, vCompletion, vEventInput } from "../shared/validators.js";
 import { getConfig } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
@@ -110,6 +110,12 @@ export const complete = mutation({
       ...c,
       summary: c.summary === undefined ? undefined : cap(redactText(c.summary, secrets), 4000),
       error: c.error === undefined ? undefined : cap(redactText(c.error, secrets), 4000),
+      // The manifest is runtime text like the summary: redacted and capped before it is stored.
+      manifest: c.manifest.map((m) => ({
+        name: cap(redactText(m.name, secrets), MAX_ARTIFACT_NAME),
+        ...(m.type === undefined ? {} : { type: cap(redactText(m.type, secrets), 64) }),
+        ...(m.sha256 === undefined ? {} : { sha256: cap(redactText(m.sha256, secrets), 128) }),
+      })),
     };
     const accepted = c.status === "canceled"
       ? await endAgentPhase(ctx, run, { to: "failed", code: "runtime_canceled", message: completion.error ?? "the runtime was stopped", completion }, "runtime")

@@ -183,8 +183,10 @@ export const provisionFailed = internalMutation({
 });
 
 /**
- * Kills a session's sandbox. Without a recorded sandbox id (a crash between create and record), finds
- * it by the session's metadata. Retries with backoff; after the last try the reaper takes over.
+ * Kills a session's sandbox, and every other sandbox carrying the session's metadata: without a recorded
+ * sandbox id (a crash between create and record) that is the only way to find it, and a provision try
+ * whose create answer was lost leaves a sandbox the recorded id does not name. Retries with backoff;
+ * after the last try the reaper takes over.
  */
 export const kill = internalAction({
   args: { sessionId: v.id("sessions"), attempt: v.number() },
@@ -194,11 +196,10 @@ export const kill = internalAction({
     if (!s) return null;
     let ids = s.sandboxId ? [s.sandboxId] : [];
     let failure: string | null = null;
-    if (!s.sandboxId) {
-      const listed = await callProvider(ctx, s.providerHandle, { op: "list", metadata: { "lakitu.session": sessionId } });
-      if (listed.ok && listed.op === "list") ids = listed.sandboxes.map((x) => x.sandboxId);
-      else if (!listed.ok) failure = `${listed.error.code}: ${listed.error.message}`;
-    }
+    const listed = await callProvider(ctx, s.providerHandle, { op: "list", metadata: { "lakitu.session": sessionId } });
+    if (listed.ok && listed.op === "list") ids = [...new Set([...ids, ...listed.sandboxes.map((x) => x.sandboxId)])];
+    // With a recorded id the list is best effort (strays still end at the provider's own timeout).
+    else if (!listed.ok && !s.sandboxId) failure = `${listed.error.code}: ${listed.error.message}`;
     for (const sandboxId of ids) {
       const r = await callProvider(ctx, s.providerHandle, { op: "kill", sandboxId });
       if (!r.ok && r.error.code !== "not_found") failure = `${r.error.code}: ${r.error.message}`;
@@ -230,6 +231,11 @@ export const markEnded = internalMutation({
   handler: async (ctx, { sessionId, killed }) => {
     const s = await ctx.db.get(sessionId);
     if (!s || s.state === "ended") return null;
+    if (s.sandboxId !== undefined && !killed.includes(s.sandboxId)) {
+      // The sandbox was recorded after this kill looked for it (create returned late): kill again, by id.
+      await ctx.scheduler.runAfter(0, internal.sessions.kill, { sessionId, attempt: 1 });
+      return null;
+    }
     await ctx.db.patch(sessionId, {
       state: "ended",
       endedAt: Date.now(),

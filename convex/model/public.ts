@@ -2,7 +2,7 @@
  * The shapes queries return: documents translated for the parent app (ids as strings, no token hashes,
  * no provider handles). Each `vPublicX` is the `returns` validator of the functions that return it.
  */
-import { v, type Infer } from "convex/values";
+import { convexToJson, v, type Infer, type Value } from "convex/values";
 import type { Doc } from "../component/_generated/dataModel.js";
 import {
   stageFields,
@@ -140,7 +140,22 @@ export const vPublicEvent = v.object({
 });
 export type PublicEvent = Infer<typeof vPublicEvent>;
 export function publicEvent(e: Doc<"events">): PublicEvent {
-  return { seq: e.seq, kind: e.kind, level: e.level, text: e.text, data: e.data === undefined ? undefined : JSON.parse(e.data), ts: e.ts };
+  return { seq: e.seq, kind: e.kind, level: e.level, text: e.text, data: e.data === undefined ? undefined : eventData(e.data), ts: e.ts };
+}
+
+/**
+ * An event's stored JSON text as a value a query can return. JSON that no Convex value can hold (object
+ * keys starting with `$` or with non-ASCII characters) comes back as `{ jsonText }` instead of breaking
+ * every read of the run's events.
+ */
+function eventData(text: string): unknown {
+  const value: unknown = JSON.parse(text);
+  try {
+    convexToJson(value as Value);
+    return value;
+  } catch {
+    return { jsonText: text };
+  }
 }
 
 export const vPublicArtifact = v.object({

@@ -37,7 +37,8 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
   if (a.stage.kind !== "agent") {
     fail("invalid_argument", `stage "${a.stage.name}" is a ${a.stage.kind} stage; only agent stages run. Move the card instead.`);
   }
-  if (a.card.status === "awaiting_review") {
+  // Only the app is refused: the workflow itself starts the retry after a rejection from this state.
+  if (a.source === "client" && a.card.status === "awaiting_review") {
     fail("conflict", `card ${a.card._id} is waiting for review of run ${a.card.currentRunId}; review it or stop the card first`);
   }
   if (a.card.currentRunId) {

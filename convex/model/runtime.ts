@@ -35,7 +35,9 @@ export async function authenticate(ctx: QueryCtx, auth: RuntimeAuth): Promise<{ 
 /** Records progress (events, uploads, inbox pulls) for idle reaping; debounced to one write per interval. */
 export async function touchActivity(ctx: MutationCtx, session: Doc<"sessions">): Promise<void> {
   const now = Date.now();
-  if (session.state !== "running" || now - (session.lastActivityAt ?? 0) < ACTIVITY_WRITE_DEBOUNCE_MS) return;
+  // The debounce must stay well under the idle limit, or a runtime making progress is still reaped as idle.
+  const debounceMs = Math.min(ACTIVITY_WRITE_DEBOUNCE_MS, session.idleTimeoutMs / 4);
+  if (session.state !== "running" || now - (session.lastActivityAt ?? 0) < debounceMs) return;
   await ctx.db.patch(session._id, { lastActivityAt: now, reapAt: runningReapAt({ ...session, lastActivityAt: now }, now) });
 }
 

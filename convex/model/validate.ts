@@ -6,6 +6,7 @@
 import { fail } from "../shared/errors.js";
 import * as D from "../shared/defaults.js";
 import { deliverableProblems } from "../shared/qa.js";
+import { artifactNameProblem } from "../shared/names.js";
 import type { ConfigPatch, StageInput, StageLimits, StagePatch } from "../shared/validators.js";
 
 type Bound = { min: number; max: number };
@@ -64,6 +65,9 @@ export function checkStage<T extends StageInput | StagePatch>(where: string, sta
     for (const d of stage.deliverables) {
       const problems = deliverableProblems(d);
       if (problems.length) fail("invalid_argument", `${where}: ${problems.join("; ")}`);
+      // A name the runtime could never upload would fail QA on every attempt.
+      const nameProblem = artifactNameProblem(d.name);
+      if (nameProblem) fail("invalid_argument", `${where}: deliverable ${nameProblem.replace(/^artifact name /, "name ")}; the runtime could not upload it`);
       if (seen.has(d.name)) fail("invalid_argument", `${where}.deliverables names "${d.name}" twice; names must be unique`);
       seen.add(d.name);
     }
@@ -94,4 +98,13 @@ export function checkConfig(patch: ConfigPatch): void {
   for (const r of patch.redact ?? []) {
     if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
   }
+}
+
+/** A list's `limit`: absent means `def`; clamped to 1..`max`; a value that is not a whole number is refused. */
+export function listLimit(value: number | undefined, def: number, max: number): number {
+  if (value === undefined) return def;
+  if (Number.isNaN(value) || (Number.isFinite(value) && !Number.isInteger(value))) {
+    fail("invalid_argument", `limit must be a whole number, got ${value}`);
+  }
+  return Math.min(Math.max(1, value), max);
 }

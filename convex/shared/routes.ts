@@ -39,7 +39,7 @@ const zEvent = z.object({
   text: z.string().optional(),
   data: z.unknown().optional(),
   ts: z.number().optional(),
-});
+}).strict();
 export const zEventsBody = z.object({ events: z.array(zEvent) }).strict();
 export const zCompleteBody = z
   .object({
