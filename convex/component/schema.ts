@@ -18,6 +18,7 @@ import {
   vTransitionSource,
   vUsage,
   vCompletion,
+  vConfigPatch,
 } from "../shared/validators.js";
 
 export default defineSchema({
@@ -169,17 +170,6 @@ export default defineSchema({
     .index("by_card", ["cardId"])
     .index("by_run", ["runId"]),
 
-  config: defineTable({
-    heartbeatTimeoutMs: v.optional(v.number()),
-    provisionGraceMs: v.optional(v.number()),
-    defaultMaxAttempts: v.optional(v.number()),
-    defaultMaxDurationMs: v.optional(v.number()),
-    defaultIdleTimeoutMs: v.optional(v.number()),
-    maxEventBatch: v.optional(v.number()),
-    maxEventBytes: v.optional(v.number()),
-    maxArtifactBytes: v.optional(v.number()),
-    template: v.optional(v.string()),
-    templateVersion: v.optional(v.string()),
-    redact: v.optional(v.array(v.string())),
-  }),
+  /** Singleton; W: config.configure; R: everything through model/config.ts getConfig. */
+  config: defineTable(vConfigPatch),
 });

@@ -82,18 +82,8 @@ export const stageFields = {
 };
 export const vStageInput = v.object(stageFields);
 export type StageInput = Infer<typeof vStageInput>;
-export const vStagePatch = v.object({
-  name: v.optional(v.string()),
-  kind: v.optional(vStageKind),
-  goals: v.optional(v.array(v.string())),
-  deliverables: v.optional(v.array(vDeliverable)),
-  allowedKsas: v.optional(v.array(v.string())),
-  model: v.optional(v.string()),
-  prompt: v.optional(v.string()),
-  limits: v.optional(vStageLimits),
-  requiresApproval: v.optional(v.boolean()),
-  autoAdvance: v.optional(v.boolean()),
-});
+/** A stage update: any subset of the stage fields. */
+export const vStagePatch = vStageInput.partial();
 export type StagePatch = Infer<typeof vStagePatch>;
 
 export const CARD_STATUSES = ["idle", "queued", "running", "awaiting_review", "blocked", "done", "error"] as const;
