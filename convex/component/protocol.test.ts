@@ -243,6 +243,14 @@ describe("complete", () => {
 });
 
 describe("authentication", () => {
+  test("an upload with a wrong token is refused as unauthorized before its name is looked at", async () => {
+    const { t, rt } = await running();
+    const headers = rt.headers({ authorization: `Bearer ${rt.token.slice(0, -4)}AAAA`, "content-type": "text/plain" });
+    const r = await t.fetch(`/artifacts?name=${encodeURIComponent("../escape.md")}`, { method: "POST", headers, body: "x" });
+    expect(r.status).toBe(401);
+    expect(await r.json()).toMatchObject({ ok: false, code: "unauthorized" });
+  });
+
   test("a stale generation is refused with 409 stale and stores nothing", async () => {
     const { t, rt, runId } = await running();
     const gen = Number(rt.sandbox.envs.LAKITU_GENERATION);

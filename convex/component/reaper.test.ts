@@ -200,7 +200,7 @@ describe("idle sessions", () => {
     expect((await sessionOfRun(t, runId)).reapAt).toBeLessThanOrEqual(Date.now());
     // Due for the reaper, but the runtime completes first; the reaper's tick lands right after.
     expect((await rt.complete("succeeded", ["report.md"])).body).toMatchObject({ accepted: true });
-    expect((await reap(t)).examined).toBe(1);
+    expect(await reap(t)).toMatchObject({ examined: 1, idle: 0, deadline: 0 });
     await until(t, async () => (await getCard(t, cardId)).stageId === stageIds[1]);
     expect((await getRun(t, runId)).status).toBe("succeeded");
     expect((await transitionsOf(t, cardId)).some((r) => r.source === "reaper")).toBe(false);

@@ -69,12 +69,13 @@ async function reapOne(ctx: MutationCtx, s: Doc<"sessions">, now: number, result
   }
   // running: past the deadline or idle past the stage's idleTimeoutMs.
   if (s.deadline !== undefined && now >= s.deadline) {
-    result.deadline++;
-    await endAgentPhase(ctx, run, { to: "timed_out", code: "deadline", message: "run exceeded its maximum duration" }, "reaper");
+    if (await endAgentPhase(ctx, run, { to: "timed_out", code: "deadline", message: "run exceeded its maximum duration" }, "reaper")) {
+      result.deadline++;
+    }
   } else {
-    result.idle++;
     const message = `no activity for ${Math.round((now - (s.lastActivityAt ?? s.intendedAt)) / 1000)} s (idle limit ${s.idleTimeoutMs} ms)`;
-    await endAgentPhase(ctx, run, { to: "failed", code: "idle_timeout", message }, "reaper");
+    // Counted only when the reaper ended the run (a completion in the same instant wins and is not idle).
+    if (await endAgentPhase(ctx, run, { to: "failed", code: "idle_timeout", message }, "reaper")) result.idle++;
   }
   await requestKill(ctx, (await ctx.db.get(s._id))!, "reaped");
 }

@@ -160,13 +160,13 @@ export const uploadArtifact = action({
   },
   returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
   handler: async (ctx, args): Promise<{ artifactId: string; version: number; duplicate: boolean }> => {
+    const bytes = new Uint8Array(args.bytes);
+    await ctx.runQuery(internal.runtime.checkUpload, { token: args.token, generation: args.generation, size: bytes.byteLength });
     const problem = artifactNameProblem(args.name);
     if (problem) fail("invalid_argument", problem);
     if (args.type !== undefined && !(DELIVERABLE_TYPES as readonly string[]).includes(args.type)) {
       fail("invalid_argument", `artifact type "${args.type}" is unknown; use one of ${DELIVERABLE_TYPES.join(", ")}`);
     }
-    const bytes = new Uint8Array(args.bytes);
-    await ctx.runQuery(internal.runtime.checkUpload, { token: args.token, generation: args.generation, size: bytes.byteLength });
     const sha256 = await sha256Hex(bytes);
     if (args.sha256 !== undefined && args.sha256.toLowerCase() !== sha256) {
       fail("invalid_argument", `sha256 mismatch for "${args.name}": header says ${args.sha256}, body hashes to ${sha256}; the upload was corrupted`);
