@@ -29,7 +29,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "node",
-          include: ["{ksa,runtime,template,cli,scripts}/**/*.test.ts", "convex/providers/**/*.node.test.ts"],
+          include: ["{ksa,runtime,template,cli,scripts,sandbox,test}/**/*.test.ts", "convex/**/*.node.test.ts"],
           exclude: ["**/node_modules/**"],
           environment: "node",
         },

@@ -21,7 +21,10 @@ const require = createRequire(import.meta.url);
 const root = resolve(import.meta.dirname, "..");
 const componentDir = join(root, "convex", "component");
 /** Child components used by ours: name -> package. Keep in sync with convex.config.ts. */
-const CHILDREN: Array<[string, string]> = [["workflow", "@convex-dev/workflow"]];
+const CHILDREN: Array<[string, string]> = [
+  ["agent", "@convex-dev/agent"],
+  ["workflow", "@convex-dev/workflow"],
+];
 
 const convexDir = dirname(require.resolve("convex/package.json"));
 const { parseValidator, validatorToType } = require(

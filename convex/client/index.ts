@@ -203,7 +203,7 @@ export class Lakitu {
  */
 export function registerRoutes(http: HttpRouter, component: ComponentApi, opts: { pathPrefix?: string } = {}): void {
   const prefix = (opts.pathPrefix ?? "/lakitu/").replace(/\/?$/, "/");
-  for (const r of runtimeRoutes(component.runtime)) {
+  for (const r of runtimeRoutes({ runtime: component.runtime, gateway: component.gateway })) {
     http.route({ path: `${prefix}${r.path}`, method: r.method, handler: httpActionGeneric(r.handler) });
   }
 }

@@ -16,6 +16,7 @@ const vResolved = v.object({
   template: v.optional(v.string()),
   templateVersion: v.optional(v.string()),
   redact: v.array(v.string()),
+  webEnabled: v.boolean(),
 });
 
 /** Changes the stored configuration; only the given fields change. */

@@ -5,7 +5,7 @@ import { runtimeRoutes } from "../shared/routes.js";
 
 /** Served under the app's mount prefix: `app.use(lakitu, { httpPrefix: "/lakitu/" })`. */
 const http = httpRouter();
-for (const r of runtimeRoutes(api.runtime)) {
+for (const r of runtimeRoutes({ runtime: api.runtime, gateway: api.gateway })) {
   http.route({ path: `/${r.path}`, method: r.method, handler: httpAction(r.handler) });
 }
 export default http;

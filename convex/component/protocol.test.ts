@@ -557,16 +557,20 @@ describe("artifacts", () => {
   });
 });
 
-describe("reserved routes", () => {
-  test("/llm and /ksa are 501 with a token and 401 without", async () => {
+describe("gateway routes", () => {
+  test("/task, /llm and /ksa refuse a missing token, a malformed body and a wrong token", async () => {
     const { t, rt } = await running();
-    for (const path of ["llm", "ksa"]) {
-      const ok = await t.fetch(`/${path}`, { method: "POST", headers: rt.headers(), body: "{}" });
-      expect(ok.status).toBe(501);
-      expect(await ok.json()).toMatchObject({ ok: false, code: "not_implemented" });
-      const anon = await t.fetch(`/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+    const bodies: Record<string, unknown> = { task: {}, llm: { step: 0, observation: "Begin." }, ksa: { ksa: "plan", fn: "get", args: {} } };
+    for (const path of ["task", "llm", "ksa"]) {
+      const anon = await t.fetch(`/${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(bodies[path]) });
       expect(anon.status).toBe(401);
       expect(await anon.json()).toMatchObject({ ok: false, code: "unauthorized" });
+      const wrong = rt.headers({ authorization: `Bearer ${rt.token.slice(0, -4)}AAAA` });
+      expect((await t.fetch(`/${path}`, { method: "POST", headers: wrong, body: JSON.stringify(bodies[path]) })).status).toBe(401);
     }
+    expect((await rt.post("llm", { step: -1, observation: "x" })).status).toBe(400);
+    expect((await rt.post("llm", { observation: "x" })).status).toBe(400);
+    expect((await rt.post("ksa", { ksa: "plan" })).status).toBe(400);
+    expect((await rt.post("task", {})).status).toBe(200);
   });
 });

@@ -19,6 +19,7 @@ import {
   vUsage,
   vCompletion,
   vConfigPatch,
+  vPlanTask,
 } from "../shared/validators.js";
 
 export default defineSchema({
@@ -49,6 +50,10 @@ export default defineSchema({
     generation: v.number(),
     /** The last run's QA report or error in one line, for boards to show. */
     note: v.optional(v.string()),
+    /** The agent conversation of this card (agent component thread); retries continue it. */
+    threadId: v.optional(v.string()),
+    /** The agent's task list, kept across runs through the `plan` KSA; at most MAX_PLAN_TASKS. */
+    plan: v.optional(v.array(vPlanTask)),
   })
     .index("by_board_stage", ["boardId", "stageId"])
     .index("by_stage_status", ["stageId", "status"]),

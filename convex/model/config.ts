@@ -15,6 +15,7 @@ export type ResolvedConfig = {
   template?: string;
   templateVersion?: string;
   redact: string[];
+  webEnabled: boolean;
 };
 
 export async function configDoc(ctx: QueryCtx): Promise<Doc<"config"> | null> {
@@ -35,6 +36,7 @@ export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
     template: c?.template,
     templateVersion: c?.templateVersion,
     redact: c?.redact ?? [],
+    webEnabled: c?.webEnabled ?? false,
   };
 }
 

@@ -43,4 +43,8 @@ export const KILL_MAX_TRIES = 5;
 /** Retry policy of the provision step for retryable provider errors (429, 503, network). */
 export const PROVISION_RETRY = { maxAttempts: 4, initialBackoffMs: 1_000, base: 2 } as const;
 export const MAX_INBOX_MESSAGE = 8_000;
+export const MAX_PLAN_TASKS = 100;
+/** Component-written events (e.g. budget_exceeded) use seqs above what a runtime may send. */
+export const COMPONENT_EVENT_SEQ_BASE = 1_000_000_001;
+export const MAX_WEB_FETCH_BYTES = 512 * 1024;
 export const MAX_INBOX_PULL = 20;

@@ -8,7 +8,9 @@ export type LakituErrorCode =
   | "unauthorized"
   | "stale"
   | "too_large"
-  | "provider_failed";
+  | "provider_failed"
+  | "forbidden"
+  | "model_failed";
 
 export type LakituErrorData = { code: LakituErrorCode; message: string };
 

@@ -12,8 +12,11 @@ import type { LakituErrorCode } from "./errors.js";
 
 type Mut = FunctionReference<"mutation", any, any, any>;
 type Act = FunctionReference<"action", any, any, any>;
-/** The runtime functions of the component, as the mounting side sees them. */
-export type RuntimeApi = { events: Mut; heartbeat: Mut; complete: Mut; inbox: Mut; uploadArtifact: Act };
+/** The runtime-facing functions of the component, as the mounting side sees them. */
+export type RuntimeApi = {
+  runtime: { events: Mut; heartbeat: Mut; complete: Mut; inbox: Mut; uploadArtifact: Act };
+  gateway: { task: Mut; llm: Act; ksa: Act };
+};
 type Ctx = Pick<GenericActionCtx<GenericDataModel>, "runMutation" | "runAction">;
 export type RouteHandler = (ctx: Ctx, request: Request) => Promise<Response>;
 export type Route = { path: string; method: "POST"; handler: RouteHandler };
@@ -30,6 +33,8 @@ const STATUS: Record<LakituErrorCode, number> = {
   stale: 409,
   too_large: 413,
   provider_failed: 502,
+  forbidden: 403,
+  model_failed: 502,
 };
 
 const zEvent = z.object({
@@ -50,6 +55,8 @@ export const zCompleteBody = z
   })
   .strict();
 export const zInboxBody = z.object({ afterSeq: z.number().int().min(-1) }).strict();
+export const zLlmBody = z.object({ step: z.number().int().nonnegative(), observation: z.string().max(256 * 1024) }).strict();
+export const zKsaBody = z.object({ ksa: z.string().min(1).max(64), fn: z.string().min(1).max(64), args: z.unknown().optional() }).strict();
 
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
@@ -127,24 +134,37 @@ function route(path: string, run: (ctx: Ctx, request: Request) => Promise<unknow
 }
 
 /** The routes, relative to the mount prefix (e.g. `/lakitu/events`). */
-export function runtimeRoutes(api: RuntimeApi): Route[] {
+export function runtimeRoutes({ runtime, gateway }: RuntimeApi): Route[] {
   return [
+    route("task", async (ctx, req) => ({ task: await ctx.runMutation(gateway.task, authOf(req)) })),
+    route("llm", async (ctx, req) => {
+      const auth = authOf(req);
+      const body = await readJson(req, zLlmBody);
+      return await ctx.runAction(gateway.llm, { ...auth, ...body });
+    }),
+    route("ksa", async (ctx, req) => {
+      const auth = authOf(req);
+      const body = await readJson(req, zKsaBody);
+      // JSON text across the boundary: KSA arguments may hold keys Convex values cannot.
+      const argsJson = JSON.stringify(body.args ?? {});
+      return { result: await ctx.runAction(gateway.ksa, { ...auth, ksa: body.ksa, fn: body.fn, argsJson }) };
+    }),
     route("events", async (ctx, req) => {
       const auth = authOf(req);
       const body = await readJson(req, zEventsBody);
       const events = body.events.map(({ data, ...e }) => (data === undefined ? e : { ...e, data: JSON.stringify(data) }));
-      return await ctx.runMutation(api.events, { ...auth, events });
+      return await ctx.runMutation(runtime.events, { ...auth, events });
     }),
-    route("heartbeat", async (ctx, req) => await ctx.runMutation(api.heartbeat, authOf(req))),
+    route("heartbeat", async (ctx, req) => await ctx.runMutation(runtime.heartbeat, authOf(req))),
     route("complete", async (ctx, req) => {
       const auth = authOf(req);
       const completion = await readJson(req, zCompleteBody);
-      return await ctx.runMutation(api.complete, { ...auth, completion });
+      return await ctx.runMutation(runtime.complete, { ...auth, completion });
     }),
     route("inbox", async (ctx, req) => {
       const auth = authOf(req);
       const body = await readJson(req, zInboxBody);
-      return await ctx.runMutation(api.inbox, { ...auth, afterSeq: body.afterSeq });
+      return await ctx.runMutation(runtime.inbox, { ...auth, afterSeq: body.afterSeq });
     }),
     route("artifacts", async (ctx, req) => {
       const auth = authOf(req);
@@ -152,7 +172,7 @@ export function runtimeRoutes(api: RuntimeApi): Route[] {
       const name = url.searchParams.get("name");
       if (!name) throw new HttpProblem(400, "invalid_argument", "missing ?name=<path inside the output folder>");
       const bytes = await readBody(req, MAX_UPLOAD_BODY_BYTES);
-      return await ctx.runAction(api.uploadArtifact, {
+      return await ctx.runAction(runtime.uploadArtifact, {
         ...auth,
         name,
         type: url.searchParams.get("type") ?? undefined,
@@ -161,17 +181,5 @@ export function runtimeRoutes(api: RuntimeApi): Route[] {
         bytes: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
       });
     }),
-    ...(["llm", "ksa"] as const).map((path) => ({
-      path,
-      method: "POST" as const,
-      handler: async (_ctx: Ctx, req: Request) => {
-        try {
-          authOf(req);
-        } catch (e) {
-          return toResponse(e);
-        }
-        return problem(501, "not_implemented", `/${path} arrives with the sandbox runtime (model gateway and server-side KSAs)`);
-      },
-    })),
   ];
 }

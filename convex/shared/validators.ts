@@ -218,6 +218,15 @@ export const vReviewState = v.union(v.literal("pending"), v.literal("approved"),
 export type ReviewState = Infer<typeof vReviewState>;
 export const vReviewDecision = v.union(v.literal("approved"), v.literal("rejected"));
 
+export const vPlanTask = v.object({
+  id: v.string(),
+  title: v.string(),
+  kind: v.union(v.literal("goal"), v.literal("deliverable"), v.literal("task")),
+  status: v.union(v.literal("todo"), v.literal("doing"), v.literal("done")),
+  note: v.optional(v.string()),
+});
+export type PlanTask = Infer<typeof vPlanTask>;
+
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
@@ -232,6 +241,8 @@ export const vConfigPatch = v.object({
   maxArtifactBytes: v.optional(v.number()),
   template: v.optional(v.string()),
   templateVersion: v.optional(v.string()),
+  /** Let the `web` KSA fetch through the gateway (default off). */
+  webEnabled: v.optional(v.boolean()),
   /** Strings to redact from stored events (e.g. key prefixes your provider uses). */
   redact: v.optional(v.array(v.string())),
 });

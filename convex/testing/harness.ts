@@ -8,6 +8,7 @@ import { convexTest } from "convex-test";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
 import { vi } from "vitest";
 import workflowTest from "@convex-dev/workflow/test";
+import agentTest from "@convex-dev/agent/test";
 import schema from "../component/schema.js";
 import { api } from "../component/_generated/api.js";
 import { testProvider, type FakeSandbox } from "./provider.js";
@@ -30,6 +31,7 @@ export async function setup() {
   testProvider.reset();
   const t = convexTest(schema, modules());
   workflowTest.register(t, "workflow");
+  agentTest.register(t, "agent");
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("testProvider:provider")));
   return { t, providerHandle, provider: testProvider };
 }

@@ -7,6 +7,7 @@ import type * as boards from "../boards.js";
 import type * as cards from "../cards.js";
 import type * as config from "../config.js";
 import type * as events from "../events.js";
+import type * as gateway from "../gateway.js";
 import type * as http from "../http.js";
 import type * as inbox from "../inbox.js";
 import type * as qa from "../qa.js";
@@ -26,6 +27,7 @@ const fullApi: ApiFromModules<{
   "cards": typeof cards;
   "config": typeof config;
   "events": typeof events;
+  "gateway": typeof gateway;
   "http": typeof http;
   "inbox": typeof inbox;
   "qa": typeof qa;
@@ -41,5 +43,6 @@ export const api: FilterApi<typeof fullApi, FunctionReference<any, "public">> = 
 export const internal: FilterApi<typeof fullApi, FunctionReference<any, "internal">> = anyApi as any;
 
 export const components = componentsGeneric() as unknown as {
+  agent: import("@convex-dev/agent/_generated/component.js").ComponentApi<"agent">;
   workflow: import("@convex-dev/workflow/_generated/component.js").ComponentApi<"workflow">;
 };

@@ -30,11 +30,16 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
     moveCard: FunctionReference<"mutation", "internal", { cardId: string, stageId: string, reason?: string }, { cardId: string, boardId: string, stageId: string, title: string, description?: string, context?: Record<string, string>, status: "idle" | "queued" | "running" | "awaiting_review" | "blocked" | "done" | "error", currentRunId?: string, note?: string, createdAt: number }, Name>;
   };
   config: {
-    configure: FunctionReference<"mutation", "internal", { heartbeatTimeoutMs?: number, provisionGraceMs?: number, defaultMaxAttempts?: number, defaultMaxDurationMs?: number, defaultIdleTimeoutMs?: number, maxEventBatch?: number, maxEventBytes?: number, maxArtifactBytes?: number, template?: string, templateVersion?: string, redact?: Array<string> }, { heartbeatTimeoutMs: number, provisionGraceMs: number, defaultMaxAttempts: number, defaultMaxDurationMs: number, defaultIdleTimeoutMs: number, maxEventBatch: number, maxEventBytes: number, maxArtifactBytes: number, template?: string, templateVersion?: string, redact: Array<string> }, Name>;
-    getConfig: FunctionReference<"query", "internal", {  }, { heartbeatTimeoutMs: number, provisionGraceMs: number, defaultMaxAttempts: number, defaultMaxDurationMs: number, defaultIdleTimeoutMs: number, maxEventBatch: number, maxEventBytes: number, maxArtifactBytes: number, template?: string, templateVersion?: string, redact: Array<string> }, Name>;
+    configure: FunctionReference<"mutation", "internal", { heartbeatTimeoutMs?: number, provisionGraceMs?: number, defaultMaxAttempts?: number, defaultMaxDurationMs?: number, defaultIdleTimeoutMs?: number, maxEventBatch?: number, maxEventBytes?: number, maxArtifactBytes?: number, template?: string, templateVersion?: string, webEnabled?: boolean, redact?: Array<string> }, { heartbeatTimeoutMs: number, provisionGraceMs: number, defaultMaxAttempts: number, defaultMaxDurationMs: number, defaultIdleTimeoutMs: number, maxEventBatch: number, maxEventBytes: number, maxArtifactBytes: number, template?: string, templateVersion?: string, redact: Array<string>, webEnabled: boolean }, Name>;
+    getConfig: FunctionReference<"query", "internal", {  }, { heartbeatTimeoutMs: number, provisionGraceMs: number, defaultMaxAttempts: number, defaultMaxDurationMs: number, defaultIdleTimeoutMs: number, maxEventBatch: number, maxEventBytes: number, maxArtifactBytes: number, template?: string, templateVersion?: string, redact: Array<string>, webEnabled: boolean }, Name>;
   };
   events: {
     listEvents: FunctionReference<"query", "internal", { runId: string, afterSeq?: number, limit?: number }, { events: Array<{ seq: number, kind: string, level: "debug" | "info" | "warn" | "error", text?: string, data?: any, ts: number }>, nextAfterSeq: number, runEnded: boolean }, Name>;
+  };
+  gateway: {
+    ksa: FunctionReference<"action", "internal", { token: string, generation: number, ksa: string, fn: string, argsJson: string }, any, Name>;
+    llm: FunctionReference<"action", "internal", { token: string, generation: number, step: number, observation: string }, { reply: string, stop?: string, usage?: { inputTokens: number, outputTokens: number, costUsd: number } }, Name>;
+    task: FunctionReference<"mutation", "internal", { token: string, generation: number }, any, Name>;
   };
   inbox: {
     sendMessage: FunctionReference<"mutation", "internal", { runId: string, text: string, author?: string }, { seq: number }, Name>;

@@ -1,0 +1,66 @@
+/**
+ * The embedded deployment: the Lakitu component running in-process on convex-test (the Convex team's
+ * runtime for tests) with real timers, its HTTP routes served on a loopback port, and a provider module
+ * standing in for the app's `"use node"` action. The component is the root module so that convex-test
+ * serves its http.ts (it serves only the root's).
+ */
+import { convexTest } from "convex-test";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { createFunctionHandle, makeFunctionReference } from "convex/server";
+import { moduleMap, registerChildren } from "./modules.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** convex/component, whether we run from source (cli/embedded) or from dist (dist/cli/embedded). */
+export const COMPONENT_DIR = join(here, "..", "..", "convex", "component");
+const EXT = existsSync(join(COMPONENT_DIR, "schema.ts")) ? ".ts" : ".js";
+
+export type EmbeddedDeployment = {
+  t: Awaited<ReturnType<typeof makeTest>>;
+  /** Base URL of the component's routes; pass it as the run's callbackUrl. */
+  url: string;
+  /** Function handle of the provider module, for runCard. */
+  providerHandle: string;
+  close(): Promise<void>;
+};
+
+async function makeTest(providerModule: () => Promise<unknown>) {
+  const schema = (await import(pathToFileURL(join(COMPONENT_DIR, `schema${EXT}`)).href)).default;
+  const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: providerModule };
+  const t = convexTest(schema, modules);
+  await registerChildren(t);
+  return t;
+}
+
+/** Starts the embedded deployment. `providerModule` must export `provider` (an internal action). */
+export async function startEmbeddedDeployment(opts: { providerModule: () => Promise<unknown>; port?: number; host?: string }): Promise<EmbeddedDeployment> {
+  const t = await makeTest(opts.providerModule);
+  const server = createServer((req, res) => void bridge(t, req, res));
+  await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
+  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, close: () => closeServer(server) };
+}
+
+async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: ServerResponse) {
+  try {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === "string") headers[k] = v;
+    const body = chunks.length ? new Uint8Array(Buffer.concat(chunks)) : undefined;
+    const r = await t.fetch(req.url ?? "/", { method: req.method, headers, body });
+    res.writeHead(r.status, Object.fromEntries(r.headers));
+    res.end(Buffer.from(await r.arrayBuffer()));
+  } catch (e) {
+    res.writeHead(500, { "content-type": "application/json" });
+    res.end(JSON.stringify({ ok: false, code: "internal", message: e instanceof Error ? e.message : String(e) }));
+  }
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections?.();
+  return new Promise((resolve) => server.close(() => resolve()));
+}

@@ -1,0 +1,268 @@
+/**
+ * The gateway the runtime reaches through `/task`, `/llm` and `/ksa`: the task description, the model
+ * (called here with keys the component holds; the conversation persisted per card with
+ * @convex-dev/agent), usage and budgets, and the KSA functions that run server-side after an exact-name
+ * policy check.
+ */
+import { v } from "convex/values";
+import { Agent, createThread } from "@convex-dev/agent";
+import { action, env, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
+import { components, internal } from "./_generated/api.js";
+import type { Doc } from "./_generated/dataModel.js";
+import { COMPONENT_EVENT_SEQ_BASE, MAX_PLAN_TASKS, MAX_WEB_FETCH_BYTES } from "../shared/defaults.js";
+import { fail } from "../shared/errors.js";
+import { validateJson } from "../shared/jsonSchema.js";
+import type { PlanTask } from "../shared/validators.js";
+import { getConfig, stageLimits } from "../model/config.js";
+import { endAgentPhase } from "../model/runs.js";
+import { authenticate, touchActivity } from "../model/runtime.js";
+import { KSA_REGISTRY } from "../../ksa/registry.generated.js";
+import { ksaReference } from "../../ksa/reference.js";
+import { isKsaAllowed, resolveAllowed } from "../../ksa/policy.js";
+import { ModelConfigError, reportedCostUsd, resolveModel } from "../gateway/models.js";
+import { DEFAULT_MAX_STEPS, OUTPUT_DIR, systemPrompt, type AgentTask } from "../gateway/task.js";
+
+const auth = { token: v.string(), generation: v.number() };
+const LIVE = new Set(["provisioning", "running"]);
+
+async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise<AgentTask> {
+  const card = (await ctx.db.get(run.cardId))!;
+  const stage = (await ctx.db.get(run.stageId))!;
+  const limits = stageLimits(stage, await getConfig(ctx));
+  const session = run.sessionId ? await ctx.db.get(run.sessionId) : null;
+  return {
+    runId: run._id,
+    attempt: run.attempt,
+    step,
+    stage: {
+      name: stage.name,
+      goals: stage.goals ?? [],
+      deliverables: stage.deliverables ?? [],
+      allowedKsas: resolveAllowed(stage.allowedKsas, KSA_REGISTRY),
+      prompt: stage.prompt,
+    },
+    card: { title: card.title, description: card.description, context: card.context },
+    retryContext: run.retryContext,
+    limits: {
+      maxSteps: limits.maxSteps ?? DEFAULT_MAX_STEPS,
+      deadline: session?.deadline ?? run.deadline ?? Date.now() + limits.maxDurationMs,
+      maxCostUsd: limits.maxCostUsd,
+    },
+    outputDir: OUTPUT_DIR,
+  };
+}
+
+/** What the runtime works on. */
+export const task = mutation({
+  args: auth,
+  returns: v.any(),
+  handler: async (ctx, args) => {
+    const { session, run } = await authenticate(ctx, args);
+    if (!LIVE.has(run.status)) fail("conflict", `run ${run._id} is ${run.status}`);
+    await touchActivity(ctx, session);
+    return await taskOf(ctx, run, 0);
+  },
+});
+
+type Turn =
+  | { stop: string; message: string }
+  | { stop: null; runId: string; threadId: string; model: string | undefined; system: string };
+
+/** Checks budgets and prepares one model turn; over budget ends the run as budget_exceeded. */
+export const beginTurn = internalMutation({
+  args: { ...auth, step: v.number() },
+  returns: v.any(),
+  handler: async (ctx, args): Promise<Turn> => {
+    const { session, run } = await authenticate(ctx, args);
+    if (!LIVE.has(run.status)) return { stop: "run_ended", message: `run ${run._id} is ${run.status}` };
+    const stage = (await ctx.db.get(run.stageId))!;
+    const card = (await ctx.db.get(run.cardId))!;
+    const t = await taskOf(ctx, run, run.usage.steps);
+    const over =
+      run.usage.steps >= t.limits.maxSteps
+        ? `the stage allows ${t.limits.maxSteps} model steps and all were used`
+        : t.limits.maxCostUsd !== undefined && run.usage.costUsd >= t.limits.maxCostUsd
+          ? `the run cost $${run.usage.costUsd.toFixed(4)}, at or over the stage's maxCostUsd $${t.limits.maxCostUsd}`
+          : null;
+    if (over) {
+      await componentEvent(ctx, run, "budget_exceeded", "error", `budget exceeded: ${over}`);
+      await endAgentPhase(ctx, run, { to: "failed", code: "budget_exceeded", message: over }, "runtime");
+      return { stop: "budget_exceeded", message: over };
+    }
+    let threadId = card.threadId;
+    if (!threadId) {
+      threadId = await createThread(ctx, components.agent, { title: card.title });
+      await ctx.db.patch(card._id, { threadId });
+    }
+    await touchActivity(ctx, session);
+    return { stop: null, runId: run._id, threadId, model: stage.model, system: systemPrompt(t, ksaReference(KSA_REGISTRY, t.stage.allowedKsas)) };
+  },
+});
+
+/** Records a turn's usage; a model that cannot be configured ends the run instead. */
+export const endTurn = internalMutation({
+  args: {
+    ...auth,
+    usage: v.optional(v.object({ inputTokens: v.number(), outputTokens: v.number(), costUsd: v.number() })),
+    failure: v.optional(v.object({ code: v.string(), message: v.string() })),
+  },
+  returns: v.null(),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    if (args.usage) {
+      const u = run.usage;
+      await ctx.db.patch(run._id, {
+        usage: {
+          inputTokens: u.inputTokens + args.usage.inputTokens,
+          outputTokens: u.outputTokens + args.usage.outputTokens,
+          costUsd: u.costUsd + args.usage.costUsd,
+          steps: u.steps + 1,
+        },
+      });
+    }
+    if (args.failure) {
+      await componentEvent(ctx, run, args.failure.code, "error", args.failure.message);
+      await endAgentPhase(ctx, run, { to: "failed", ...args.failure }, "runtime");
+    }
+    return null;
+  },
+});
+
+/** Events the component writes into a run's log, numbered above any runtime seq. */
+async function componentEvent(ctx: MutationCtx, run: Doc<"runs">, kind: string, level: "info" | "warn" | "error", text: string) {
+  const last = await ctx.db
+    .query("events")
+    .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gte("seq", COMPONENT_EVENT_SEQ_BASE))
+    .order("desc")
+    .first();
+  await ctx.db.insert("events", { runId: run._id, seq: (last?.seq ?? COMPONENT_EVENT_SEQ_BASE - 1) + 1, kind, level, text, ts: Date.now() });
+}
+
+/** One model turn: the runtime's observation in, the model's reply out. */
+export const llm = action({
+  args: { ...auth, step: v.number(), observation: v.string() },
+  returns: v.object({ reply: v.string(), stop: v.optional(v.string()), usage: v.optional(v.object({ inputTokens: v.number(), outputTokens: v.number(), costUsd: v.number() })) }),
+  handler: async (ctx, args): Promise<{ reply: string; stop?: string; usage?: { inputTokens: number; outputTokens: number; costUsd: number } }> => {
+    const a = { token: args.token, generation: args.generation };
+    const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step });
+    if (turn.stop !== null) return { reply: "", stop: turn.stop };
+    let model;
+    try {
+      model = resolveModel(turn.model, env);
+    } catch (e) {
+      if (!(e instanceof ModelConfigError)) throw e;
+      await ctx.runMutation(internal.gateway.endTurn, { ...a, failure: { code: "model_unavailable", message: e.message } });
+      return { reply: "", stop: "model_unavailable" };
+    }
+    const agent = new Agent(components.agent, { name: "lakitu", languageModel: model });
+    let result;
+    try {
+      result = await agent.generateText(ctx, { threadId: turn.threadId }, { prompt: args.observation, system: turn.system });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      const retryable = (e as { isRetryable?: boolean }).isRetryable !== false;
+      if (!retryable) {
+        await ctx.runMutation(internal.gateway.endTurn, { ...a, failure: { code: "model_failed", message } });
+        return { reply: "", stop: "model_failed" };
+      }
+      fail("model_failed", `the model call failed and may be retried: ${message}`);
+    }
+    const usage = {
+      inputTokens: result.usage?.inputTokens ?? 0,
+      outputTokens: result.usage?.outputTokens ?? 0,
+      costUsd: reportedCostUsd(result.providerMetadata),
+    };
+    await ctx.runMutation(internal.gateway.endTurn, { ...a, usage });
+    return { reply: result.text, usage };
+  },
+});
+
+// ---- server-side KSA functions -------------------------------------------------------------
+
+export const ksaPolicy = internalQuery({
+  args: { ...auth, ksa: v.string(), fn: v.string() },
+  returns: v.object({ runId: v.id("runs"), webEnabled: v.boolean() }),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    if (!LIVE.has(run.status)) fail("conflict", `run ${run._id} is ${run.status}`);
+    const stage = (await ctx.db.get(run.stageId))!;
+    const allowed = resolveAllowed(stage.allowedKsas, KSA_REGISTRY);
+    if (!isKsaAllowed(allowed, args.ksa)) {
+      fail("forbidden", `KSA "${args.ksa}" is not allowed in stage "${stage.name}" (allowed: ${allowed.join(", ") || "none"})`);
+    }
+    return { runId: run._id, webEnabled: (await getConfig(ctx)).webEnabled };
+  },
+});
+
+/** A gateway KSA call: policy first (exact names), then the function's parameters, then the function. */
+export const ksa = action({
+  args: { ...auth, ksa: v.string(), fn: v.string(), argsJson: v.string() },
+  returns: v.any(),
+  handler: async (ctx, { argsJson, ...args }): Promise<unknown> => {
+    const a = { token: args.token, generation: args.generation };
+    const params = parseArgs(argsJson);
+    const policy = await ctx.runQuery(internal.gateway.ksaPolicy, { ...a, ksa: args.ksa, fn: args.fn });
+    const entry = KSA_REGISTRY.find((k) => k.name === args.ksa);
+    const fn = entry?.functions.find((f) => f.name === args.fn);
+    if (!entry || !fn || !fn.gateway) fail("invalid_argument", `${args.ksa}.${args.fn} is not a server-side KSA function`);
+    const problems = validateJson(fn.params, params);
+    if (problems.length) fail("invalid_argument", `${args.ksa}.${args.fn}: ${problems.join("; ")}`);
+    if (args.ksa === "plan") return await ctx.runMutation(internal.gateway.planOp, { runId: policy.runId, fn: args.fn, args: params });
+    if (args.ksa === "web" && args.fn === "fetch") return await webFetch(policy.webEnabled, params as { url: string; maxBytes?: number });
+    fail("invalid_argument", `${args.ksa}.${args.fn} has no server-side implementation`);
+  },
+});
+
+function parseArgs(json: string): unknown {
+  try {
+    return JSON.parse(json);
+  } catch {
+    fail("invalid_argument", "KSA arguments must be JSON");
+  }
+}
+
+export const planOp = internalMutation({
+  args: { runId: v.id("runs"), fn: v.string(), args: v.any() },
+  returns: v.any(),
+  handler: async (ctx, { runId, fn, args }) => {
+    const run = (await ctx.db.get(runId))!;
+    const card = (await ctx.db.get(run.cardId))!;
+    const tasks: PlanTask[] = card.plan ?? [];
+    if (fn === "get") return { tasks };
+    if (fn === "add") {
+      if (tasks.length >= MAX_PLAN_TASKS) fail("too_large", `the plan already has ${MAX_PLAN_TASKS} tasks; mark some done or update them`);
+      const task: PlanTask = { id: `t${tasks.length + 1}`, title: String(args.title).slice(0, 500), kind: args.kind ?? "task", status: "todo" };
+      await ctx.db.patch(card._id, { plan: [...tasks, task] });
+      return task;
+    }
+    if (fn === "update") {
+      const i = tasks.findIndex((t) => t.id === args.id);
+      if (i < 0) fail("not_found", `plan task ${args.id} does not exist; plan.get() lists the tasks`);
+      const task: PlanTask = { ...tasks[i], status: args.status, ...(args.note !== undefined ? { note: String(args.note).slice(0, 2000) } : {}) };
+      await ctx.db.patch(card._id, { plan: tasks.map((t, j) => (j === i ? task : t)) });
+      return task;
+    }
+    fail("invalid_argument", `plan.${fn} does not exist`);
+  },
+});
+
+async function webFetch(enabled: boolean, args: { url: string; maxBytes?: number }) {
+  if (!enabled) fail("forbidden", "web access is off for this deployment; enable it with configure({ webEnabled: true })");
+  let url: URL;
+  try {
+    url = new URL(args.url);
+  } catch {
+    fail("invalid_argument", `"${args.url}" is not a URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") fail("invalid_argument", "web.fetch only fetches http(s) URLs");
+  const max = Math.min(args.maxBytes ?? 256 * 1024, MAX_WEB_FETCH_BYTES);
+  let res: Response;
+  try {
+    res = await fetch(url, { redirect: "follow" });
+  } catch (e) {
+    fail("provider_failed", `the deployment could not reach ${url.host}: ${e instanceof Error ? e.message : String(e)} (does it have network access?)`);
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const text = new TextDecoder().decode(bytes.slice(0, max));
+  return { status: res.status, contentType: res.headers.get("content-type") ?? "", text, truncated: bytes.byteLength > max };
+}

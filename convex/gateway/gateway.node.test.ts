@@ -1,0 +1,212 @@
+/**
+ * The model gateway and server-side KSAs, with real HTTP on both sides: the runtime's calls go through
+ * the component's routes (t.fetch), and the model calls go to a loopback OpenAI-compatible server through
+ * the real @ai-sdk/openai-compatible provider.
+ */
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "../component/_generated/api.js";
+import { makeBoard, setup } from "../testing/harness.js";
+import { getRun, startRunning } from "../testing/runHelpers.js";
+
+type Seen = { path: string; auth: string | undefined; body: any };
+const seen: Seen[] = [];
+let replies: Array<{ status?: number; content?: string; usage?: { prompt_tokens: number; completion_tokens: number } }> = [];
+let server: Server;
+let baseURL = "";
+
+async function body(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of req) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+beforeAll(async () => {
+  server = createServer(async (req, res) => {
+    const text = await body(req);
+    seen.push({ path: req.url ?? "", auth: req.headers.authorization, body: text ? JSON.parse(text) : null });
+    const r = replies.shift() ?? { content: "All done." };
+    if (r.status && r.status >= 400) {
+      res.writeHead(r.status, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: { message: "invalid api key", type: "invalid_request_error" } }));
+      return;
+    }
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(
+      JSON.stringify({
+        id: `chatcmpl-${seen.length}`,
+        object: "chat.completion",
+        created: 1,
+        model: "test-model",
+        choices: [{ index: 0, message: { role: "assistant", content: r.content ?? "" }, finish_reason: "stop" }],
+        usage: { ...(r.usage ?? { prompt_tokens: 10, completion_tokens: 5 }), total_tokens: 15 },
+      }),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  baseURL = `http://127.0.0.1:${(server.address() as { port: number }).port}/v1`;
+});
+afterAll(() => new Promise<void>((r) => server.close(() => r())));
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  seen.length = 0;
+  replies = [];
+  vi.stubEnv("LAKITU_COMPATIBLE_BASE_URL", baseURL);
+  vi.stubEnv("LAKITU_COMPATIBLE_API_KEY", "sk-loopback-test-key-0123456789");
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
+
+async function running(stagePatch: Record<string, unknown> = {}) {
+  const { t, providerHandle, provider } = await setup();
+  const { cardId, stageIds } = await makeBoard(t);
+  await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { model: "compatible/test-model", ...stagePatch } });
+  const r = await startRunning(t, cardId, providerHandle);
+  return { t, cardId, stageIds, provider, ...r };
+}
+
+async function llm(rt: { post: (p: string, b: unknown) => Promise<{ status: number; body: any }> }, step: number, observation: string) {
+  return await rt.post("llm", { step, observation });
+}
+
+describe("model gateway", () => {
+  test("a turn goes to the stage's model with the component's key; the conversation persists", async () => {
+    const { t, rt, runId, provider } = await running();
+    replies = [{ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 100, completion_tokens: 20 } }, { content: "Finished." }];
+    const first = await llm(rt, 0, "Begin.");
+    expect(first.status).toBe(200);
+    expect(first.body.reply).toBe("```ts\nconsole.log(1)\n```");
+    const second = await llm(rt, 1, "stdout:\n1");
+    expect(second.body.reply).toBe("Finished.");
+
+    expect(seen.map((s) => s.path)).toEqual(["/v1/chat/completions", "/v1/chat/completions"]);
+    expect(seen[0].auth).toBe("Bearer sk-loopback-test-key-0123456789");
+    expect(seen[0].body.model).toBe("test-model");
+    const [system, ...rest] = seen[1].body.messages;
+    expect(system.role).toBe("system");
+    expect(system.content).toContain('stage "Research"');
+    expect(system.content).toContain("report.md");
+    // The second call carries the whole conversation: observation, reply, observation.
+    expect(rest.map((m: any) => [m.role, typeof m.content === "string" ? m.content : m.content.map((c: any) => c.text).join("")])).toEqual([
+      ["user", "Begin."],
+      ["assistant", "```ts\nconsole.log(1)\n```"],
+      ["user", "stdout:\n1"],
+    ]);
+    const run = await getRun(t, runId);
+    expect(run.usage).toMatchObject({ inputTokens: 110, outputTokens: 25, steps: 2 });
+    // The key stayed in the component: not in the sandbox's environment, not in any document.
+    expect(JSON.stringify(provider.latest().envs)).not.toContain("sk-loopback");
+    const dump = await t.run(async (ctx) => JSON.stringify(await Promise.all(["runs", "sessions", "events", "cards", "transitions"].map((tb) => ctx.db.query(tb as "runs").collect()))));
+    expect(dump).not.toContain("sk-loopback");
+  });
+
+  test("maxSteps is enforced: the turn past it ends the run as budget_exceeded with an event", async () => {
+    const { t, rt, runId } = await running({ limits: { maxAttempts: 1, maxSteps: 1 } });
+    replies = [{ content: "```ts\nconsole.log(1)\n```" }];
+    expect((await llm(rt, 0, "Begin.")).body.stop).toBeUndefined();
+    const over = await llm(rt, 1, "1");
+    expect(over.body).toMatchObject({ ok: true, stop: "budget_exceeded", reply: "" });
+    expect(seen).toHaveLength(1);
+    const run = await getRun(t, runId);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("budget_exceeded");
+    const { events } = await t.query(api.events.listEvents, { runId });
+    expect(events.at(-1)).toMatchObject({ kind: "budget_exceeded", level: "error" });
+    expect(events.at(-1)?.text).toContain("1 model steps");
+  });
+
+  test("maxCostUsd is enforced from the cost the provider reports", async () => {
+    const { t, rt, runId } = await running({ limits: { maxAttempts: 1, maxCostUsd: 0 } });
+    const over = await llm(rt, 0, "Begin.");
+    expect(over.body.stop).toBe("budget_exceeded");
+    expect((await getRun(t, runId)).error?.message).toContain("maxCostUsd");
+    expect(seen).toHaveLength(0);
+  });
+
+  test("a model without its key ends the run with a clear reason", async () => {
+    const { t, rt, runId } = await running({ model: "openai/gpt-5-mini", limits: { maxAttempts: 1 } });
+    const r = await llm(rt, 0, "Begin.");
+    expect(r.body.stop).toBe("model_unavailable");
+    const run = await getRun(t, runId);
+    expect(run.error).toMatchObject({ code: "model_unavailable" });
+    expect(run.error?.message).toContain("OPENAI_API_KEY");
+  });
+
+  test("a provider that rejects the key ends the run (not retried forever)", async () => {
+    const { t, rt, runId } = await running({ limits: { maxAttempts: 1 } });
+    replies = [{ status: 401 }];
+    const r = await llm(rt, 0, "Begin.");
+    expect(r.body.stop).toBe("model_failed");
+    expect((await getRun(t, runId)).error?.code).toBe("model_failed");
+  });
+
+  test("the scripted model answers with code that writes every deliverable through the KSAs", async () => {
+    const { rt } = await running({ model: "scripted" });
+    const r = await llm(rt, 0, "Begin.");
+    expect(r.body.reply).toContain('from "lakitu/ksa"');
+    expect(r.body.reply).toContain('artifacts.save({ name: "report.md"');
+    expect(seen).toHaveLength(0);
+    const done = await llm(rt, 1, "wrote report.md");
+    expect(done.body.reply).not.toContain("```");
+  });
+
+  test("/task describes the run for the runtime", async () => {
+    const { rt, runId } = await running();
+    const r = await rt.post("task", {});
+    expect(r.status).toBe(200);
+    expect(r.body.task).toMatchObject({ runId, attempt: 1, outputDir: "out", stage: { name: "Research" }, card: { title: "Write about otters" } });
+    expect(r.body.task.stage.allowedKsas).toContain("file");
+    expect(r.body.task.stage.allowedKsas).not.toContain("web");
+  });
+});
+
+describe("server-side KSAs", () => {
+  async function ksa(rt: any, k: string, fn: string, args: unknown) {
+    return await rt.post("ksa", { ksa: k, fn, args });
+  }
+
+  test("plan persists on the card across calls", async () => {
+    const { t, rt, cardId } = await running();
+    const added = await ksa(rt, "plan", "add", { title: "collect sources", kind: "goal" });
+    expect(added.body.result).toMatchObject({ id: "t1", title: "collect sources", status: "todo" });
+    await ksa(rt, "plan", "update", { id: "t1", status: "done", note: "3 found" });
+    const got = await ksa(rt, "plan", "get", {});
+    expect(got.body.result.tasks).toEqual([{ id: "t1", title: "collect sources", kind: "goal", status: "done", note: "3 found" }]);
+    const card = await t.run(async (ctx) => await ctx.db.get(cardId as never));
+    expect((card as any).plan).toHaveLength(1);
+  });
+
+  test("policy is by exact name: a KSA the stage does not allow is refused, prefixes too", async () => {
+    const { rt } = await running({ allowedKsas: ["file", "artifacts"] });
+    const plan = await ksa(rt, "plan", "get", {});
+    expect(plan.status).toBe(403);
+    expect(plan.body.message).toContain('KSA "plan" is not allowed in stage "Research" (allowed: file, artifacts)');
+    expect((await ksa(rt, "fil", "read", {})).status).toBe(403);
+    expect((await ksa(rt, "files", "read", {})).status).toBe(403);
+  });
+
+  test("web is off by default and honest when enabled without network", async () => {
+    const { t, rt } = await running({ allowedKsas: ["web"] });
+    const off = await ksa(rt, "web", "fetch", { url: "https://example.com" });
+    expect(off.status).toBe(403);
+    expect(off.body.message).toContain("webEnabled");
+    await t.mutation(api.config.configure, { webEnabled: true });
+    const bad = await ksa(rt, "web", "fetch", { url: "http://127.0.0.1:9/" });
+    expect(bad.status).toBe(502);
+    expect(bad.body.message).toContain("could not reach 127.0.0.1:9");
+  });
+
+  test("parameters are validated against the KSA's schema", async () => {
+    const { rt } = await running();
+    const r = await ksa(rt, "plan", "update", { id: "t1", status: "finished" });
+    expect(r.status).toBe(400);
+    expect(r.body.message).toContain("plan.update");
+    const local = await ksa(rt, "file", "read", { path: "x" });
+    expect(local.status).toBe(400);
+    expect(local.body.message).toContain("not a server-side KSA function");
+  });
+});
+
