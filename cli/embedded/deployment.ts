@@ -37,7 +37,8 @@ async function makeTest(providerModule: () => Promise<unknown>) {
 /** Starts the embedded deployment. `providerModule` must export `provider` (an internal action). */
 export async function startEmbeddedDeployment(opts: { providerModule: () => Promise<unknown>; port?: number; host?: string }): Promise<EmbeddedDeployment> {
   const t = await makeTest(opts.providerModule);
-  const server = createServer((req, res) => void bridge(t, req, res));
+  const lock = new UploadLock();
+  const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => bridge(t, req, res)));
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
@@ -57,6 +58,39 @@ async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: Ser
   } catch (e) {
     res.writeHead(500, { "content-type": "application/json" });
     res.end(JSON.stringify({ ok: false, code: "internal", message: e instanceof Error ? e.message : String(e) }));
+  }
+}
+
+/**
+ * convex-test stores a blob from an action by writing `_storage` outside the action's transaction and
+ * fails ("Write outside of transaction") when another request's transaction ends meanwhile. Uploads
+ * therefore run alone; other requests run concurrently with each other. (A real deployment has no
+ * such limit; this only keeps the embedded runtime from answering 500 and the runtime from retrying.)
+ */
+class UploadLock {
+  private active = 0;
+  private uploading: Promise<void> | null = null;
+  private idle: Array<() => void> = [];
+
+  async run(exclusive: boolean, fn: () => Promise<void>): Promise<void> {
+    while (this.uploading) await this.uploading;
+    if (!exclusive) {
+      this.active++;
+      try {
+        return await fn();
+      } finally {
+        if (--this.active === 0) for (const wake of this.idle.splice(0)) wake();
+      }
+    }
+    let release!: () => void;
+    this.uploading = new Promise((r) => (release = r));
+    try {
+      while (this.active > 0) await new Promise<void>((r) => this.idle.push(r));
+      return await fn();
+    } finally {
+      this.uploading = null;
+      release();
+    }
   }
 }
 

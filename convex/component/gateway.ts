@@ -24,6 +24,8 @@ import { DEFAULT_MAX_STEPS, OUTPUT_DIR, systemPrompt, type AgentTask } from "../
 
 const auth = { token: v.string(), generation: v.number() };
 const LIVE = new Set(["provisioning", "running"]);
+/** Replies longer than this are not kept for replay (documents stay far below 1 MiB). */
+const MAX_REPLAY_CHARS = 200_000;
 
 async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise<AgentTask> {
   const card = (await ctx.db.get(run.cardId))!;
@@ -66,6 +68,7 @@ export const task = mutation({
 
 type Turn =
   | { stop: string; message: string }
+  | { stop: null; replay: string }
   | { stop: null; runId: string; threadId: string; model: string | undefined; system: string };
 
 /** Checks budgets and prepares one model turn; over budget ends the run as budget_exceeded. */
@@ -75,6 +78,9 @@ export const beginTurn = internalMutation({
   handler: async (ctx, args): Promise<Turn> => {
     const { session, run } = await authenticate(ctx, args);
     if (!LIVE.has(run.status)) return { stop: "run_ended", message: `run ${run._id} is ${run.status}` };
+    // A turn the runtime retries because it lost the answer: the same reply, no second model call.
+    if (run.lastTurn && args.step === run.lastTurn.step) return { stop: null, replay: run.lastTurn.reply };
+    if (args.step < run.usage.steps) fail("stale", `step ${args.step} was already answered (the run is at step ${run.usage.steps})`);
     const stage = (await ctx.db.get(run.stageId))!;
     const card = (await ctx.db.get(run.cardId))!;
     const t = await taskOf(ctx, run, run.usage.steps);
@@ -103,6 +109,8 @@ export const beginTurn = internalMutation({
 export const endTurn = internalMutation({
   args: {
     ...auth,
+    step: v.optional(v.number()),
+    reply: v.optional(v.string()),
     usage: v.optional(v.object({ inputTokens: v.number(), outputTokens: v.number(), costUsd: v.number() })),
     failure: v.optional(v.object({ code: v.string(), message: v.string() })),
   },
@@ -118,6 +126,9 @@ export const endTurn = internalMutation({
           costUsd: u.costUsd + args.usage.costUsd,
           steps: u.steps + 1,
         },
+        ...(args.step !== undefined && args.reply !== undefined && args.reply.length <= MAX_REPLAY_CHARS
+          ? { lastTurn: { step: args.step, reply: args.reply } }
+          : { lastTurn: undefined }),
       });
     }
     if (args.failure) {
@@ -146,6 +157,7 @@ export const llm = action({
     const a = { token: args.token, generation: args.generation };
     const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step });
     if (turn.stop !== null) return { reply: "", stop: turn.stop };
+    if ("replay" in turn) return { reply: turn.replay };
     let model;
     try {
       model = resolveModel(turn.model, env);
@@ -172,7 +184,7 @@ export const llm = action({
       outputTokens: result.usage?.outputTokens ?? 0,
       costUsd: reportedCostUsd(result.providerMetadata),
     };
-    await ctx.runMutation(internal.gateway.endTurn, { ...a, usage });
+    await ctx.runMutation(internal.gateway.endTurn, { ...a, usage, step: args.step, reply: result.text });
     return { reply: result.text, usage };
   },
 });

@@ -158,6 +158,15 @@ describe("events", () => {
 });
 
 describe("complete", () => {
+  test("a complete retried after its answer was lost is acknowledged again, and changes nothing", async () => {
+    const { t, rt, runId, cardId } = await running();
+    await rt.upload("report.md", "# Report\n\nOtters are great swimmers.");
+    expect((await rt.complete("succeeded", ["report.md"])).body).toMatchObject({ accepted: true });
+    const rows = await runTransitions(t, cardId, runId);
+    expect((await rt.complete("succeeded", ["report.md"])).body).toMatchObject({ ok: true, accepted: true, status: "collecting" });
+    expect(await runTransitions(t, cardId, runId)).toEqual(rows);
+  });
+
   test("a duplicate complete returns accepted:false and changes nothing", async () => {
     const { t, rt, runId, cardId } = await running();
     await rt.upload("report.md", "# Report\n\nOtters are great swimmers.");

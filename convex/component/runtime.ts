@@ -11,7 +11,7 @@ import type { Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/names.js";
-import { DELIVERABLE_TYPES, vCompletion, vEventInput } from "../shared/validators.js";
+import { DELIVERABLE_TYPES, vCompletion, vEventInput, type Completion } from "../shared/validators.js";
 import { getConfig } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
 import { authenticate, redactText, redactValue, touchActivity } from "../model/runtime.js";
@@ -59,6 +59,10 @@ export const events = mutation({
     return { stored, duplicates };
   },
 });
+
+function sameCompletion(a: Completion, b: Completion): boolean {
+  return a.status === b.status && a.manifest.map((m) => m.name).join("\n") === b.manifest.map((m) => m.name).join("\n");
+}
 
 function parseJson(text: string): unknown {
   try {
@@ -117,6 +121,8 @@ export const complete = mutation({
         ...(m.sha256 === undefined ? {} : { sha256: cap(redactText(m.sha256, secrets), 128) }),
       })),
     };
+    // A retry of a completion that was already accepted (its answer was lost) is acknowledged again.
+    if (run.completion && run.agentDoneSent && sameCompletion(run.completion, c)) return { accepted: true, status: run.status };
     const accepted = c.status === "canceled"
       ? await endAgentPhase(ctx, run, { to: "failed", code: "runtime_canceled", message: completion.error ?? "the runtime was stopped", completion }, "runtime")
       : await endAgentPhase(ctx, run, { to: "collecting", completion }, "runtime");

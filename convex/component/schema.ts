@@ -87,6 +87,8 @@ export default defineSchema({
     review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
     /** Attempts left after this one before the card is blocked; W: startRun. */
     retriesLeft: v.number(),
+    /** The last model turn's reply, so a runtime retrying a turn whose answer it lost gets it again. */
+    lastTurn: v.optional(v.object({ step: v.number(), reply: v.string() })),
     /** True once the agent-done event was sent to the workflow (first terminal writer). */
     agentDoneSent: v.optional(v.boolean()),
   })

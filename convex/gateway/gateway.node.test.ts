@@ -103,6 +103,20 @@ describe("model gateway", () => {
     expect(dump).not.toContain("sk-loopback");
   });
 
+  test("a turn retried because its answer was lost gets the same reply without a second model call", async () => {
+    const { t, rt, runId } = await running();
+    replies = [{ content: "```ts\nconsole.log(2)\n```" }, { content: "second" }];
+    const first = await llm(rt, 0, "Begin.");
+    const again = await llm(rt, 0, "Begin.");
+    expect(again.body.reply).toBe(first.body.reply);
+    expect(seen).toHaveLength(1);
+    expect((await getRun(t, runId)).usage.steps).toBe(1);
+    expect((await llm(rt, 1, "2")).body.reply).toBe("second");
+    const stale = await llm(rt, 0, "Begin.");
+    expect(stale.status).toBe(409);
+    expect(stale.body.code).toBe("stale");
+  });
+
   test("maxSteps is enforced: the turn past it ends the run as budget_exceeded with an event", async () => {
     const { t, rt, runId } = await running({ limits: { maxAttempts: 1, maxSteps: 1 } });
     replies = [{ content: "```ts\nconsole.log(1)\n```" }];

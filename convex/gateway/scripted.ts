@@ -3,9 +3,13 @@
  * the system prompt and answers like an agent would — TypeScript that writes every deliverable through
  * the KSAs — so the whole pipeline runs with no network and no keys.
  *
- * Turn 0 writes all deliverables (and the plan, when `plan` is allowed); the next turn finishes. A card
- * context variable `scripted_skip` names deliverables to leave out on the first attempt, which makes a
- * QA failure and a retry reproducible (the retry context then names them and attempt 2 writes them).
+ * Turn 0 writes all deliverables (and the plan, when `plan` is allowed); the next turn finishes. Card
+ * context variables make the interesting cases reproducible:
+ * - `scripted_skip`: deliverables to leave out on the first attempt (QA fails, the retry context names
+ *   them, attempt 2 writes them);
+ * - `scripted_delay_ms`: how long turn 0's code of the first attempt works before writing (to steer,
+ *   kill or reap it; a retry does not wait);
+ * - steering messages in an observation are acknowledged in the next reply.
  */
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from "@ai-sdk/provider";
 import type { Deliverable } from "../shared/validators.js";
@@ -57,6 +61,8 @@ export function reply(task: AgentTask, observation: string): string {
   const missing = todo.filter((d) => observation.includes(d.name) && /missing/i.test(observation));
   if (missing.length) return code(task, missing, false);
   const left = task.stage.deliverables.filter((d) => skip.has(d.name)).map((d) => d.name);
+  const steer = [...observation.matchAll(/Message from [^:\n]*: ([^\n]*)/g)].map((m) => m[1]);
+  if (steer.length) return `Noted the steering: ${steer.join(" / ")}. Done with ${todo.map((d) => d.name).join(", ") || "no files"}.`;
   return left.length
     ? `I could not produce ${left.join(", ")} in this attempt. Wrote: ${todo.map((d) => d.name).join(", ") || "nothing"}.`
     : `Done. Wrote ${todo.map((d) => d.name).join(", ") || "no files"} for "${task.card.title}".`;
@@ -72,6 +78,8 @@ function code(task: AgentTask, deliverables: Deliverable[], withPlan: boolean): 
   const imports = ["artifacts", "pdf", "plan", "file"].filter((k) => allowed.has(k));
   const lines: string[] = [];
   if (imports.length) lines.push(`import { ${imports.join(", ")} } from "lakitu/ksa";`, "");
+  const delay = Number(task.card.context?.scripted_delay_ms ?? 0);
+  if (withPlan && delay > 0 && task.attempt === 1) lines.push(`await new Promise((resolve) => setTimeout(resolve, ${Math.min(delay, 3_600_000)}));`);
   if (withPlan && allowed.has("plan")) {
     for (const g of task.stage.goals) lines.push(`await plan.add({ title: ${JSON.stringify(g)}, kind: "goal" });`);
     for (const d of deliverables) lines.push(`await plan.add({ title: ${JSON.stringify(`write ${d.name}`)}, kind: "deliverable" });`);

@@ -79,11 +79,17 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
       const sandbox = await Sandbox.create(template, { ...conn, metadata: req.metadata, timeoutMs: req.timeoutMs });
       try {
         // The session's secrets go into the process environment, never the command line.
-        await sandbox.commands.run(options.command ?? DEFAULT_RUNTIME_COMMAND, {
+        // `timeoutMs: 0`: a started command's timeout is its lifetime — envd kills it when the call's
+        // deadline passes, and the SDK's default is 60 s, also for background commands. The runtime must
+        // run until the session ends, so no deadline; then this action drops the output stream (the
+        // command keeps running) instead of holding it open.
+        const handle = await sandbox.commands.run(options.command ?? DEFAULT_RUNTIME_COMMAND, {
           background: true,
           envs: req.envs,
           cwd: options.cwd ?? "/home/user/workspace",
+          timeoutMs: 0,
         });
+        await handle.disconnect();
       } catch (e) {
         await Sandbox.kill(sandbox.sandboxId, conn).catch(() => false);
         throw e;

@@ -1,0 +1,36 @@
+/**
+ * `npm run bench`: the measurements, printed as a table and written to bench-results/latest.json.
+ *
+ *   npm run bench                       everything at the default sizes
+ *   npm run bench -- --cards=20,50,100  the concurrency sizes
+ *   npm run bench -- --only=events      one section (steps | events | sandbox | throughput)
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { ingest } from "./ingest.js";
+import { coldStart, concurrent } from "./sandboxes.js";
+import { stepOverhead } from "./stepOverhead.js";
+import { table, type Row } from "./stats.js";
+
+const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const only = arg("only");
+const cards = (arg("cards") ?? "20").split(",").map(Number);
+const want = (s: string) => !only || only.split(",").includes(s);
+
+const rows: Row[] = [];
+const step = async (name: string, f: () => Promise<Row[]>) => {
+  if (!want(name)) return;
+  process.stderr.write(`bench: ${name}…\n`);
+  rows.push(...(await f()));
+};
+await step("steps", () => stepOverhead());
+await step("events", () => ingest());
+await step("sandbox", () => coldStart());
+for (const n of cards) await step("throughput", () => concurrent(n));
+
+const machine = `${cpus().length} cores (${cpus()[0]?.model ?? "?"}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`;
+console.log(`\nLakitu benchmark — ${new Date().toISOString()} — ${machine}\n`);
+console.log(table(rows));
+mkdirSync("bench-results", { recursive: true });
+writeFileSync("bench-results/latest.json", JSON.stringify({ at: new Date().toISOString(), machine, rows }, null, 2));
+process.exit(0);

@@ -1,0 +1,89 @@
+/**
+ * Local sandboxes through the whole stack: cold start to runtime-ready, and many cards at once with the
+ * scripted model on this machine.
+ */
+import { Sandbox } from "e2b";
+import { api } from "../convex/component/_generated/api.js";
+import { startLocalStack, type LocalStack } from "../cli/embedded/stack.js";
+import { median, ms, p95, type Row } from "./stats.js";
+
+async function board(s: LocalStack, name: string) {
+  return await s.deployment.t.mutation(api.boards.createBoard, {
+    name,
+    stages: [{ name: "Work", kind: "agent", deliverables: [{ name: "report.md", type: "markdown" }] }, { name: "Done", kind: "done" }],
+  });
+}
+
+export async function coldStart(runs = 10): Promise<Row[]> {
+  const s = await startLocalStack({ warn: () => {} });
+  try {
+    const opts = { apiKey: s.host.apiKey, apiUrl: s.host.url, sandboxUrl: s.host.url };
+    await (await Sandbox.create("lakitu", opts)).kill(); // warm-up, not counted
+    const bare: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const t0 = performance.now();
+      const sbx = await Sandbox.create("lakitu", opts);
+      await sbx.commands.run(`${process.execPath} -e 0`);
+      bare.push(performance.now() - t0);
+      await sbx.kill();
+    }
+    const { t, url, providerHandle } = s.deployment;
+    const { boardId } = await board(s, "cold start");
+    const ready: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const cardId = await t.mutation(api.cards.addCard, { boardId, title: `cold ${i}` });
+      const t0 = performance.now();
+      const { runId } = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
+      // Runtime ready = its first event (it has parsed its env, fetched its task and started).
+      while ((await t.query(api.events.listEvents, { runId, limit: 1 })).events.length === 0) await new Promise((r) => setTimeout(r, 5));
+      ready.push(performance.now() - t0);
+      while ((await t.query(api.cards.getCard, { cardId }))?.status !== "done") await new Promise((r) => setTimeout(r, 20));
+    }
+    return [
+      { section: "sandbox", metric: `cold start: create + first command (median / p95, ${runs}x, ${s.host.isolation})`, value: `${ms(median(bare))} / ${ms(p95(bare))}` },
+      { section: "sandbox", metric: "runCard to runtime ready (first event; incl. workflow start)", value: `${ms(median(ready))} / ${ms(p95(ready))}` },
+    ];
+  } finally {
+    await s.close();
+  }
+}
+
+export async function concurrent(cards: number): Promise<Row[]> {
+  const s = await startLocalStack({ warn: () => {}, maxSandboxes: 128 });
+  let peakRss = 0;
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
+  try {
+    const { t, url, providerHandle } = s.deployment;
+    const { boardId } = await board(s, `concurrency ${cards}`);
+    const ids = [];
+    for (let i = 0; i < cards; i++) ids.push(await t.mutation(api.cards.addCard, { boardId, title: `card ${i}` }));
+    const t0 = performance.now();
+    await Promise.all(ids.map((cardId) => t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url })));
+    const deadline = Date.now() + 15 * 60_000;
+    let done = 0;
+    while (Date.now() < deadline) {
+      const list = await t.query(api.cards.listCards, { boardId, limit: 200 });
+      done = list.filter((c) => c.status === "done").length;
+      const stuck = list.filter((c) => c.status === "blocked" || c.status === "error");
+      if (stuck.length) throw new Error(`${stuck.length} card(s) ${stuck[0].status}: ${stuck[0].note}`);
+      if (done === cards) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const wall = performance.now() - t0;
+    if (done !== cards) throw new Error(`only ${done} of ${cards} cards finished`);
+    const durations: number[] = [];
+    for (const cardId of ids) {
+      const [run] = await t.query(api.runs.listRuns, { cardId, limit: 1 });
+      durations.push((run.endedAt ?? 0) - run.queuedAt);
+    }
+    return [
+      { section: "throughput", metric: `${cards} cards at once: all done, wall time`, value: `${(wall / 1000).toFixed(1)} s` },
+      { section: "throughput", metric: `${cards} cards: run queued→ended (median / p95)`, value: `${ms(median(durations))} / ${ms(p95(durations))}` },
+      { section: "throughput", metric: `${cards} cards: wall time per card`, value: ms(wall / cards) },
+      { section: "throughput", metric: `${cards} cards: peak RSS of the host process`, value: `${(peakRss / 1024 / 1024).toFixed(0)} MiB` },
+    ];
+  } finally {
+    clearInterval(sampler);
+    await s.close();
+  }
+}

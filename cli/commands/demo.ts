@@ -1,0 +1,194 @@
+/**
+ * `lakitu demo`: a real board run end to end on this machine with no keys and no network — the
+ * component on convex-test, sandboxes on the local host (bubblewrap when available) driven by the E2B
+ * SDK, the runtime inside them, and the scripted model. One stage fails QA once and recovers on retry,
+ * a reviewer approves, an idle sandbox is reaped. Exits 0 only if the card reached Done and the final
+ * QA of every stage passed.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { api } from "../../convex/component/_generated/api.js";
+import type { PublicRun } from "../../convex/model/public.js";
+import { startLocalStack, type LocalStack } from "../embedded/stack.js";
+import { c, line } from "../output.js";
+
+type T = LocalStack["deployment"]["t"];
+
+const STAGES = [
+  {
+    name: "Research",
+    kind: "agent" as const,
+    goals: ["Collect what is known about the topic", "List sources worth citing"],
+    deliverables: [
+      { name: "notes.md", type: "markdown" as const, checks: { minWords: 60 } },
+      { name: "sources.json", type: "json" as const, checks: { jsonSchema: JSON.stringify({ type: "array", minItems: 1, items: { type: "object", required: ["title"], properties: { title: { type: "string" } } } }) } },
+    ],
+    autoAdvance: true,
+  },
+  {
+    name: "Draft",
+    kind: "agent" as const,
+    goals: ["Write the article from the notes", "Tabulate the key figures"],
+    deliverables: [
+      { name: "article.md", type: "markdown" as const, checks: { minWords: 120 } },
+      { name: "figures.csv", type: "csv" as const },
+      { name: "article.pdf", type: "pdf" as const },
+    ],
+    autoAdvance: true,
+  },
+  {
+    name: "Review",
+    kind: "agent" as const,
+    goals: ["Check the article against the notes and write a verdict"],
+    deliverables: [{ name: "review.md", type: "markdown" as const, checks: { minWords: 40 } }],
+    requiresApproval: true,
+    autoAdvance: true,
+  },
+  { name: "Done", kind: "done" as const },
+];
+
+export async function demo(args: string[]): Promise<number> {
+  const outRoot = resolve(args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(".lakitu", "demo"));
+  const t0 = Date.now();
+  const elapsed = () => c.dim(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`);
+  line(c.bold("Lakitu demo — a board run end to end, offline"));
+  const stack = await startLocalStack({ warn: (m) => line(c.yellow(`! ${m}`)) });
+  const { t, url, providerHandle } = stack.deployment;
+  line(`${elapsed()} sandbox host ${stack.host.url} (isolation: ${stack.host.isolation === "bwrap" ? c.green("bubblewrap") : c.red("none")}, ${stack.host.processLimit})`);
+  line(`${elapsed()} component on convex-test, routes at ${url}; model: scripted`);
+  try {
+    await t.mutation(api.config.configure, { heartbeatTimeoutMs: 15_000 });
+    const { boardId, stageIds } = await t.mutation(api.boards.createBoard, { name: "Lakitu demo", stages: STAGES });
+    const stageName = new Map(stageIds.map((id, i) => [id, STAGES[i].name]));
+    const cardId = await t.mutation(api.cards.addCard, {
+      boardId,
+      title: "Sea otters and kelp forests",
+      description: "How otters keep kelp forests alive",
+      context: { scripted_skip: "figures.csv" },
+    });
+    line(`${elapsed()} board ${c.bold("Lakitu demo")}: ${STAGES.map((s) => s.name).join(" → ")}`);
+    const idle = await startIdleCard(t, providerHandle, url);
+    await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
+    const outcome = await follow(t, cardId, stageName, elapsed, idle);
+    const files = await saveArtifacts(t, cardId, stageName, outRoot);
+    line();
+    line(c.bold("Artifacts written to"));
+    for (const f of files) line(`  ${f}`);
+    const ok = outcome.done && outcome.finalQaOk && idle.reaped();
+    line();
+    line(ok ? c.green(c.bold(`✔ card reached Done, every stage's QA passed, idle sandbox reaped (${elapsed().trim()})`)) : c.red(c.bold(`✘ demo did not finish: ${outcome.problem ?? "idle sandbox not reaped"}`)));
+    return ok ? 0 : 1;
+  } finally {
+    await stack.close();
+  }
+}
+
+/** A second card whose agent goes quiet: the reaper kills its sandbox at the stage's idle limit. */
+async function startIdleCard(t: T, providerHandle: string, url: string) {
+  const { boardId } = await t.mutation(api.boards.createBoard, {
+    name: "Reaper demo",
+    stages: [
+      { name: "Stuck", kind: "agent", deliverables: [{ name: "never.md", type: "markdown" }], limits: { idleTimeoutMs: 3_000, maxAttempts: 1 } },
+      { name: "Done", kind: "done" },
+    ],
+  });
+  const cardId = await t.mutation(api.cards.addCard, { boardId, title: "An agent that goes quiet", context: { scripted_delay_ms: "600000" } });
+  const { runId } = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
+  let reaped = false;
+  return {
+    runId,
+    reaped: () => reaped,
+    async tick(log: (s: string) => void) {
+      if (reaped) return;
+      const r = await t.mutation(api.reaper.reap, {});
+      const run = await t.query(api.runs.getRun, { runId });
+      if (r.idle > 0 && run?.error?.code === "idle_timeout") {
+        reaped = true;
+        log(`${c.magenta("reaper")}   killed idle sandbox ${run.session?.sandboxId} of "An agent that goes quiet": ${run.error.message}`);
+      }
+    },
+  };
+}
+
+async function follow(t: T, cardId: string, stageName: Map<string, string>, elapsed: () => string, idle: Awaited<ReturnType<typeof startIdleCard>>) {
+  const log = (s: string) => line(`${elapsed()} ${s}`);
+  const seenRuns = new Map<string, number>();
+  const reported = new Set<string>();
+  const finalQa = new Map<string, boolean>();
+  const approved = new Set<string>();
+  let lastBoard = "";
+  const deadline = Date.now() + 180_000;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 150));
+    await idle.tick(log);
+    const card = (await t.query(api.cards.getCard, { cardId }))!;
+    const board = `${stageName.get(card.stageId)} / ${card.status}`;
+    if (board !== lastBoard) {
+      log(`${c.cyan("board")}    card is in ${c.bold(stageName.get(card.stageId) ?? "?")} — ${card.status}`);
+      lastBoard = board;
+    }
+    for (const run of await t.query(api.runs.listRuns, { cardId, limit: 10 })) {
+      await streamEvents(t, run, seenRuns, log);
+      if (["succeeded", "failed", "timed_out", "canceled"].includes(run.status) && !reported.has(run.runId)) {
+        reported.add(run.runId);
+        reportRun(run, stageName, log);
+        if (run.qa) finalQa.set(run.stageId, run.qa.ok && run.status === "succeeded");
+      }
+    }
+    if (card.status === "awaiting_review" && card.currentRunId && !approved.has(card.currentRunId)) {
+      approved.add(card.currentRunId);
+      await t.mutation(api.artifacts.reviewRun, { runId: card.currentRunId, decision: "approved", reviewer: "demo-reviewer", note: "Reads well." });
+      log(`${c.blue("review")}   demo-reviewer approved the ${stageName.get(card.stageId)} deliverables`);
+    }
+    if (card.status === "done" && idle.reaped()) {
+      const stagesWithDeliverables = STAGES.filter((s) => s.kind === "agent").length;
+      const finalQaOk = finalQa.size === stagesWithDeliverables && [...finalQa.values()].every(Boolean);
+      return { done: true, finalQaOk, problem: finalQaOk ? undefined : "a stage's final QA did not pass" };
+    }
+    if (card.status === "blocked" || card.status === "error") return { done: false, finalQaOk: false, problem: `card ${card.status}: ${card.note}` };
+  }
+  return { done: false, finalQaOk: false, problem: "timed out after 180 s" };
+}
+
+async function streamEvents(t: T, run: PublicRun, seen: Map<string, number>, log: (s: string) => void) {
+  const after = seen.get(run.runId) ?? -1;
+  const { events, nextAfterSeq } = await t.query(api.events.listEvents, { runId: run.runId, afterSeq: after, limit: 100 });
+  seen.set(run.runId, nextAfterSeq);
+  for (const e of events) {
+    const text = (e.text ?? "").split("\n").filter(Boolean);
+    const head = text[0]?.slice(0, 110) ?? "";
+    log(`${c.dim(`run#${run.attempt} ${e.kind.padEnd(8)}`)} ${head}${text.length > 1 ? c.dim(` (+${text.length - 1} lines)`) : ""}`);
+  }
+}
+
+function reportRun(run: PublicRun, stageName: Map<string, string>, log: (s: string) => void) {
+  const name = stageName.get(run.stageId) ?? "?";
+  const verdict = run.status === "succeeded" ? c.green("passed") : c.red(run.status);
+  log(`${c.bold("QA")}       ${name} attempt ${run.attempt}: ${verdict} — ${run.qa?.summary ?? run.error?.message ?? ""}`);
+  for (const check of run.qa?.checks ?? []) {
+    if (!check.ok || check.check === "type") log(`           ${check.ok ? c.green("✔") : c.red("✘")} ${check.deliverable} ${check.check}: ${check.reason}`);
+  }
+  if (run.retryContext) log(`           retry context: ${run.retryContext.problem}`);
+}
+
+/** Downloads the card's current artifacts from file storage into `<out>/<stage>/<name>`. */
+async function saveArtifacts(t: T, cardId: string, stageName: Map<string, string>, outRoot: string): Promise<string[]> {
+  const artifacts = (await t.query(api.artifacts.listArtifacts, { cardId, limit: 200 })).filter((a) => !a.superseded);
+  const runs = new Map((await t.query(api.runs.listRuns, { cardId, limit: 50 })).map((r) => [r.runId, r]));
+  const files: string[] = [];
+  for (const a of artifacts) {
+    if (runs.get(a.runId)?.status !== "succeeded") continue;
+    const bytes = await t.run(async (ctx) => {
+      const doc = await ctx.db.get(a.artifactId as never);
+      const blob = doc ? await ctx.storage.get((doc as { storageId: string }).storageId as never) : null;
+      return blob ? await blob.arrayBuffer() : null;
+    });
+    if (!bytes) continue;
+    const dir = join(outRoot, stageName.get(a.stageId) ?? "stage");
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, a.name);
+    writeFileSync(path, new Uint8Array(bytes));
+    files.push(`${path} (${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}…)`);
+  }
+  return files;
+}

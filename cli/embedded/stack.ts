@@ -1,0 +1,56 @@
+/**
+ * The whole embedded default on this machine: the runtime bundle, the local sandbox host (E2B wire
+ * protocol, bubblewrap isolation when available), the E2B provider pointed at it, and the component on
+ * convex-test serving its routes over loopback HTTP. Used by `lakitu demo`, the end-to-end tests and the
+ * benchmark.
+ */
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { startSandboxHost, type IsolationMode, type SandboxHost } from "../../sandbox/index.js";
+import { startEmbeddedDeployment, type EmbeddedDeployment } from "./deployment.js";
+import { configureEmbeddedProvider } from "./provider.js";
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+export type LocalStack = { host: SandboxHost; deployment: EmbeddedDeployment; runtimeDir: string; close(): Promise<void> };
+
+/** Builds the runtime bundle when running from source; uses the shipped one otherwise. */
+export async function ensureRuntimeBundle(): Promise<string> {
+  const script = join(repoRoot, "scripts", "build-runtime.ts");
+  const outdir = join(repoRoot, "runtime", "dist");
+  if (existsSync(script)) {
+    const { buildRuntime } = (await import(pathToFileURL(script).href)) as { buildRuntime: (o: { outdir: string }) => Promise<string[]> };
+    await buildRuntime({ outdir });
+  }
+  if (!existsSync(join(outdir, "main.js"))) throw new Error(`the sandbox runtime bundle is missing at ${outdir}; run npx tsx scripts/build-runtime.ts`);
+  return outdir;
+}
+
+export async function startLocalStack(opts: { isolation?: IsolationMode; root?: string; maxSandboxes?: number; warn?: (m: string) => void } = {}): Promise<LocalStack> {
+  const runtimeDir = await ensureRuntimeBundle();
+  const host = await startSandboxHost({
+    isolation: opts.isolation ?? "auto",
+    root: opts.root,
+    maxSandboxes: opts.maxSandboxes,
+    mounts: [{ hostPath: runtimeDir, sandboxPath: "/opt/lakitu/runtime" }],
+    warn: opts.warn,
+  });
+  const main = host.isolation === "bwrap" ? "/opt/lakitu/runtime/main.js" : join(runtimeDir, "main.js");
+  configureEmbeddedProvider({
+    apiKey: host.apiKey,
+    template: "lakitu",
+    command: `${process.execPath} ${main}`,
+    connection: { apiUrl: host.url, sandboxUrl: host.url },
+  });
+  const deployment = await startEmbeddedDeployment({ providerModule: () => import("./provider.js") });
+  return {
+    host,
+    deployment,
+    runtimeDir,
+    close: async () => {
+      await deployment.close();
+      await host.close();
+    },
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * Lakitu's local sandbox host: E2B's wire protocol on one loopback HTTP server, so the official `e2b`
+ * SDK — pointed at it with `apiUrl` and `sandboxUrl` — drives local sandboxes exactly as it drives E2B.
+ *
+ * Implemented subset (e2b SDK 2.51):
+ *
+ * Control plane (see controlPlane.ts; `X-API-KEY` required, 401 otherwise):
+ *   POST /v2/sandboxes · GET /v2/sandboxes (metadata/state/template/startedAfter filters, order,
+ *   limit + X-Next-Token pagination) · GET /sandboxes/{id} · DELETE /sandboxes/{id} ·
+ *   POST /sandboxes/{id}/timeout · POST /sandboxes/{id}/refreshes · POST /v2/sandboxes/{id}/connect ·
+ *   POST /sandboxes/{id}/pause (400: not supported). Everything else answers 501.
+ *
+ * envd (requests with `e2b-sandbox-id`; `x-access-token` must be the sandbox's envdAccessToken; an
+ * unknown or killed sandbox answers 502 as E2B's proxy does; see envd.ts):
+ *   GET /health · process.Process/{Start, Connect} (Connect streaming, JSON) ·
+ *   process.Process/{List, SendSignal, SendInput, CloseStdin} · GET /files · POST /files.
+ *   Not implemented: PTY, StreamInput, the filesystem.Filesystem service (list/stat/mkdir/remove/
+ *   rename/watch), git helpers, metrics, logs, snapshots, templates, volumes.
+ *
+ * Sandboxes (see sandboxes.ts, isolation.ts): a directory `<root>/<id>/{home,workspace,tmp}` seen
+ * inside as `/home/user`, `/home/user/workspace` (the default cwd) and `/tmp`; every command under
+ * bubblewrap when available; killed (SIGKILL of every process, then the directory removed) on DELETE,
+ * on timeout and on `close()`.
+ *
+ * Known differences from E2B: each command has its own pid namespace (its background children end with
+ * it; `ps` shows only its own tree); the network is the host's; the files API reaches /home/user and
+ * /tmp only; pause/resume, PTY and the filesystem RPC service are absent; `commands.list()` does not
+ * echo envs. As on E2B: a Start call's timeout (`timeoutMs`, SDK default 60 s) kills the command; a
+ * sandbox whose processes all exited stays `running` until killed or timed out (as an E2B VM does).
+ *
+ * Without bwrap (none mode) paths inside commands are host paths (cwd and HOME point at the sandbox's
+ * directories, but `/home/user/...` in a command line does not exist), mounts are not applied, and a
+ * process that leaves its process group can escape the kill unless the sandbox has its own uid.
+ */
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, realpathSync, statSync } from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { handleControlPlane } from "./controlPlane.js";
+import { handleEnvd, type EnvdLimits } from "./envd.js";
+import { header, sameSecret, sendError, sendJson } from "./httpUtil.js";
+import { Isolation, type IsolationMode, type ReadOnlyMount } from "./isolation.js";
+import { listProcesses } from "./procfs.js";
+import { SandboxRegistry } from "./sandboxes.js";
+
+export type { IsolationMode, ReadOnlyMount } from "./isolation.js";
+
+export type SandboxHostOptions = {
+  /** Default 0 (any free port). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  hostname?: string;
+  /** The key clients must send as `X-API-KEY`. Default: random. */
+  apiKey?: string;
+  /** Where sandbox directories live. Default `os.tmpdir()/lakitu-sandboxes`. */
+  root?: string;
+  /** Default `auto`: bwrap when it works, else unisolated with a warning. */
+  isolation?: IsolationMode;
+  /** Read-only host paths mapped into every sandbox (bwrap only), e.g. the runtime at /opt/lakitu. */
+  mounts?: ReadOnlyMount[];
+  /** Accepted template names (others: 404 as on E2B). Default: any. */
+  templates?: string[];
+  /** Default 64; beyond it create answers 429 with Retry-After. */
+  maxSandboxes?: number;
+  /** Concurrently running commands per sandbox. Default 16. */
+  maxCommandsPerSandbox?: number;
+  /** RLIMIT_NPROC for sandbox processes (per sandbox with own uids, else per command). Default 256. */
+  maxProcesses?: number;
+  /** Output queued for one slow stream client before more is dropped (with a marker). Default 4 MiB. */
+  maxBufferedOutputBytes?: number;
+  /** Largest files.write body. Default 100 MiB. */
+  maxUploadBytes?: number;
+  /** Sandbox timeout when create names none, seconds. Default 300 (E2B's). */
+  defaultTimeoutSeconds?: number;
+  /** Longest sandbox timeout, seconds. Default 86 400. */
+  maxTimeoutSeconds?: number;
+  /** Retry-After of the 429 at maxSandboxes, seconds. Default 1. */
+  retryAfterSeconds?: number;
+  /** When the host runs as root, run each sandbox as its own unprivileged host uid. Default true. */
+  perSandboxUid?: boolean;
+  /** Where warnings go. Default console.warn. */
+  warn?: (message: string) => void;
+};
+
+export type SandboxSummary = {
+  sandboxId: string;
+  templateId: string;
+  metadata: Record<string, string>;
+  startedAt: Date;
+  endAt: Date;
+  /** Host directory of the sandbox's /home/user/workspace. */
+  workspace: string;
+  /** Host directory holding home, workspace and tmp (removed on kill). */
+  dir: string;
+  /** The sandbox's own host uid, when it has one. */
+  uid: number | undefined;
+  /** Host pids of every live process of the sandbox. */
+  pids: number[];
+  /** The commands still running: host pid, what runs, and when its Start deadline kills it (if any). */
+  commands: Array<{ pid: number; cmd: string; args: string[]; deadlineAt: Date | undefined }>;
+};
+
+export type SandboxHost = {
+  url: string;
+  apiKey: string;
+  /** What sandboxes actually get. */
+  isolation: "bwrap" | "none";
+  /** How sandbox processes are limited (human-readable). */
+  processLimit: string;
+  root: string;
+  list(): SandboxSummary[];
+  /** Kills every sandbox and stops the server. */
+  close(): Promise<void>;
+};
+
+const warnedOnce = new Set<string>();
+
+export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<SandboxHost> {
+  const warnSink = opts.warn ?? ((m: string) => console.warn(m));
+  const warn = (m: string) => {
+    if (opts.warn) return warnSink(m);
+    if (warnedOnce.has(m)) return;
+    warnedOnce.add(m);
+    warnSink(m);
+  };
+  const rootOption = opts.root ?? path.join(os.tmpdir(), "lakitu-sandboxes");
+  mkdirSync(rootOption, { recursive: true, mode: 0o755 });
+  const root = realpathSync(rootOption);
+  if (process.getuid?.() === 0) {
+    // Sandboxes with their own uid must be able to reach their directories inside the root.
+    const rootMode = statSync(root).mode & 0o7777;
+    if ((rootMode & 0o011) !== 0o011) chmodSync(root, rootMode | 0o011);
+  }
+  const isolation = await Isolation.resolve({
+    mode: opts.isolation ?? "auto",
+    root,
+    mounts: opts.mounts ?? [],
+    maxProcesses: opts.maxProcesses ?? 256,
+    perSandboxUid: opts.perSandboxUid ?? true,
+    warn,
+  });
+  if (isolation.kind === "bwrap" && process.pid === 1) {
+    // bwrap's init inside each sandbox is left for the host's pid 1 to reap once a command ends.
+    warn("lakitu sandbox: the host runs as pid 1, which must reap orphaned processes: run it under an init (docker run --init, tini)");
+  }
+  const registry = new SandboxRegistry(
+    root,
+    isolation,
+    {
+      maxSandboxes: opts.maxSandboxes ?? 64,
+      maxCommandsPerSandbox: opts.maxCommandsPerSandbox ?? 16,
+      defaultTimeoutSeconds: opts.defaultTimeoutSeconds ?? 300,
+      maxTimeoutSeconds: opts.maxTimeoutSeconds ?? 86_400,
+    },
+    warn,
+  );
+  const envdLimits: EnvdLimits = {
+    maxBufferedOutputBytes: opts.maxBufferedOutputBytes ?? 4 << 20,
+    maxUploadBytes: opts.maxUploadBytes ?? 100 << 20,
+  };
+  const apiKey = opts.apiKey ?? `e2b_local_${randomBytes(20).toString("hex")}`;
+  const templates = opts.templates ? new Set(opts.templates) : undefined;
+  const retryAfterSeconds = opts.retryAfterSeconds ?? 1;
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://local");
+    const sandboxId = header(req, "e2b-sandbox-id");
+    const handled =
+      sandboxId !== undefined
+        ? envd(req, res, url, sandboxId)
+        : !sameSecret(header(req, "x-api-key"), apiKey)
+          ? Promise.resolve(sendError(res, 401, "Invalid API key"))
+          : handleControlPlane(req, res, url, { registry, templates, retryAfterSeconds });
+    handled.catch((e: unknown) => {
+      if (!res.headersSent) sendError(res, 500, e instanceof Error ? e.message : String(e));
+      else res.destroy();
+    });
+  });
+
+  async function envd(req: http.IncomingMessage, res: http.ServerResponse, url: URL, sandboxId: string): Promise<void> {
+    const sandbox = registry.get(sandboxId);
+    // E2B's edge proxy answers 502 for a sandbox that is not running; the SDK reads it as "gone".
+    if (!sandbox) return sendJson(res, 502, { code: 502, message: `The sandbox ${sandboxId} was not found`, sandboxId });
+    if (!sameSecret(header(req, "x-access-token"), sandbox.accessToken)) {
+      return url.pathname.includes(".")
+        ? sendJson(res, 401, { code: "unauthenticated", message: "invalid access token" })
+        : sendError(res, 401, "invalid access token");
+    }
+    return handleEnvd(req, res, url, sandbox, envdLimits);
+  }
+
+  // Longer than the SDK's keep-alive use of idle connections, so the host never closes one under a request.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.hostname ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as { address: string; port: number };
+  const host = address.address.includes(":") ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `http://${host}:${address.port}`,
+    apiKey,
+    isolation: isolation.kind,
+    processLimit: isolation.describeProcessLimit(),
+    root,
+    list: () => {
+      const procs = listProcesses();
+      return registry.all().map((s) => ({
+        sandboxId: s.id,
+        templateId: s.templateId,
+        metadata: { ...s.metadata },
+        startedAt: s.startedAt,
+        endAt: s.endAt,
+        workspace: s.dirs.workspace,
+        dir: s.dirs.dir,
+        uid: s.uid,
+        pids: s.pids(procs),
+        commands: [...s.commands.values()]
+          .filter((c) => !c.exited)
+          .map((c) => ({ pid: c.pid, cmd: c.config.cmd, args: [...c.config.args], deadlineAt: c.deadlineAt })),
+      }));
+    },
+    close: () =>
+      (closing ??= (async () => {
+        const stopped = new Promise<void>((r) => server.close(() => r()));
+        await registry.killAll();
+        server.closeAllConnections();
+        await stopped;
+      })()),
+  };
+}

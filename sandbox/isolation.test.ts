@@ -1,0 +1,189 @@
+/**
+ * What a sandbox can and cannot reach under bubblewrap, checked from inside with the real SDK. Skipped
+ * only when no `bwrap` binary is installed; a bwrap that is installed but cannot start sandboxes fails.
+ */
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { CommandExitError, FileNotFoundError, Sandbox, SandboxError } from "e2b";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandboxHost, type SandboxHost } from "./host.js";
+import { NO_BWRAP_WARNING } from "./isolation.js";
+import { bwrapInstalled, tempRoot } from "./testing/helpers.js";
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const SECRET_NAME = "LAKITU_TEST_HOST_SECRET";
+const SECRET = `host-secret-${Math.random().toString(36).slice(2)}`;
+const HAS_BWRAP = bwrapInstalled();
+
+/** Runs `cmd` and returns its result, or the CommandExitError's result when it fails. */
+async function sh(sbx: Sandbox, cmd: string): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  try {
+    return await sbx.commands.run(cmd);
+  } catch (e) {
+    if (e instanceof CommandExitError) return { exitCode: e.exitCode, stdout: e.stdout, stderr: e.stderr };
+    throw e;
+  }
+}
+
+describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not installed)", () => {
+  let host: SandboxHost;
+  let sbx: Sandbox;
+  let runtimeDir: string;
+  const opts = () => ({ apiKey: host.apiKey, apiUrl: host.url, sandboxUrl: host.url });
+  const workspace = () => host.list().find((s) => s.sandboxId === sbx.sandboxId)!.workspace;
+
+  beforeAll(async () => {
+    process.env[SECRET_NAME] = SECRET;
+    runtimeDir = tempRoot("runtime");
+    mkdirSync(path.join(runtimeDir, "runtime"));
+    writeFileSync(path.join(runtimeDir, "runtime", "main.js"), "console.log('runtime ok', process.env.SESSION_ONLY)\n");
+    chmodSync(runtimeDir, 0o755); // mounts must be readable by the sandboxes' own uids (host as root)
+    host = await startSandboxHost({
+      root: tempRoot("iso"),
+      isolation: "auto",
+      mounts: [{ hostPath: runtimeDir, sandboxPath: "/opt/lakitu" }],
+      warn: () => {},
+    });
+    // Installed but unusable (e.g. user namespaces disabled) must fail here, not silently skip.
+    expect(host.isolation).toBe("bwrap");
+    sbx = await Sandbox.create("lakitu", { ...opts(), timeoutMs: 120_000 });
+  }, 30_000);
+  afterAll(async () => {
+    delete process.env[SECRET_NAME];
+    await host?.close();
+  });
+
+  it("hides the host's files: the repo, /root, other sandboxes' directories", async () => {
+    expect(existsSync(path.join(repoRoot, "package.json"))).toBe(true);
+    const cat = await sh(sbx, `cat ${path.join(repoRoot, "package.json")}`);
+    expect(cat.exitCode).not.toBe(0);
+    expect(cat.stdout).toBe("");
+    const root = await sh(sbx, "ls -A /root 2>/dev/null");
+    expect(root.exitCode !== 0 || root.stdout.trim() === "").toBe(true);
+    const sandboxes = await sh(sbx, `ls ${host.root}`);
+    expect(sandboxes.exitCode).not.toBe(0);
+    expect((await sh(sbx, "ls /")).stdout.split("\n").filter(Boolean).sort()).not.toContain("work");
+  });
+
+  it("passes no host environment: only PATH, HOME, LANG and the given envs", async () => {
+    expect(process.env[SECRET_NAME]).toBe(SECRET);
+    const env = await sbx.commands.run("env", { envs: { SESSION_ONLY: "yes" } });
+    expect(env.stdout).not.toContain(SECRET);
+    expect(env.stdout).not.toContain(SECRET_NAME);
+    const names = env.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => l.split("=")[0])
+      .filter((n) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(n!)); // set by bash itself
+    expect(names.sort()).toEqual(["HOME", "LANG", "PATH", "SESSION_ONLY"]);
+  });
+
+  it("makes the system read-only", async () => {
+    for (const target of ["/usr/x", "/etc/x", "/etc/ssl/x", "/x", "/home/x", "/opt/lakitu/x", "/etc/passwd"]) {
+      const r = await sh(sbx, `echo pwned > ${target}`);
+      expect(r.exitCode, target).not.toBe(0);
+    }
+    expect(existsSync("/usr/x")).toBe(false);
+    expect(existsSync("/etc/x")).toBe(false);
+  });
+
+  it("gives a private /tmp that persists across the sandbox's commands but is not the host's", async () => {
+    const name = `lakitu-iso-${Date.now()}`;
+    expect((await sh(sbx, `echo private > /tmp/${name}`)).exitCode).toBe(0);
+    expect((await sh(sbx, `cat /tmp/${name}`)).stdout).toBe("private\n");
+    expect(existsSync(path.join(os.tmpdir(), name))).toBe(false);
+    expect(existsSync(path.join("/tmp", name))).toBe(false);
+  });
+
+  it("writes in the workspace, visible in the host's workspace directory", async () => {
+    expect((await sh(sbx, "echo made-inside > /home/user/workspace/inside.txt")).exitCode).toBe(0);
+    expect(readFileSync(path.join(workspace(), "inside.txt"), "utf8")).toBe("made-inside\n");
+    writeFileSync(path.join(workspace(), "from-host.txt"), "host");
+    expect((await sh(sbx, "cat from-host.txt")).stdout).toBe("host");
+  });
+
+  it("runs node and the read-only mounted runtime, as user (uid 1000) in its own pid namespace", async () => {
+    expect((await sbx.commands.run("node -e 'console.log(1 + 1)'")).stdout).toBe("2\n");
+    expect((await sbx.commands.run("node /opt/lakitu/runtime/main.js", { envs: { SESSION_ONLY: "s" } })).stdout).toBe("runtime ok s\n");
+    expect((await sbx.commands.run("id -un; id -u")).stdout).toBe("user\n1000\n");
+    // Only this command's processes are visible: bwrap's init, bash, ls.
+    const pids = (await sbx.commands.run("ls /proc | grep -E '^[0-9]+$'")).stdout.split("\n").filter(Boolean);
+    expect(pids.length).toBeLessThanOrEqual(4);
+    expect((await sbx.commands.run("cat /proc/1/cmdline | tr '\\0' ' '")).stdout).toMatch(/^\S*bwrap /);
+  });
+
+  it("reaches the host's loopback (the runtime calls the component there)", async () => {
+    const r = await sbx.commands.run(`node -e "fetch('${host.url}/v2/sandboxes').then(r => console.log(r.status))"`);
+    expect(r.stdout).toBe("401\n"); // reached, and without the API key nothing is allowed
+  });
+
+  it("does not follow the sandbox's symlinks out of it through the files API", async () => {
+    await sh(sbx, "ln -sf /etc/hostname /home/user/workspace/link-file && ln -sfn /usr /home/user/workspace/link-dir");
+    // Inside, the links point at the sandbox's own (read-only) /etc and /usr; on the host the same
+    // paths are the host's: the host must not read or write through them.
+    await expect(sbx.files.read("/home/user/workspace/link-file")).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.files.write("/home/user/workspace/link-file", "x")).rejects.toBeInstanceOf(SandboxError);
+    await expect(sbx.files.write("/home/user/workspace/link-dir/evil", "x")).rejects.toBeInstanceOf(SandboxError);
+    expect(existsSync("/usr/evil")).toBe(false);
+    await expect(sbx.files.read("/home/user/workspace/missing")).rejects.toBeInstanceOf(FileNotFoundError);
+  });
+
+  it("runs each sandbox as its own host uid when the host is root", async () => {
+    const s = host.list().find((x) => x.sandboxId === sbx.sandboxId)!;
+    if (process.getuid?.() !== 0) {
+      expect(s.uid).toBeUndefined();
+      return;
+    }
+    expect(s.uid).toBeGreaterThanOrEqual(1_000_000);
+    expect(statSync(path.join(workspace(), "inside.txt")).uid).toBe(s.uid);
+    await sbx.files.write("/home/user/workspace/by-host.txt", "x");
+    expect(statSync(path.join(workspace(), "by-host.txt")).uid).toBe(s.uid);
+    expect((await sh(sbx, "echo more >> by-host.txt")).exitCode).toBe(0);
+  });
+});
+
+describe("without isolation", () => {
+  it("warns once, runs in the workspace with a scrubbed environment", async () => {
+    const warnings: string[] = [];
+    process.env[SECRET_NAME] = SECRET;
+    const host = await startSandboxHost({ root: tempRoot("none"), isolation: "none", warn: (m) => warnings.push(m) });
+    try {
+      expect(host.isolation).toBe("none");
+      const sbx = await Sandbox.create("lakitu", { apiKey: host.apiKey, apiUrl: host.url, sandboxUrl: host.url });
+      const r = await sbx.commands.run("pwd; env", { envs: { GIVEN: "1" } });
+      const s = host.list()[0]!;
+      expect(r.stdout.split("\n")[0]).toBe(s.workspace);
+      expect(r.stdout).toContain("GIVEN=1");
+      expect(r.stdout).not.toContain(SECRET);
+    } finally {
+      delete process.env[SECRET_NAME];
+      await host.close();
+    }
+  });
+
+  it("prints the bwrap-missing warning when auto finds no bwrap", async () => {
+    const warnings: string[] = [];
+    const savedPath = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      const host = await startSandboxHost({ root: tempRoot("nobwrap"), warn: (m) => warnings.push(m) });
+      expect(host.isolation).toBe("none");
+      await host.close();
+    } finally {
+      process.env.PATH = savedPath;
+    }
+    expect(warnings).toEqual([NO_BWRAP_WARNING]);
+  });
+
+  it("refuses to start with isolation 'bwrap' when bwrap is missing", async () => {
+    const savedPath = process.env.PATH;
+    process.env.PATH = "/nonexistent";
+    try {
+      await expect(startSandboxHost({ root: tempRoot("nobwrap2"), isolation: "bwrap", warn: () => {} })).rejects.toThrow(/bubblewrap/);
+    } finally {
+      process.env.PATH = savedPath;
+    }
+  });
+});

@@ -1,0 +1,263 @@
+/**
+ * The host's sandboxes: each a directory (`<root>/<id>/{home,workspace,tmp}`), a set of running
+ * commands, a kill timer and, when the host runs as root, its own host uid.
+ *
+ * A sandbox stays `running` until it is killed (DELETE, its timeout, host close) even when all its
+ * commands have exited — as on E2B, where the VM outlives its processes. It is gone once killed or once
+ * its directory disappears (checked on every lookup). Killing SIGKILLs every process of it, waits for
+ * them to be gone, then deletes the directory; it is idempotent.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync, lstatSync, rmSync } from "node:fs";
+import { chown, mkdir, rm } from "node:fs/promises";
+import path from "node:path";
+import { Command, type ProcessConfig } from "./commands.js";
+import { ConnectRpcError } from "./connectRpc.js";
+import { randomUid, type Isolation } from "./isolation.js";
+import { listProcesses, processesOfUid, signal, waitGone } from "./procfs.js";
+import { hostPathFor, normalizeSandboxPath, SANDBOX_WORKSPACE, sandboxDirs, type SandboxDirs } from "./sandboxPaths.js";
+
+export type SandboxLimits = {
+  maxSandboxes: number;
+  maxCommandsPerSandbox: number;
+  /** Seconds when create names no timeout (E2B: 300). */
+  defaultTimeoutSeconds: number;
+  /** Longest timeout accepted, seconds (E2B Pro: 24 h). */
+  maxTimeoutSeconds: number;
+};
+
+export class Sandbox {
+  readonly commands = new Map<number, Command>();
+  endAt: Date;
+  private timer: NodeJS.Timeout | undefined;
+  private killing: Promise<void> | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly templateId: string,
+    readonly metadata: Record<string, string>,
+    readonly envVars: Record<string, string>,
+    readonly accessToken: string,
+    readonly dirs: SandboxDirs,
+    readonly uid: number | undefined,
+    readonly startedAt: Date,
+    private readonly isolation: Isolation,
+    private readonly limits: SandboxLimits,
+    private readonly onExpire: (s: Sandbox) => void,
+  ) {
+    this.endAt = startedAt;
+  }
+
+  get killed(): boolean {
+    return this.killing !== undefined;
+  }
+
+  /** (Re)arms the kill timer: the sandbox is killed `seconds` from now. */
+  setTimeout(seconds: number): void {
+    if (this.killing) return;
+    const ms = Math.min(seconds, this.limits.maxTimeoutSeconds) * 1000;
+    this.endAt = new Date(Date.now() + ms);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.onExpire(this), ms);
+    this.timer.unref();
+  }
+
+  /** Starts a command (envd `Start`). Throws `ConnectRpcError` for a bad cwd or too many commands. */
+  async startCommand(config: ProcessConfig, opts: { tag?: string; stdin: boolean }): Promise<Command> {
+    if (this.killing) throw new ConnectRpcError("unavailable", "the sandbox is being killed");
+    const running = [...this.commands.values()].filter((c) => !c.exited).length;
+    if (running >= this.limits.maxCommandsPerSandbox) {
+      throw new ConnectRpcError(
+        "resource_exhausted",
+        `the sandbox already runs ${running} commands (limit ${this.limits.maxCommandsPerSandbox})`,
+      );
+    }
+    const cwd = normalizeSandboxPath(config.cwd || SANDBOX_WORKSPACE);
+    const mapped = hostPathFor(this.dirs, cwd);
+    if (mapped) {
+      let ok = false;
+      try {
+        ok = lstatSync(mapped.hostPath).isDirectory() || lstatSync(mapped.hostPath).isSymbolicLink();
+      } catch {
+        ok = false;
+      }
+      if (!ok) throw new ConnectRpcError("invalid_argument", `cwd '${cwd}' does not exist`);
+    } else if (this.isolation.kind === "none") {
+      throw new ConnectRpcError("invalid_argument", `cwd '${cwd}' is outside /home/user and /tmp, which needs bwrap isolation`);
+    }
+    this.repairMountPoint();
+    const plan = this.isolation.plan({
+      dirs: this.dirs,
+      uid: this.uid,
+      cmd: config.cmd,
+      args: config.args,
+      cwd,
+      hostCwd: mapped?.hostPath,
+      envs: { ...this.envVars, ...config.envs },
+    });
+    let command: Command;
+    try {
+      command = await Command.spawn(
+        plan,
+        { ...config, cwd },
+        { tag: opts.tag, stdin: opts.stdin, underBwrap: this.isolation.kind === "bwrap" },
+      );
+    } catch (e) {
+      throw new ConnectRpcError("internal", `failed to start the command: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.commands.set(command.pid, command);
+    void command.wait().then(() => this.commands.delete(command.pid));
+    if (this.killing) {
+      // Killed while this command was starting: it must not outlive the sandbox.
+      await command.kill();
+      throw new ConnectRpcError("unavailable", "the sandbox was killed");
+    }
+    return command;
+  }
+
+  /** envd's process selector: by pid, or by tag. */
+  findCommand(selector: { pid?: number; tag?: string } | undefined): Command | undefined {
+    if (!selector) return undefined;
+    if (typeof selector.pid === "number") return this.commands.get(selector.pid);
+    if (typeof selector.tag === "string") return [...this.commands.values()].find((c) => c.tag === selector.tag);
+    return undefined;
+  }
+
+  /** The workspace mount point inside home must stay a plain directory (the sandbox could swap it). */
+  private repairMountPoint(): void {
+    if (this.isolation.kind !== "bwrap") return;
+    const mountPoint = path.join(this.dirs.home, "workspace");
+    try {
+      if (lstatSync(mountPoint).isDirectory()) return;
+    } catch {
+      return; // bwrap creates it
+    }
+    rmSync(mountPoint, { force: true });
+  }
+
+  /** Live host pids of every process of this sandbox. */
+  pids(procs = listProcesses()): number[] {
+    const pids = new Set<number>();
+    for (const c of this.commands.values()) for (const pid of c.pids(procs)) pids.add(pid);
+    if (this.uid !== undefined) for (const pid of processesOfUid(this.uid, procs)) pids.add(pid);
+    return [...pids];
+  }
+
+  /** SIGKILLs every process, waits for them to be gone, deletes the directory. Idempotent. */
+  kill(): Promise<void> {
+    this.killing ??= (async () => {
+      clearTimeout(this.timer);
+      await Promise.all([...this.commands.values()].map((c) => c.kill()));
+      if (this.uid !== undefined) {
+        // Anything the sandbox's own uid still runs (a process that left its command's group).
+        for (let round = 0; round < 5; round++) {
+          const left = processesOfUid(this.uid);
+          if (left.length === 0) break;
+          for (const pid of left) signal(pid, "SIGKILL");
+          await waitGone(left, 1_000);
+        }
+      }
+      await rm(this.dirs.dir, { recursive: true, force: true, maxRetries: 3 });
+    })();
+    return this.killing;
+  }
+}
+
+export class SandboxRegistry {
+  private readonly sandboxes = new Map<string, Sandbox>();
+  private readonly dying = new Set<Promise<void>>();
+
+  constructor(
+    private readonly root: string,
+    private readonly isolation: Isolation,
+    readonly limits: SandboxLimits,
+    private readonly warn: (message: string) => void,
+  ) {}
+
+  get size(): number {
+    return this.sandboxes.size;
+  }
+
+  /** Creates the directories and arms the timeout. Capacity is the caller's to check. */
+  async create(input: {
+    templateId: string;
+    metadata: Record<string, string>;
+    envVars: Record<string, string>;
+    timeoutSeconds?: number;
+  }): Promise<Sandbox> {
+    const id = newSandboxId();
+    const dirs = sandboxDirs(this.root, id);
+    const uid = this.isolation.usesOwnUids ? randomUid() : undefined;
+    await mkdir(dirs.dir, { mode: 0o711 });
+    for (const d of [dirs.home, dirs.workspace, dirs.tmp, path.join(dirs.home, "workspace")]) {
+      await mkdir(d, { mode: 0o700 });
+      if (uid !== undefined) await chown(d, uid, uid);
+    }
+    const sandbox = new Sandbox(
+      id,
+      input.templateId,
+      input.metadata,
+      input.envVars,
+      randomBytes(32).toString("hex"),
+      dirs,
+      uid,
+      new Date(),
+      this.isolation,
+      this.limits,
+      (s) => this.killInBackground(s.id),
+    );
+    sandbox.setTimeout(input.timeoutSeconds ?? this.limits.defaultTimeoutSeconds);
+    this.sandboxes.set(id, sandbox);
+    return sandbox;
+  }
+
+  /** The live sandbox, or undefined. A sandbox whose workspace vanished is killed and reported gone. */
+  get(id: string): Sandbox | undefined {
+    const s = this.sandboxes.get(id);
+    if (!s) return undefined;
+    if (!existsSync(s.dirs.workspace)) {
+      this.killInBackground(id);
+      return undefined;
+    }
+    return s;
+  }
+
+  all(): Sandbox[] {
+    return [...this.sandboxes.keys()].map((id) => this.get(id)).filter((s): s is Sandbox => s !== undefined);
+  }
+
+  /** Kills the sandbox; false when it is unknown (or already killed). Resolves once it is fully gone. */
+  async kill(id: string): Promise<boolean> {
+    const s = this.sandboxes.get(id);
+    if (!s) return false;
+    this.sandboxes.delete(id);
+    const p = s.kill();
+    this.dying.add(p);
+    try {
+      await p;
+    } finally {
+      this.dying.delete(p);
+    }
+    return true;
+  }
+
+  private killInBackground(id: string): void {
+    this.kill(id).catch((e: unknown) =>
+      this.warn(`lakitu sandbox: cleaning up sandbox ${id} failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
+
+  async killAll(): Promise<void> {
+    await Promise.all([...this.sandboxes.keys()].map((id) => this.kill(id)));
+    await Promise.all([...this.dying]);
+  }
+}
+
+/** E2B-like sandbox id: 20 lowercase alphanumerics. */
+function newSandboxId(): string {
+  const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = randomBytes(20);
+  let id = "";
+  for (const b of bytes) id += alphabet[b % alphabet.length];
+  return id;
+}

@@ -1,0 +1,119 @@
+/**
+ * End to end on this machine, over real HTTP: the component on convex-test, the E2B provider driving the
+ * local sandbox host, the runtime inside bubblewrap sandboxes, and the scripted model.
+ */
+import { existsSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { api, card, nothingLeft, pidAlive, runCard, stack, waitFor, type Stack } from "./stack.js";
+
+let s: Stack;
+beforeAll(async () => {
+  s = await stack();
+}, 60_000);
+afterAll(async () => {
+  await s?.close();
+});
+
+const THREE_STAGES = [
+  { name: "Research", kind: "agent" as const, goals: ["Find the facts"], deliverables: [{ name: "report.md", type: "markdown" as const, checks: { minWords: 50 } }], autoAdvance: true },
+  {
+    name: "Data",
+    kind: "agent" as const,
+    goals: ["Tabulate the facts"],
+    deliverables: [{ name: "data.json", type: "json" as const, checks: { jsonSchema: JSON.stringify({ type: "object", required: ["title", "goals"], properties: { title: { type: "string" }, goals: { type: "array", items: { type: "string" } } } }) } }],
+    autoAdvance: true,
+  },
+  { name: "Publish", kind: "agent" as const, goals: ["Lay the report out"], deliverables: [{ name: "report.pdf", type: "pdf" as const }], autoAdvance: true },
+  { name: "Done", kind: "done" as const },
+];
+
+describe("pipeline", () => {
+  test("a card goes through three agent stages (markdown, JSON, PDF) to Done; every QA passes", async () => {
+    const { t } = s.deployment;
+    const { boardId } = await t.mutation(api.boards.createBoard, { name: "e2e", stages: THREE_STAGES });
+    const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Kelp forests" });
+    await runCard(s, cardId);
+    await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 60_000);
+    const runs = await t.query(api.runs.listRuns, { cardId });
+    expect(runs).toHaveLength(3);
+    for (const r of runs) {
+      expect(r.status).toBe("succeeded");
+      expect(r.qa?.ok).toBe(true);
+    }
+    const artifacts = await t.query(api.artifacts.listArtifacts, { cardId });
+    expect(artifacts.map((a) => a.name).sort()).toEqual(["data.json", "report.md", "report.pdf"]);
+    const pdf = artifacts.find((a) => a.name === "report.pdf")!;
+    const head = await t.run(async (ctx) => {
+      const doc = (await ctx.db.get(pdf.artifactId as never)) as { storageId: string };
+      const blob = await ctx.storage.get(doc.storageId as never);
+      return new TextDecoder().decode((await blob!.arrayBuffer()).slice(0, 5));
+    });
+    expect(head).toBe("%PDF-");
+    await waitFor("every sandbox to be gone", () => nothingLeft(s), 10_000);
+  }, 90_000);
+
+  test("a deliverable left out on attempt 1 fails QA; attempt 2 gets the retry context and fixes it", async () => {
+    const { t } = s.deployment;
+    const { boardId } = await t.mutation(api.boards.createBoard, {
+      name: "retry",
+      stages: [
+        { name: "Work", kind: "agent", deliverables: [{ name: "report.md", type: "markdown" }, { name: "data.json", type: "json" }], limits: { maxAttempts: 2 } },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Retry me", context: { scripted_skip: "data.json" } });
+    await runCard(s, cardId);
+    await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 60_000);
+    const [second, first] = await t.query(api.runs.listRuns, { cardId });
+    expect(first.status).toBe("failed");
+    expect(first.qa?.missing).toEqual(["data.json"]);
+    expect(second.attempt).toBe(2);
+    expect(second.retryContext).toMatchObject({ missing: ["data.json"], produced: ["report.md"], previousRunId: first.runId });
+    expect(second.qa?.ok).toBe(true);
+  }, 90_000);
+
+  test("a steering message sent while the agent works reaches its next step", async () => {
+    const { t } = s.deployment;
+    const { boardId } = await t.mutation(api.boards.createBoard, {
+      name: "steer",
+      stages: [{ name: "Work", kind: "agent", deliverables: [{ name: "report.md", type: "markdown" }] }, { name: "Done", kind: "done" }],
+    });
+    const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Steer me", context: { scripted_delay_ms: "2000" } });
+    const { runId } = await runCard(s, cardId);
+    await waitFor("the agent's first step", async () => (await t.query(api.events.listEvents, { runId })).events.some((e) => e.kind === "code"));
+    await t.mutation(api.inbox.sendMessage, { runId, text: "Cite two sources, please.", author: "editor" });
+    await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 30_000);
+    const { events } = await t.query(api.events.listEvents, { runId, limit: 200 });
+    expect(events.some((e) => e.kind === "steer" && (e.text ?? "").includes("Cite two sources, please."))).toBe(true);
+    expect(events.some((e) => e.kind === "step" && (e.text ?? "").includes("Noted the steering: Cite two sources, please."))).toBe(true);
+  }, 60_000);
+
+  test("a sandbox killed mid-run (SIGKILL) ends the run via the watchdog; the retry succeeds; nothing is left behind", async () => {
+    const { t } = s.deployment;
+    await t.mutation(api.config.configure, { heartbeatTimeoutMs: 3_000 });
+    try {
+      const { boardId } = await t.mutation(api.boards.createBoard, {
+        name: "kill",
+        stages: [{ name: "Work", kind: "agent", deliverables: [{ name: "report.md", type: "markdown" }], limits: { maxAttempts: 2 } }, { name: "Done", kind: "done" }],
+      });
+      const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Kill me", context: { scripted_delay_ms: "600000" } });
+      const { runId } = await runCard(s, cardId);
+      await waitFor("the agent's first step", async () => (await t.query(api.events.listEvents, { runId })).events.some((e) => e.kind === "code"));
+      const [box] = s.host.list().filter((b) => b.metadata["lakitu.run"] === runId);
+      const pids = box.pids;
+      expect(pids.length).toBeGreaterThan(0);
+      for (const pid of pids) process.kill(pid, "SIGKILL");
+      await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 30_000);
+      const first = (await t.query(api.runs.getRun, { runId }))!;
+      expect(first.status).toBe("failed");
+      expect(["heartbeat_timeout", "sandbox_gone"]).toContain(first.error?.code);
+      const runs = await t.query(api.runs.listRuns, { cardId });
+      expect(runs[0]).toMatchObject({ attempt: 2, status: "succeeded" });
+      await waitFor("every sandbox to be gone", () => nothingLeft(s), 10_000);
+      expect(pids.some(pidAlive)).toBe(false);
+      expect(existsSync(box.dir)).toBe(false);
+    } finally {
+      await t.mutation(api.config.configure, { heartbeatTimeoutMs: 60_000 });
+    }
+  }, 60_000);
+});
