@@ -251,6 +251,8 @@ describe("control plane", () => {
   it("keeps a sandbox running after its processes exit (as E2B's VM does)", async () => {
     const sbx = await create();
     await sbx.commands.run("true");
+    // The command's namespace init may outlive its exit by a moment before it is reaped.
+    await waitFor("the sandbox's processes to be gone", () => (summary(sbx.sandboxId)!.pids.length === 0 ? true : undefined), 5_000);
     expect(summary(sbx.sandboxId)!.pids).toEqual([]);
     expect((await Sandbox.getInfo(sbx.sandboxId, opts)).state).toBe("running");
     await sbx.kill();

@@ -146,6 +146,13 @@ export class Lakitu {
   listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number; limit?: number }) {
     return ctx.runQuery(this.component.events.listEvents, args);
   }
+  /**
+   * The card's agent conversation (every run of it; retries continue the thread), oldest first.
+   * Page backwards by passing the returned `cursor`.
+   */
+  transcript(ctx: QueryCtx, args: { cardId: string; limit?: number; cursor?: string | null }) {
+    return ctx.runQuery(this.component.transcripts.transcript, args);
+  }
   /** Sends a steering message to a running agent; it arrives at the agent's next step. */
   sendMessage(ctx: MutationCtx, args: { runId: string; text: string; author?: string }) {
     return ctx.runMutation(this.component.inbox.sendMessage, args);

@@ -97,6 +97,14 @@ describe("model gateway", () => {
     ]);
     const run = await getRun(t, runId);
     expect(run.usage).toMatchObject({ inputTokens: 110, outputTokens: 25, steps: 2 });
+    // The transcript is visible to the parent app through the component.
+    const { messages } = await t.query(api.transcripts.transcript, { cardId: run.cardId });
+    expect(messages.map((m) => [m.role, m.text])).toEqual([
+      ["user", "Begin."],
+      ["assistant", "```ts\nconsole.log(1)\n```"],
+      ["user", "stdout:\n1"],
+      ["assistant", "Finished."],
+    ]);
     // The key stayed in the component: not in the sandbox's environment, not in any document.
     expect(JSON.stringify(provider.latest().envs)).not.toContain("sk-loopback");
     const dump = await t.run(async (ctx) => JSON.stringify(await Promise.all(["runs", "sessions", "events", "cards", "transitions"].map((tb) => ctx.db.query(tb as "runs").collect()))));

@@ -101,6 +101,18 @@ describe("e2bProvider against the local sandbox host", () => {
     expect(await call({ op: "status", sandboxId: "nosuchsandbox0000000" })).toEqual({ ok: true, op: "status", state: "gone" });
   }, 30_000);
 
+  it("reports a running sandbox whose runtime process died as gone", async () => {
+    const call = provider();
+    const created = ok(await call(createRequest("s-crash", "tok-crash"))) as { sandboxId: string };
+    await waitFor("the runtime process", () => (host.list().find((x) => x.sandboxId === created.sandboxId)?.pids.length ? true : undefined));
+    expect(await call({ op: "status", sandboxId: created.sandboxId })).toEqual({ ok: true, op: "status", state: "running" });
+    for (const pid of host.list().find((x) => x.sandboxId === created.sandboxId)!.pids) process.kill(pid, "SIGKILL");
+    await waitFor("the processes to exit", () => (host.list().find((x) => x.sandboxId === created.sandboxId)?.pids.length === 0 ? true : undefined));
+    expect(await call({ op: "status", sandboxId: created.sandboxId })).toEqual({ ok: true, op: "status", state: "gone" });
+    expect(host.list().some((x) => x.sandboxId === created.sandboxId)).toBe(true); // the sandbox itself still exists
+    await call({ op: "kill", sandboxId: created.sandboxId });
+  }, 30_000);
+
   it("lists exactly the sandboxes with the given metadata", async () => {
     const call = provider();
     const dep = `${deployment}-list`;

@@ -101,7 +101,12 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
     case "status": {
       try {
         const info = await Sandbox.getInfo(req.sandboxId, conn);
-        return { ok: true, op: "status", state: info.state === "running" ? "running" : "gone" };
+        if (info.state !== "running") return { ok: true, op: "status", state: "gone" };
+        // A running sandbox whose runtime process died (OOM, a crash, a kill) is of no use to the run:
+        // report it gone so the watchdog ends the run now rather than calling it a silent runtime.
+        const sandbox = await Sandbox.connect(req.sandboxId, conn);
+        const processes = await sandbox.commands.list();
+        return { ok: true, op: "status", state: processes.length > 0 ? "running" : "gone" };
       } catch (e) {
         if (e instanceof NotFoundError) return { ok: true, op: "status", state: "gone" };
         throw e;

@@ -106,7 +106,7 @@ describe("pipeline", () => {
       await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 30_000);
       const first = (await t.query(api.runs.getRun, { runId }))!;
       expect(first.status).toBe("failed");
-      expect(["heartbeat_timeout", "sandbox_gone"]).toContain(first.error?.code);
+      expect(first.error?.code).toBe("sandbox_gone"); // the provider saw no runtime process left
       const runs = await t.query(api.runs.listRuns, { cardId });
       expect(runs[0]).toMatchObject({ attempt: 2, status: "succeeded" });
       await waitFor("every sandbox to be gone", () => nothingLeft(s), 10_000);

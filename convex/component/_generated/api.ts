@@ -15,6 +15,7 @@ import type * as reaper from "../reaper.js";
 import type * as runs from "../runs.js";
 import type * as runtime from "../runtime.js";
 import type * as sessions from "../sessions.js";
+import type * as transcripts from "../transcripts.js";
 import type * as watchdog from "../watchdog.js";
 import type * as workflow from "../workflow.js";
 
@@ -35,6 +36,7 @@ const fullApi: ApiFromModules<{
   "runs": typeof runs;
   "runtime": typeof runtime;
   "sessions": typeof sessions;
+  "transcripts": typeof transcripts;
   "watchdog": typeof watchdog;
   "workflow": typeof workflow;
 }> = anyApi as any;

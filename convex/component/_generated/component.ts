@@ -62,4 +62,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
     inbox: FunctionReference<"mutation", "internal", { token: string, generation: number, afterSeq: number }, { messages: Array<{ seq: number, text: string, author?: string }> }, Name>;
     uploadArtifact: FunctionReference<"action", "internal", { token: string, generation: number, name: string, type?: string, contentType?: string, sha256?: string, bytes: ArrayBuffer }, { artifactId: string, version: number, duplicate: boolean }, Name>;
   };
+  transcripts: {
+    transcript: FunctionReference<"query", "internal", { cardId: string, limit?: number, cursor?: string | null }, { messages: Array<{ order: number, stepOrder: number, role: string, text: string, createdAt: number }>, cursor: string | null }, Name>;
+  };
 };
