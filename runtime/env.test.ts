@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { parseEnv } from "./env.js";
+import { parseEnv, tokenFromFile } from "./env.js";
 
 const TOKEN = "lkt.sess1.SECRET-abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const good = {
@@ -83,4 +83,30 @@ describe("main with a bad environment", () => {
     expect(out).not.toContain(TOKEN);
     expect(out).not.toContain("SECRET");
   }, 60_000);
+});
+
+describe("tokenFromFile", () => {
+  it("reads the token from LAKITU_TOKEN_FILE (relative to the workspace) and deletes the file", async () => {
+    const { mkdtempSync, writeFileSync, existsSync, mkdirSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const ws = mkdtempSync(join(tmpdir(), "lakitu-token-"));
+    mkdirSync(join(ws, ".lakitu"));
+    writeFileSync(join(ws, ".lakitu/session-token"), "lkt.s1.secret-value-0123456789\n");
+    const r = tokenFromFile({ LAKITU_TOKEN_FILE: ".lakitu/session-token", LAKITU_WORKSPACE: ws }, "/");
+    expect(r.problem).toBeUndefined();
+    expect(r.env.LAKITU_TOKEN).toBe("lkt.s1.secret-value-0123456789");
+    expect(existsSync(join(ws, ".lakitu/session-token"))).toBe(false);
+  });
+
+  it("names the variable when the file cannot be read, without a token", () => {
+    const r = tokenFromFile({ LAKITU_TOKEN_FILE: "/nonexistent/token" });
+    expect(r.problem).toMatch(/^LAKITU_TOKEN_FILE \(file holding the session token\): cannot read \/nonexistent\/token: ENOENT/);
+    expect(r.env.LAKITU_TOKEN).toBeUndefined();
+  });
+
+  it("leaves an environment that already has LAKITU_TOKEN alone", () => {
+    const env = { LAKITU_TOKEN: "x".repeat(20), LAKITU_TOKEN_FILE: "/nonexistent" };
+    expect(tokenFromFile(env)).toEqual({ env });
+  });
 });

@@ -2,6 +2,7 @@
  * The runtime's configuration, read once from the process environment the provider set.
  * A problem is reported per variable, naming it and what is expected, never echoing the token.
  */
+import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import { z } from "zod";
 
@@ -60,6 +61,24 @@ export type RuntimeEnv = {
 };
 
 export type EnvResult = { ok: true; env: RuntimeEnv } | { ok: false; problems: string[] };
+
+/**
+ * The token may come in a file instead of the environment (`LAKITU_TOKEN_FILE`, relative to the
+ * workspace): the provider writes it before starting the runtime, which reads it and deletes it at once,
+ * so the token is in no process environment (`/proc/<pid>/environ`) the agent's code could read.
+ */
+export function tokenFromFile(source: Record<string, string | undefined>, cwd = process.cwd()): { env: Record<string, string | undefined>; problem?: string } {
+  const file = source.LAKITU_TOKEN_FILE;
+  if (!file || source.LAKITU_TOKEN) return { env: source };
+  const path = resolve(cwd, source.LAKITU_WORKSPACE ?? ".", file);
+  try {
+    const token = readFileSync(path, "utf8").trim();
+    rmSync(path, { force: true });
+    return { env: { ...source, LAKITU_TOKEN: token } };
+  } catch (e) {
+    return { env: source, problem: `LAKITU_TOKEN_FILE (file holding the session token): cannot read ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+}
 
 /**
  * Parses the runtime's environment. Problems are one line each, e.g.

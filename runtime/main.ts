@@ -8,7 +8,7 @@
  */
 import { realpathSync } from "node:fs";
 import { pathToFileURL } from "node:url";
-import { parseEnv } from "./env.js";
+import { parseEnv, tokenFromFile } from "./env.js";
 import { redactor } from "./redact.js";
 import { runRuntime, type RuntimeOptions } from "./run.js";
 
@@ -16,12 +16,13 @@ import { runRuntime, type RuntimeOptions } from "./run.js";
 const HARD_EXIT_MS = 4_000;
 
 export async function main(options: Pick<RuntimeOptions, "ksaModule" | "retry" | "flushMs"> = {}): Promise<number> {
-  const parsed = parseEnv(process.env);
-  const secret = process.env.LAKITU_TOKEN ?? "";
+  const fromFile = tokenFromFile(process.env);
+  const parsed = parseEnv(fromFile.env);
+  const secret = fromFile.env.LAKITU_TOKEN ?? "";
   const redact = redactor([secret]);
   const print = (line: string) => process.stderr.write(`[lakitu] ${redact(line)}\n`);
-  if (!parsed.ok) {
-    for (const p of parsed.problems) print(`invalid environment: ${p}`);
+  if (fromFile.problem || !parsed.ok) {
+    for (const p of [...(fromFile.problem ? [fromFile.problem] : []), ...(parsed.ok ? [] : parsed.problems)]) print(`invalid environment: ${p}`);
     return 2;
   }
   const env = parsed.env;

@@ -2,7 +2,7 @@
  * The E2B provider (the official SDK) end to end against the local sandbox host over loopback HTTP:
  * the same code path that drives E2B in production.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandboxHost, type SandboxHost } from "../../sandbox/host.js";
@@ -24,8 +24,8 @@ function provider(options: Partial<E2bProviderOptions> = {}) {
   // Under bwrap the workspace is /home/user/workspace, as on E2B; unisolated it is only the cwd.
   const command =
     host.isolation === "bwrap"
-      ? "sh -c 'echo $LAKITU_TOKEN > /home/user/workspace/t; sleep 30'"
-      : "sh -c 'echo $LAKITU_TOKEN > t; sleep 30'";
+      ? "sh -c 'cat /home/user/workspace/$LAKITU_TOKEN_FILE > /home/user/workspace/t; rm /home/user/workspace/$LAKITU_TOKEN_FILE; sleep 30'"
+      : "sh -c 'cat $LAKITU_TOKEN_FILE > t; rm $LAKITU_TOKEN_FILE; sleep 30'";
   const handler = e2bProvider({ apiKey: host.apiKey, command, connection: { apiUrl: host.url, sandboxUrl: host.url }, ...options });
   return (request: ProviderRequest): Promise<ProviderResult> => handler(undefined, { request });
 }
@@ -59,7 +59,7 @@ function cmdlinesContaining(needle: string): number[] {
 }
 
 describe("e2bProvider against the local sandbox host", () => {
-  it("creates a sandbox whose runtime gets the token in its environment, never on a command line", async () => {
+  it("creates a sandbox whose runtime gets the token in a file it deletes: never in an environment or a command line", async () => {
     const token = `tok-${Math.random().toString(36).slice(2)}-${Date.now()}`;
     const call = provider();
     const created = ok(await call(createRequest("s-create", token)));
@@ -73,7 +73,10 @@ describe("e2bProvider against the local sandbox host", () => {
     expect(pids.length).toBeGreaterThan(0);
     for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`).includes(token), `cmdline of ${pid}`).toBe(false);
     expect(cmdlinesContaining(token)).toEqual([]); // nowhere on the host
-    expect(pids.some((pid) => readFileSync(`/proc/${pid}/environ`).includes(`LAKITU_TOKEN=${token}`))).toBe(true);
+    // Handed over in a file, not the environment: no process of the sandbox has it in /proc/<pid>/environ.
+    expect(pids.filter((pid) => readFileSync(`/proc/${pid}/environ`).includes(token))).toEqual([]);
+    expect(pids.some((pid) => readFileSync(`/proc/${pid}/environ`).includes("LAKITU_TOKEN_FILE=.lakitu/session-token"))).toBe(true);
+    expect(existsSync(path.join(s.workspace, ".lakitu", "session-token"))).toBe(false);
 
     // The runtime is started without a command deadline (E2B kills a command when its deadline passes;
     // the SDK's default is 60 s even for background commands).
@@ -134,9 +137,10 @@ describe("e2bProvider against the local sandbox host", () => {
   }, 30_000);
 
   it("kills the sandbox when the runtime cannot be started", async () => {
-    const call = provider({ cwd: "/home/user/workspace/does-not-exist" });
+    // A working directory outside what the sandbox may write: the token handover (or the start) fails.
+    const call = provider({ cwd: "/usr/does-not-exist" });
     const r = await call(createRequest("s-badcwd", "t"));
-    expect(r).toMatchObject({ ok: false, error: { code: "invalid", retryable: false } });
+    expect(r).toMatchObject({ ok: false, error: { retryable: false } });
     expect(host.list().filter((s) => s.metadata["lakitu.session"] === "s-badcwd")).toEqual([]);
   });
 

@@ -41,6 +41,8 @@ export type E2bProviderOptions = {
 };
 
 export const DEFAULT_RUNTIME_COMMAND = "node /opt/lakitu/runtime/main.js";
+/** Where the session token is handed over, relative to the runtime's working directory. */
+export const TOKEN_FILE = ".lakitu/session-token";
 
 /** Maps an SDK error to the contract's error codes. */
 export function toProviderError(e: unknown): ProviderError {
@@ -77,16 +79,24 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
     case "create": {
       const template = req.template ?? options.template ?? process.env.LAKITU_E2B_TEMPLATE ?? "lakitu";
       const sandbox = await Sandbox.create(template, { ...conn, metadata: req.metadata, timeoutMs: req.timeoutMs });
+      const cwd = options.cwd ?? "/home/user/workspace";
       try {
         // The session's secrets go into the process environment, never the command line.
         // `timeoutMs: 0`: a started command's timeout is its lifetime — envd kills it when the call's
         // deadline passes, and the SDK's default is 60 s, also for background commands. The runtime must
         // run until the session ends, so no deadline; then this action drops the output stream (the
         // command keeps running) instead of holding it open.
+        // The token goes in a file the runtime reads and deletes on start, not in its environment,
+        // where the agent's code could read it back from /proc/<pid>/environ for the whole run.
+        const { LAKITU_TOKEN: token, ...envs } = req.envs;
+        if (token) {
+          await sandbox.files.write(`${cwd}/${TOKEN_FILE}`, token);
+          envs.LAKITU_TOKEN_FILE = TOKEN_FILE;
+        }
         const handle = await sandbox.commands.run(options.command ?? DEFAULT_RUNTIME_COMMAND, {
           background: true,
-          envs: req.envs,
-          cwd: options.cwd ?? "/home/user/workspace",
+          envs,
+          cwd,
           timeoutMs: 0,
         });
         await handle.disconnect();
