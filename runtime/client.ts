@@ -1,3 +1,6 @@
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 /**
  * The runtime's HTTP client for the component's routes. One retry policy for every call:
  *
@@ -112,7 +115,8 @@ export class LakituClient {
 
   /** The raw task; check it with `parseTask`. */
   task(opts?: CallOptions): Promise<{ task: unknown }> {
-    return this.post("task", {}, opts);
+    const version = runtimeVersion();
+    return this.post("task", version ? { runtimeVersion: version } : {}, opts);
   }
   llm(step: number, observation: string, opts?: CallOptions): Promise<LlmReply> {
     return this.post("llm", { step, observation }, { attemptTimeoutMs: 10 * 60_000, ...opts });
@@ -261,4 +265,18 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     };
     signal?.addEventListener("abort", onAbort, { once: true });
   });
+}
+
+/**
+ * The template build this runtime belongs to: `VERSION` next to the bundle, written by `lakitu build`
+ * (absent when running from source). The component refuses a run pinned to another version.
+ */
+export function runtimeVersion(): string | undefined {
+  try {
+    const here = dirname(fileURLToPath(import.meta.url));
+    const v = readFileSync(join(here, "VERSION"), "utf8").trim();
+    return /^[A-Za-z0-9._-]{1,64}$/.test(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
 }

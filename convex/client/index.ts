@@ -138,6 +138,10 @@ export class Lakitu {
   listRuns(ctx: QueryCtx, args: { cardId: string; limit?: number; beforeQueuedAt?: number }) {
     return ctx.runQuery(this.component.runs.listRuns, args);
   }
+  /** Runs not yet finished, across all boards (default limit 50, max 200): what `lakitu status` shows. */
+  listActiveRuns(ctx: QueryCtx, args: { limit?: number } = {}) {
+    return ctx.runQuery(this.component.runs.listActive, args);
+  }
   /** The card's audit log: each card and run transition, its source and reason. */
   listTransitions(ctx: QueryCtx, args: { cardId: string; limit?: number }) {
     return ctx.runQuery(this.component.runs.listTransitions, args);

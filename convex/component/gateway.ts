@@ -56,11 +56,18 @@ async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise
 
 /** What the runtime works on. */
 export const task = mutation({
-  args: auth,
+  args: { ...auth, runtimeVersion: v.optional(v.string()) },
   returns: v.any(),
   handler: async (ctx, args) => {
     const { session, run } = await authenticate(ctx, args);
     if (!LIVE.has(run.status)) fail("conflict", `run ${run._id} is ${run.status}`);
+    if (run.templateVersion && args.runtimeVersion !== run.templateVersion) {
+      // Retrying cannot help: the same template would start again. The card is blocked with the reason.
+      const message = `run ${run._id} is pinned to ${run.template}:${run.templateVersion} but its sandbox runs ${args.runtimeVersion ?? "a runtime without a version"}; publish the template again (npx lakitu publish) or re-run the card`;
+      await ctx.db.patch(run._id, { retriesLeft: 0 });
+      await endAgentPhase(ctx, (await ctx.db.get(run._id))!, { to: "failed", code: "template_mismatch", message }, "runtime");
+      return { refused: message };
+    }
     await touchActivity(ctx, session);
     return await taskOf(ctx, run, 0);
   },
@@ -119,16 +126,21 @@ export const endTurn = internalMutation({
     const { run } = await authenticate(ctx, args);
     if (args.usage) {
       const u = run.usage;
+      // A duplicate of a turn already answered (the same /llm request delivered twice at once): its
+      // tokens were spent, but it is not another step, and the first answer stays the one replayed.
+      const repeat = args.step !== undefined && run.lastTurn?.step === args.step;
       await ctx.db.patch(run._id, {
         usage: {
           inputTokens: u.inputTokens + args.usage.inputTokens,
           outputTokens: u.outputTokens + args.usage.outputTokens,
           costUsd: u.costUsd + args.usage.costUsd,
-          steps: u.steps + 1,
+          steps: u.steps + (repeat ? 0 : 1),
         },
-        ...(args.step !== undefined && args.reply !== undefined && args.reply.length <= MAX_REPLAY_CHARS
-          ? { lastTurn: { step: args.step, reply: args.reply } }
-          : { lastTurn: undefined }),
+        ...(repeat
+          ? {}
+          : args.step !== undefined && args.reply !== undefined && args.reply.length <= MAX_REPLAY_CHARS
+            ? { lastTurn: { step: args.step, reply: args.reply } }
+            : { lastTurn: undefined }),
       });
     }
     if (args.failure) {

@@ -37,3 +37,18 @@ describe("card run lifecycle", () => {
     expect(provider.alive()).toHaveLength(0);
   });
 });
+
+describe("listActive", () => {
+  test("lists runs that have not ended, across boards, and drops them once they end", async () => {
+    const { t, providerHandle } = await setup();
+    const a = await makeBoard(t);
+    const b = await makeBoard(t);
+    const { runId: ra } = await t.mutation(api.runs.runCard, { cardId: a.cardId, providerHandle, callbackUrl: CALLBACK_URL });
+    const { runId: rb } = await t.mutation(api.runs.runCard, { cardId: b.cardId, providerHandle, callbackUrl: CALLBACK_URL });
+    await until(t, async () => (await runStatus(t, ra)) === "running" && (await runStatus(t, rb)) === "running");
+    expect((await t.query(api.runs.listActive, {})).map((r) => r.runId).sort()).toEqual([ra, rb].sort());
+    await t.mutation(api.runs.cancelRun, { runId: ra });
+    expect((await t.query(api.runs.listActive, {})).map((r) => r.runId)).toEqual([rb]);
+    expect(await t.query(api.runs.listActive, { limit: 1 })).toHaveLength(1);
+  });
+});

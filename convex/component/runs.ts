@@ -3,6 +3,7 @@ import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
+import { ACTIVE_RUN_STATUSES } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { load } from "../model/load.js";
 import { listLimit } from "../model/validate.js";
@@ -137,5 +138,25 @@ export const listTransitions = query({
     const limit = listLimit(args.limit, 100, 1000);
     const rows = await ctx.db.query("transitions").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
     return rows.map(publicTransition);
+  },
+});
+
+/** Runs not yet in a terminal state, across all boards (newest first per status), bounded by `limit`. */
+export const listActive = query({
+  args: { limit: v.optional(v.number()) },
+  returns: v.array(vPublicRun),
+  handler: async (ctx, args) => {
+    const limit = listLimit(args.limit, 50, MAX_LIST_LIMIT);
+    const out = [];
+    for (const status of ACTIVE_RUN_STATUSES) {
+      if (out.length >= limit) break;
+      const rows = await ctx.db
+        .query("runs")
+        .withIndex("by_status", (q) => q.eq("status", status))
+        .order("desc")
+        .take(limit - out.length);
+      for (const r of rows) out.push(publicRun(r, r.sessionId ? await ctx.db.get(r.sessionId) : null));
+    }
+    return out;
   },
 });

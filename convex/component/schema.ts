@@ -87,6 +87,9 @@ export default defineSchema({
     review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
     /** Attempts left after this one before the card is blocked; W: startRun. */
     retriesLeft: v.number(),
+    /** The E2B template (and build version, from `lakitu publish`) this run is pinned to; W: startRun. */
+    template: v.optional(v.string()),
+    templateVersion: v.optional(v.string()),
     /** The last model turn's reply, so a runtime retrying a turn whose answer it lost gets it again. */
     lastTurn: v.optional(v.object({ step: v.number(), reply: v.string() })),
     /** True once the agent-done event was sent to the workflow (first terminal writer). */

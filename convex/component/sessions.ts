@@ -24,6 +24,11 @@ export async function callProvider(ctx: ActionCtx, handle: string, request: Prov
   }
 }
 
+/** How often the runtime heartbeats: a quarter of the timeout (15 s for the default 60 s). */
+function heartbeatIntervalMs(heartbeatTimeoutMs: number): number {
+  return Math.max(100, Math.floor(heartbeatTimeoutMs / 4));
+}
+
 /** Metadata every sandbox carries, so ownership can be proven and orphans found. */
 export function sessionMetadata(sessionId: string, runId: string, cardId: string) {
   return { "lakitu.session": sessionId, "lakitu.run": runId, "lakitu.card": cardId };
@@ -34,10 +39,12 @@ export const provision = internalAction({
   returns: v.object({ awaitAgent: v.boolean() }),
   handler: async (ctx, { runId }): Promise<{ awaitAgent: boolean }> => {
     const prep = await ctx.runQuery(internal.sessions.prepareInfo, { runId });
-    if (!prep) return { awaitAgent: false };
+    // Nothing to provision. If an earlier try of this step recorded the sandbox (its answer was lost),
+    // the agent is working: the workflow must still wait for the end of the agent phase.
+    if (!prep) return { awaitAgent: await ctx.runQuery(internal.sessions.agentPhaseBegun, { runId }) };
     const token = mintToken(prep.sessionId);
     const armed = await ctx.runMutation(internal.sessions.setTokenHash, { sessionId: prep.sessionId, tokenHash: await sha256Hex(token) });
-    if (!armed) return { awaitAgent: false };
+    if (!armed) return { awaitAgent: await ctx.runQuery(internal.sessions.agentPhaseBegun, { runId }) };
     const result = await callProvider(ctx, prep.providerHandle, {
       op: "create",
       sessionId: prep.sessionId,
@@ -49,6 +56,8 @@ export const provision = internalAction({
         LAKITU_RUN_ID: runId,
         LAKITU_SESSION_ID: prep.sessionId,
         LAKITU_GENERATION: String(prep.generation),
+        // The runtime must beat well within the session's heartbeat timeout, whatever it is configured to.
+        LAKITU_HEARTBEAT_MS: String(prep.heartbeatIntervalMs),
       },
       timeoutMs: prep.timeoutMs,
     });
@@ -76,6 +85,7 @@ export const prepareInfo = internalQuery({
       generation: v.number(),
       template: v.optional(v.string()),
       timeoutMs: v.number(),
+      heartbeatIntervalMs: v.number(),
     }),
   ),
   handler: async (ctx, { runId }) => {
@@ -92,9 +102,20 @@ export const prepareInfo = internalQuery({
       providerHandle: run.providerHandle,
       callbackUrl: run.callbackUrl,
       generation: run.generation,
-      template: config.template,
+      template: run.template && run.templateVersion ? `${run.template}:${run.templateVersion}` : run.template,
       timeoutMs: maxDurationMs + SANDBOX_TIMEOUT_SLACK_MS,
+      heartbeatIntervalMs: heartbeatIntervalMs(session.heartbeatTimeoutMs),
     };
+  },
+});
+
+/** Whether the run entered its agent phase: someone (runtime, watchdog, reaper) will send the agent-done event. */
+export const agentPhaseBegun = internalQuery({
+  args: { runId: v.id("runs") },
+  returns: v.boolean(),
+  handler: async (ctx, { runId }) => {
+    const run = await ctx.db.get(runId);
+    return run !== null && (run.agentDoneSent === true || run.status === "running");
   },
 });
 

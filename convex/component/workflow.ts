@@ -29,7 +29,9 @@ export const cardRun = workflow.define({
     }
     if (awaitAgent) await step.awaitEvent({ name: AGENT_DONE });
     const { check } = await step.runMutation(internal.workflow.afterAgent, { runId });
-    if (check) await step.runAction(internal.qa.check, { runId });
+    // QA is idempotent (beginChecks resumes a run left in checking; record never overwrites a verdict), so
+    // an interrupted QA action (a restart, a transient failure) is retried instead of failing the workflow.
+    if (check) await step.runAction(internal.qa.check, { runId }, { retry: true });
     const { awaitReview } = await step.runMutation(internal.workflow.settle, { runId });
     if (awaitReview) {
       await step.awaitEvent({ name: REVIEW_DONE });

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../component/_generated/api.js";
-import { makeBoard, setup } from "../testing/harness.js";
+import { makeBoard, setup, until } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
 
 type Seen = { path: string; auth: string | undefined; body: any };
@@ -232,3 +232,33 @@ describe("server-side KSAs", () => {
   });
 });
 
+
+describe("template pinning", () => {
+  test("a run pinned to a template version refuses a runtime of another version, and the card is blocked", async () => {
+    const { t, providerHandle, provider } = await setup();
+    await t.mutation(api.config.configure, { template: "lakitu", templateVersion: "4c7820d2ec69" });
+    const { cardId } = await makeBoard(t);
+    const { runId, rt } = await startRunning(t, cardId, providerHandle);
+    const create = provider.calls.find((c) => c.op === "create");
+    expect(create).toMatchObject({ template: "lakitu:4c7820d2ec69" });
+    const wrong = await rt.post("task", { runtimeVersion: "1a2b3c4d5e6f" });
+    expect(wrong.status).toBe(409);
+    expect(wrong.body).toMatchObject({ ok: false, code: "template_mismatch" });
+    expect(wrong.body.message).toContain("pinned to lakitu:4c7820d2ec69 but its sandbox runs 1a2b3c4d5e6f");
+    const run = await getRun(t, runId);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("template_mismatch");
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "blocked");
+    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1); // no retry: it would start the same template
+  });
+
+  test("the matching version is accepted", async () => {
+    const { t, providerHandle } = await setup();
+    await t.mutation(api.config.configure, { template: "lakitu", templateVersion: "4c7820d2ec69" });
+    const { cardId } = await makeBoard(t);
+    const { rt } = await startRunning(t, cardId, providerHandle);
+    const ok = await rt.post("task", { runtimeVersion: "4c7820d2ec69" });
+    expect(ok.status).toBe(200);
+    expect(ok.body.task.stage.name).toBe("Research");
+  });
+});

@@ -71,6 +71,8 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     retryContext: a.retryContext,
     retriesLeft: a.retriesLeft,
     usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, steps: 0 },
+    template: config.template,
+    templateVersion: config.templateVersion,
   });
   await ctx.db.insert("transitions", {
     entity: "run",

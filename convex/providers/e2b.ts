@@ -55,6 +55,8 @@ export function toProviderError(e: unknown): ProviderError {
   if (e instanceof TimeoutError) return { code: "unavailable", message, retryable: true };
   if (/\b404\b/.test(message)) return { code: "not_found", message, retryable: false };
   if (/fetch failed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|socket/i.test(message)) return { code: "unavailable", message, retryable: true };
+  // Any other 5xx of E2B's API (500, 502, 504: the SDK's message starts with the status) is transient.
+  if (/^5\d\d\b/.test(message)) return { code: "unavailable", message, retryable: true };
   return { code: "internal", message, retryable: false };
 }
 

@@ -55,6 +55,7 @@ export const zCompleteBody = z
   })
   .strict();
 export const zInboxBody = z.object({ afterSeq: z.number().int().min(-1) }).strict();
+export const zTaskBody = z.object({ runtimeVersion: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional() }).strict();
 export const zLlmBody = z.object({ step: z.number().int().nonnegative(), observation: z.string().max(256 * 1024) }).strict();
 export const zKsaBody = z.object({ ksa: z.string().min(1).max(64), fn: z.string().min(1).max(64), args: z.unknown().optional() }).strict();
 
@@ -136,7 +137,14 @@ function route(path: string, run: (ctx: Ctx, request: Request) => Promise<unknow
 /** The routes, relative to the mount prefix (e.g. `/lakitu/events`). */
 export function runtimeRoutes({ runtime, gateway }: RuntimeApi): Route[] {
   return [
-    route("task", async (ctx, req) => ({ task: await ctx.runMutation(gateway.task, authOf(req)) })),
+    route("task", async (ctx, req) => {
+      const auth = authOf(req);
+      const body = await readJson(req, zTaskBody);
+      const task = await ctx.runMutation(gateway.task, { ...auth, ...body });
+      // A refusal is data (the mutation must commit the run's end), answered here as an error.
+      if (task && typeof task.refused === "string") throw new HttpProblem(409, "template_mismatch", task.refused);
+      return { task };
+    }),
     route("llm", async (ctx, req) => {
       const auth = authOf(req);
       const body = await readJson(req, zLlmBody);

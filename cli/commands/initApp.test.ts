@@ -1,0 +1,92 @@
+/**
+ * After `lakitu init`, each fixture app typechecks against the package and works through the client:
+ * its generated functions run a card in a (test) sandbox, stop it, reap, and enforce the auth check.
+ * (What `npx convex dev` would do — codegen — is done offline by testing/appHarness.ts.)
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { convexTest } from "convex-test";
+import { anyApi } from "convex/server";
+import lakituTest from "lakitu/test";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { testProvider } from "../../convex/testing/provider.js";
+import { appModules, typecheck, writeGenerated } from "../testing/appHarness.js";
+import { FIXTURES, makeApp, type App } from "../testing/fixtures.js";
+import { lakitu } from "../testing/run.js";
+
+const api = anyApi;
+
+describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
+  let app: App;
+  beforeAll(async () => {
+    app = makeApp(fixture);
+    const r = await lakitu(app.root, ["init", "--yes"]);
+    expect(r.stderr).toBe("");
+    writeGenerated(app);
+  });
+  afterAll(() => app.cleanup());
+  beforeEach(() => {
+    vi.useFakeTimers();
+    vi.stubEnv("CONVEX_SITE_URL", "https://app.convex.site");
+    testProvider.reset();
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+    vi.useRealTimers();
+  });
+
+  test("typechecks against the package (functions and lakitu/ KSAs)", () => {
+    const r = typecheck(app);
+    expect(r.output).toBe("");
+    expect(r.ok).toBe(true);
+  }, 120_000);
+
+  test("runs, stops and reaps through the client", async () => {
+    const modules = appModules(app);
+    const schemaKey = Object.keys(modules).find((k) => k.endsWith("/schema.ts"));
+    const schema = schemaKey ? ((await modules[schemaKey]()) as { default: any }).default : undefined;
+    const t = convexTest(schema, modules);
+    lakituTest.register(t, "lakitu");
+    const alice = t.withIdentity({ subject: "alice" });
+
+    const boardId: string = await alice.mutation(api.lakitu.createBoard, { name: "Otters" });
+    const cardId: string = await alice.mutation(api.lakitu.addCard, { boardId, title: "Sea otters" });
+    const { runId } = await alice.mutation(api.lakitu.run, { cardId });
+    for (let i = 0; i < 200 && testProvider.alive().length === 0; i++) {
+      vi.advanceTimersByTime(50);
+      await t.finishInProgressScheduledFunctions();
+    }
+    const sandbox = testProvider.latest();
+    expect(sandbox.envs.LAKITU_URL).toBe("https://app.convex.site/lakitu");
+    const view = await alice.query(api.lakitu.board, { boardId });
+    expect(view.cards[0]).toMatchObject({ title: "Sea otters", status: "running" });
+    expect(await alice.query(api.lakitu.events, { runId })).toMatchObject({ events: [], runEnded: false });
+    expect((await alice.query(api.lakitu.boards, {})).map((b: { boardId: string }) => b.boardId)).toEqual([boardId]);
+
+    // ⚠️ AUTH CHECK as scaffolded: signed-in owners only.
+    await expect(t.query(api.lakitu.board, { boardId })).rejects.toThrow("Not signed in");
+    await expect(t.withIdentity({ subject: "bob" }).mutation(api.lakitu.stop, { cardId })).rejects.toThrow("Board not found");
+
+    expect(await alice.mutation(api.lakitu.stop, { cardId })).toBe(true);
+    for (let i = 0; i < 200 && testProvider.alive().length > 0; i++) {
+      vi.advanceTimersByTime(50);
+      await t.finishInProgressScheduledFunctions();
+    }
+    expect(testProvider.alive()).toEqual([]);
+    expect(await t.mutation(anyApi.lakitu.reap, {})).toMatchObject({ examined: 0 });
+  }, 60_000);
+});
+
+test("the typecheck is real: a wrong reference in the generated functions fails it", async () => {
+  const app = makeApp(FIXTURES[0]);
+  try {
+    await lakitu(app.root, ["init"]);
+    writeGenerated(app);
+    const file = `${app.functionsDir}/lakitu.ts`;
+    writeFileSync(file, readFileSync(file, "utf8").replace("internal.lakitu_sandbox.provider", "internal.lakitu_sandbox.nope"));
+    const r = typecheck(app);
+    expect(r.ok).toBe(false);
+    expect(r.output).toContain("lakitu.ts");
+  } finally {
+    app.cleanup();
+  }
+}, 120_000);
