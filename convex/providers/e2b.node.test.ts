@@ -76,7 +76,8 @@ describe("e2bProvider against the local sandbox host", () => {
     // Handed over in a file, not the environment: no process of the sandbox has it in /proc/<pid>/environ.
     expect(pids.filter((pid) => readFileSync(`/proc/${pid}/environ`).includes(token))).toEqual([]);
     expect(pids.some((pid) => readFileSync(`/proc/${pid}/environ`).includes("LAKITU_TOKEN_FILE=.lakitu/session-token"))).toBe(true);
-    expect(existsSync(path.join(s.workspace, ".lakitu", "session-token"))).toBe(false);
+    // The command deletes the file right after reading it (as the runtime does).
+    await waitFor("the token file to be deleted", () => (existsSync(path.join(s.workspace, ".lakitu", "session-token")) ? undefined : true));
 
     // The runtime is started without a command deadline (E2B kills a command when its deadline passes;
     // the SDK's default is 60 s even for background commands).
