@@ -3,11 +3,15 @@
  *
  *   npm run bench                       everything at the default sizes
  *   npm run bench -- --cards=20,50,100  the concurrency sizes
- *   npm run bench -- --only=events      one section (steps | events | sandbox | throughput)
+ *   npm run bench -- --only=events      one section (steps | events | completion | orchestration | reaper |
+ *                                       sandbox | throughput), or several: --only=completion,reaper
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
+import { completionDetection } from "./completion.js";
 import { ingest } from "./ingest.js";
+import { orchestrationCost } from "./orchestration.js";
+import { reaperCost } from "./reaper.js";
 import { coldStart, concurrent } from "./sandboxes.js";
 import { stepOverhead } from "./stepOverhead.js";
 import { table, type Row } from "./stats.js";
@@ -23,8 +27,12 @@ const step = async (name: string, f: () => Promise<Row[]>) => {
   process.stderr.write(`bench: ${name}…\n`);
   rows.push(...(await f()));
 };
+// Fake time first, before any section has opened sockets whose timers a fake clock would see.
+await step("orchestration", () => orchestrationCost());
 await step("steps", () => stepOverhead());
 await step("events", () => ingest());
+await step("completion", () => completionDetection());
+await step("reaper", () => reaperCost());
 await step("sandbox", () => coldStart());
 for (const n of cards) await step("throughput", () => concurrent(n));
 

@@ -44,7 +44,7 @@ export async function touchActivity(ctx: MutationCtx, session: Doc<"sessions">):
 const KEY_PATTERNS = [
   TOKEN_PATTERN,
   /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI / OpenRouter / Anthropic style keys
-  /\be2b_[A-Za-z0-9]{16,}/g,
+  /\be2b_[A-Za-z0-9_]{16,}/g, // E2B keys, also the local sandbox host's e2b_local_… ones
   /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
 ];
 

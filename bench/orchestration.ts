@@ -1,0 +1,233 @@
+/**
+ * Orchestration cost per run: Convex function calls, workflow journal steps and document writes for a
+ * run whose agent works 1 minute vs 60 minutes, in fake time (convex-test with @sinonjs/fake-timers, as
+ * the component tests run it), next to a polling baseline.
+ *
+ * Method. The benchmark builds its own convex-test instance of the component (and of its workflow,
+ * workpool, batch-worker and agent components) from the same module files, with every registered
+ * function wrapped: each execution of a query, mutation, action or workflow handler, in any component,
+ * scheduled or called, counts as one function call, and each top-level mutation adds the documents it
+ * wrote (`ctx.meta.getTransactionMetrics().documentsWritten`, nested mutations included). Calls are
+ * attributed by function name: `runtime:*` / `gateway:*` are the runtime's own requests (heartbeats
+ * every 15 s, an event a minute, the upload and the completion — traffic any design receives);
+ * `reaper:reap` is the app's cron (once a minute); everything else is orchestration: the workflow and
+ * its steps, the workpool, sessions, QA, the watchdog, the provider. The sandbox is the in-memory test
+ * provider; the runtime is simulated over `t.fetch` (the component's HTTP routes).
+ *
+ * The polling baseline is measured, not modelled: a real polling workflow (bench/pollWorkflow.ts: one
+ * `runQuery` of the run's status and one `sleep` per period) runs on the same workflow component beside
+ * an identical run; its cost is what the run with the poller costs.
+ */
+import { convexTest } from "convex-test";
+import FakeTimers from "@sinonjs/fake-timers";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { createFunctionHandle, makeFunctionReference } from "convex/server";
+import { api } from "../convex/component/_generated/api.js";
+import { COMPONENT_DIR } from "../cli/embedded/deployment.js";
+import { moduleMap } from "../cli/embedded/modules.js";
+import { workflow } from "../convex/model/workflowManager.js";
+import { testProvider } from "../convex/testing/provider.js";
+import type { Row } from "./stats.js";
+
+type Modules = Record<string, () => Promise<any>>;
+type Tally = { calls: Record<string, number>; writes: Record<string, number> };
+
+let tally: Tally = { calls: {}, writes: {} };
+let depth = 0;
+
+/** Wraps every registered function of the modules so its executions (and a mutation's writes) count. */
+function counted(prefix: string, modules: Modules): Modules {
+  const out: Modules = {};
+  for (const [path, load] of Object.entries(modules)) {
+    const modulePath = path.replace(/^\.\//, "").replace(/\.(ts|js)$/, "");
+    out[path] = async () => wrap(`${prefix}${modulePath}`, await load());
+  }
+  return out;
+}
+
+function wrap(modulePath: string, m: Record<string, any>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...m };
+  for (const [name, fn] of Object.entries(m)) {
+    if (typeof fn !== "function" || typeof fn._handler !== "function") continue;
+    const key = `${modulePath}:${name}`;
+    const inner = fn._handler as (ctx: any, args: any) => Promise<unknown>;
+    const copy = Object.assign(function notCallable() {
+      throw new Error(`${key} is a Convex function`);
+    }, fn);
+    copy._handler = async (ctx: any, args: any) => {
+      tally.calls[key] = (tally.calls[key] ?? 0) + 1;
+      if (!fn.isMutation) return await inner(ctx, args);
+      depth++;
+      try {
+        const r = await inner(ctx, args);
+        if (depth === 1) {
+          const metrics = await ctx.meta.getTransactionMetrics();
+          tally.writes[key] = (tally.writes[key] ?? 0) + metrics.documentsWritten.used;
+        }
+        return r;
+      } finally {
+        depth--;
+      }
+    };
+    out[name] = copy;
+  }
+  return out;
+}
+
+const require = createRequire(import.meta.url);
+function packageDir(pkg: string, from?: string): string {
+  const req = from ? createRequire(join(from, "package.json")) : require;
+  return dirname(req.resolve(`${pkg}/package.json`));
+}
+
+async function makeCountedTest() {
+  const schema = (await import(pathToFileURL(join(COMPONENT_DIR, "schema.ts")).href)).default;
+  const t = convexTest(schema, {
+    ...counted("", moduleMap(COMPONENT_DIR, [".ts"])),
+    ...counted("", { "./lakituProvider.ts": () => import("../convex/testing/provider.js"), "./benchPoll.ts": () => import("./pollWorkflow.js") }),
+  });
+  const register = async (path: string, dir: string) => {
+    const componentDir = join(dir, "dist", "component");
+    const childSchema = (await import(pathToFileURL(join(componentDir, "schema.js")).href)).default;
+    t.registerComponent(path, childSchema, counted(`${path}/`, moduleMap(componentDir, [".js"])));
+  };
+  const wf = packageDir("@convex-dev/workflow");
+  const wp = packageDir("@convex-dev/workpool", wf);
+  await register("workflow", wf);
+  await register("workflow/workpool", wp);
+  await register("workflow/workpool/batchWorker", packageDir("@convex-dev/batch-worker", wp));
+  await register("agent", packageDir("@convex-dev/agent"));
+  return t;
+}
+
+type Measured = { journal: number; calls: { orchestration: number; runtime: number; cron: number }; writes: { orchestration: number; runtime: number; cron: number }; requests: number };
+
+const category = (key: string) => (/^(runtime|gateway):/.test(key) ? "runtime" : key.startsWith("reaper:") ? "cron" : "orchestration");
+
+type Clock = ReturnType<typeof FakeTimers.install>;
+
+async function scenario(clock: Clock, durationMs: number, pollEveryMs: number | null): Promise<Measured> {
+  testProvider.reset();
+  const t = await makeCountedTest();
+  const advance = async (ms: number, slice = 500) => {
+    for (let e = 0; e < ms; e += slice) {
+      clock.tick(Math.min(slice, ms - e));
+      await t.finishInProgressScheduledFunctions();
+    }
+  };
+  const until = async (what: string, cond: () => Promise<boolean>, maxMs = 120_000) => {
+    for (let e = 0; e <= maxMs; e += 100) {
+      if (await cond()) return;
+      await advance(100, 100);
+    }
+    throw new Error(`orchestration bench: ${what} not reached`);
+  };
+  const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
+  const { boardId } = await t.mutation(api.boards.createBoard, {
+    name: "orchestration",
+    stages: [{ name: "Work", kind: "agent", deliverables: [{ name: "report.md", type: "markdown" }], limits: { maxDurationMs: 3 * 3_600_000 } }, { name: "Done", kind: "done" }],
+  });
+  const cardId = await t.mutation(api.cards.addCard, { boardId, title: "orchestration" });
+
+  tally = { calls: {}, writes: {} };
+  let requests = 0;
+  const { runId, workflowId } = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: "http://lakitu.bench" });
+  await until("the sandbox", async () => (await t.query(api.runs.getRun, { runId }))?.status === "running");
+  const env = testProvider.latest().envs;
+  const post = async (path: string, body: BodyInit, contentType = "application/json") => {
+    requests++;
+    const r = await t.fetch(`/${path}`, { method: "POST", headers: { authorization: `Bearer ${env.LAKITU_TOKEN}`, "x-lakitu-generation": env.LAKITU_GENERATION, "content-type": contentType }, body });
+    if (r.status !== 200) throw new Error(`/${path} answered ${r.status}: ${await r.text()}`);
+  };
+  let pollId: string | undefined;
+  const startPoll = makeFunctionReference<"mutation", { runId: string; everyMs: number }, string>("benchPoll:startPoll");
+  if (pollEveryMs !== null) pollId = await t.mutation(startPoll, { runId, everyMs: pollEveryMs });
+  let seq = 0;
+  for (let elapsed = 0; elapsed < durationMs; elapsed += 15_000) {
+    await post("heartbeat", "{}");
+    if (elapsed % 60_000 === 0) {
+      await post("events", JSON.stringify({ events: [{ seq: seq++, kind: "log", text: `working, ${elapsed / 60_000} min in` }] }));
+      await t.mutation(api.reaper.reap, {});
+    }
+    await advance(Math.min(15_000, durationMs - elapsed));
+  }
+  await post("artifacts?name=report.md&type=markdown", "# Report\n\nOtters again.\n", "text/markdown");
+  await post("complete", JSON.stringify({ status: "succeeded", summary: "done", manifest: [{ name: "report.md" }] }));
+  const done = async (id: string) => (await t.run(async (ctx) => await workflow.status(ctx, id as never))).type === "completed";
+  await until("the card to be done", async () => (await t.query(api.cards.getCard, { cardId }))?.status === "done" && (await done(workflowId)) && (pollId === undefined || (await done(pollId))));
+  await advance(10_000); // the sandbox kill and anything else the end of the run scheduled
+
+  const steps = async (id: string) =>
+    await t.run(async (ctx) => {
+      let n = 0;
+      let cursor: string | null = null;
+      for (;;) {
+        const page: any = await workflow.listSteps(ctx, id as never, { paginationOpts: { numItems: 200, cursor } });
+        n += page.page.length;
+        if (page.isDone) return n;
+        cursor = page.continueCursor;
+      }
+    });
+  const journal = (await steps(workflowId)) + (pollId ? await steps(pollId) : 0);
+  const sum = (m: Record<string, number>, c: string) => Object.entries(m).filter(([k]) => category(k) === c).reduce((a, [, v]) => a + v, 0);
+  return {
+    journal,
+    requests,
+    calls: { orchestration: sum(tally.calls, "orchestration"), runtime: sum(tally.calls, "runtime"), cron: sum(tally.calls, "cron") },
+    writes: { orchestration: sum(tally.writes, "orchestration"), runtime: sum(tally.writes, "runtime"), cron: sum(tally.writes, "cron") },
+  };
+}
+
+export async function orchestrationCost(opts: { minutes?: [number, number]; pollEveryMs?: number } = {}): Promise<Row[]> {
+  const [short, long] = opts.minutes ?? [1, 60];
+  const pollEveryMs = opts.pollEveryMs ?? 30_000;
+  // Native timers already running (keep-alive sockets of earlier sections) may be cleared while the
+  // fake clock is installed; let the fake clearTimeout clear them for real.
+  const clock = FakeTimers.install({ now: Date.now(), toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval", "Date"], shouldClearNativeTimers: true });
+  try {
+    const ours1 = await scenario(clock, short * 60_000, null);
+    const ours60 = await scenario(clock, long * 60_000, null);
+    const poll1 = await scenario(clock, short * 60_000, pollEveryMs);
+    const poll60 = await scenario(clock, long * 60_000, pollEveryMs);
+    const pair = (a: number, b: number) => `${a} / ${b}`;
+    const growth = (a: number, b: number) => (a === b ? "flat" : `${b >= a ? "+" : ""}${b - a}`);
+    const label = `agent ${short} min / ${long} min`;
+    return [
+      {
+        section: "orchestration",
+        metric: `workflow journal steps per run (${label}; baseline polls every ${pollEveryMs / 1000} s)`,
+        value: pair(ours1.journal, ours60.journal),
+        baseline: pair(poll1.journal, poll60.journal),
+        ratio: `ours ${growth(ours1.journal, ours60.journal)}; ${(poll60.journal / ours60.journal).toFixed(0)}x at ${long} min`,
+      },
+      {
+        section: "orchestration",
+        metric: `orchestration function calls per run (${label})`,
+        value: pair(ours1.calls.orchestration, ours60.calls.orchestration),
+        baseline: pair(poll1.calls.orchestration, poll60.calls.orchestration),
+        ratio: `ours ${growth(ours1.calls.orchestration, ours60.calls.orchestration)}; ${(poll60.calls.orchestration / ours60.calls.orchestration).toFixed(1)}x at ${long} min`,
+      },
+      {
+        section: "orchestration",
+        metric: `orchestration document writes per run (${label})`,
+        value: pair(ours1.writes.orchestration, ours60.writes.orchestration),
+        baseline: pair(poll1.writes.orchestration, poll60.writes.orchestration),
+        ratio: `ours ${growth(ours1.writes.orchestration, ours60.writes.orchestration)}; ${(poll60.writes.orchestration / ours60.writes.orchestration).toFixed(1)}x at ${long} min`,
+      },
+      {
+        section: "orchestration",
+        metric: `runtime's own requests → function calls / writes (${label}; any design)`,
+        value: `${ours1.requests}→${ours1.calls.runtime}/${ours1.writes.runtime} · ${ours60.requests}→${ours60.calls.runtime}/${ours60.writes.runtime}`,
+      },
+      {
+        section: "orchestration",
+        metric: `app's reaper cron (1/min) → function calls / writes (${label})`,
+        value: `${ours1.calls.cron}/${ours1.writes.cron} · ${ours60.calls.cron}/${ours60.writes.cron}`,
+      },
+    ];
+  } finally {
+    clock.uninstall();
+  }
+}
