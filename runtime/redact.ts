@@ -18,11 +18,7 @@ export function redactor(secrets: readonly string[]): (text: string) => string {
   };
 }
 
-/** Caps a string at `max` characters with a visible marker naming how much was cut. */
-export function capText(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
-}
+export { capText } from "../convex/shared/text.js";
 
 /** The largest prefix of `bytes` of at most `max` bytes that does not split a UTF-8 character. */
 export function utf8Prefix(bytes: Uint8Array, max: number): number {

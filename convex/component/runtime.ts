@@ -10,6 +10,7 @@ import { internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
+import { capText } from "../shared/text.js";
 import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/names.js";
 import { DELIVERABLE_TYPES, vCompletion, vEventInput, type Completion } from "../shared/validators.js";
 import { getConfig } from "../model/config.js";
@@ -47,9 +48,9 @@ export const events = mutation({
       await ctx.db.insert("events", {
         runId: run._id,
         seq: e.seq,
-        kind: cap(redactText(e.kind, secrets), 64),
+        kind: capText(redactText(e.kind, secrets), 64),
         level: e.level ?? "info",
-        text: e.text === undefined ? undefined : cap(redactText(e.text, secrets), config.maxEventBytes),
+        text: e.text === undefined ? undefined : capText(redactText(e.text, secrets), config.maxEventBytes),
         data: e.data === undefined ? undefined : capJson(redactValue(parseJson(e.data), secrets), config.maxEventBytes),
         ts: e.ts ?? Date.now(),
       });
@@ -72,11 +73,6 @@ function parseJson(text: string): unknown {
   }
 }
 
-function cap(text: string, max: number): string {
-  if (text.length <= max) return text;
-  return `${text.slice(0, max)}…[truncated ${text.length - max} chars]`;
-}
-
 function capJson(value: unknown, max: number): string {
   const json = JSON.stringify(value) ?? "null";
   return json.length <= max ? json : JSON.stringify({ truncated: true, chars: json.length, preview: json.slice(0, Math.min(200, max)) });
@@ -93,8 +89,7 @@ export const heartbeat = mutation({
     const debounceMs = Math.min(HEARTBEAT_WRITE_DEBOUNCE_MS, session.heartbeatTimeoutMs / 4);
     if (session.state === "running" && now - (session.heartbeatAt ?? 0) >= debounceMs) {
       await ctx.db.patch(session._id, { heartbeatAt: now });
-      const dueAt = Math.min(now + session.heartbeatTimeoutMs, session.deadline ?? Infinity);
-      await armWatchdog(ctx, { ...session, heartbeatAt: now }, dueAt);
+      await armWatchdog(ctx, { ...session, heartbeatAt: now });
     }
     return { status: run.status, deadline: session.deadline };
   },
@@ -112,13 +107,13 @@ export const complete = mutation({
     if (c.manifest.length > 500) fail("too_large", `manifest lists ${c.manifest.length} files; the limit is 500`);
     const completion = {
       ...c,
-      summary: c.summary === undefined ? undefined : cap(redactText(c.summary, secrets), 4000),
-      error: c.error === undefined ? undefined : cap(redactText(c.error, secrets), 4000),
+      summary: c.summary === undefined ? undefined : capText(redactText(c.summary, secrets), 4000),
+      error: c.error === undefined ? undefined : capText(redactText(c.error, secrets), 4000),
       // The manifest is runtime text like the summary: redacted and capped before it is stored.
       manifest: c.manifest.map((m) => ({
-        name: cap(redactText(m.name, secrets), MAX_ARTIFACT_NAME),
-        ...(m.type === undefined ? {} : { type: cap(redactText(m.type, secrets), 64) }),
-        ...(m.sha256 === undefined ? {} : { sha256: cap(redactText(m.sha256, secrets), 128) }),
+        name: capText(redactText(m.name, secrets), MAX_ARTIFACT_NAME),
+        ...(m.type === undefined ? {} : { type: capText(redactText(m.type, secrets), 64) }),
+        ...(m.sha256 === undefined ? {} : { sha256: capText(redactText(m.sha256, secrets), 128) }),
       })),
     };
     // A retry of a completion that was already accepted (its answer was lost) is acknowledged again.

@@ -167,7 +167,7 @@ export const started = internalMutation({
       reapAt: runningReapAt({ lastActivityAt: now, idleTimeoutMs: s.idleTimeoutMs, deadline }, now),
     });
     await transitionRun(ctx, run._id, "running", { source: "workflow", reason: `sandbox ${sandboxId} started` }, { startedAt: now, deadline });
-    await armWatchdog(ctx, (await ctx.db.get(sessionId))!, Math.min(now + s.heartbeatTimeoutMs, deadline));
+    await armWatchdog(ctx, (await ctx.db.get(sessionId))!);
     return { awaitAgent: true };
   },
 });

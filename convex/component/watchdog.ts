@@ -7,7 +7,7 @@ import { v } from "convex/values";
 import { internalAction, internalMutation } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import { endAgentPhase } from "../model/runs.js";
-import { armWatchdog } from "../model/sessions.js";
+import { armWatchdog, watchdogDueAt } from "../model/sessions.js";
 import { callProvider } from "./sessions.js";
 
 export const fire = internalMutation({
@@ -23,9 +23,8 @@ export const fire = internalMutation({
       await endAgentPhase(ctx, run, { to: "timed_out", code: "deadline", message: `run exceeded its maximum duration (deadline ${new Date(s.deadline).toISOString()})` }, "watchdog");
       return null;
     }
-    const heartbeatDue = (s.heartbeatAt ?? s.startedAt ?? now) + s.heartbeatTimeoutMs;
-    if (now < heartbeatDue) {
-      await armWatchdog(ctx, s, Math.min(heartbeatDue, s.deadline ?? heartbeatDue));
+    if (now < watchdogDueAt(s)) {
+      await armWatchdog(ctx, s);
       return null;
     }
     await ctx.db.patch(sessionId, { watchdogId: undefined });
@@ -65,7 +64,7 @@ export const expire = internalMutation({
     const run = (await ctx.db.get(s.runId))!;
     if (!gone && (s.heartbeatAt ?? 0) > heartbeatAt) {
       // A heartbeat arrived while the provider was asked: the sandbox is alive after all.
-      await armWatchdog(ctx, s, Math.min((s.heartbeatAt ?? 0) + s.heartbeatTimeoutMs, s.deadline ?? Infinity));
+      await armWatchdog(ctx, s);
       return null;
     }
     const outcome = gone

@@ -16,8 +16,15 @@ export function runningReapAt(s: Pick<Doc<"sessions">, "lastActivityAt" | "idleT
   return s.deadline !== undefined ? Math.min(idleAt, s.deadline) : idleAt;
 }
 
-/** Schedules the watchdog for `dueAt`, replacing the one armed before. */
-export async function armWatchdog(ctx: MutationCtx, session: Doc<"sessions">, dueAt: number): Promise<void> {
+/** When the watchdog must look at a session: its heartbeat timeout from the last beat, or its deadline. */
+export function watchdogDueAt(s: Pick<Doc<"sessions">, "heartbeatAt" | "startedAt" | "heartbeatTimeoutMs" | "deadline">): number {
+  const heartbeatDue = (s.heartbeatAt ?? s.startedAt ?? Date.now()) + s.heartbeatTimeoutMs;
+  return Math.min(heartbeatDue, s.deadline ?? heartbeatDue);
+}
+
+/** Schedules the watchdog for the session's next due time, replacing the one armed before. */
+export async function armWatchdog(ctx: MutationCtx, session: Doc<"sessions">): Promise<void> {
+  const dueAt = watchdogDueAt(session);
   if (session.watchdogId) await cancelScheduled(ctx, session.watchdogId);
   const watchdogId = await ctx.scheduler.runAt(dueAt, internal.watchdog.fire, { sessionId: session._id });
   await ctx.db.patch(session._id, { watchdogId });
