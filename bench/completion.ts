@@ -16,7 +16,7 @@
  */
 import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
-import { testProvider } from "../convex/testing/provider.js";
+import { testProvider } from "../convex/testkit/provider.js";
 import { median, ms, p95, type Row } from "./stats.js";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
@@ -24,7 +24,7 @@ const REPORT = "# Report\n\nSea otters use rocks as tools to open shellfish.\n";
 
 export async function completionDetection(samples = 30, pollEveryMs = 1_000): Promise<Row[]> {
   testProvider.reset();
-  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testing/provider.js") });
+  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testkit/provider.js") });
   try {
     const { t, url, providerHandle } = d;
     const { boardId } = await t.mutation(api.boards.createBoard, {

@@ -1,12 +1,12 @@
 /** Event ingestion over real HTTP into the embedded component: batched (100 per request) vs one per request. */
 import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
-import { testProvider } from "../convex/testing/provider.js";
+import { testProvider } from "../convex/testkit/provider.js";
 import type { Row } from "./stats.js";
 
 export async function ingest(total = 1000): Promise<Row[]> {
   testProvider.reset();
-  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testing/provider.js") });
+  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testkit/provider.js") });
   try {
     const { t, url, providerHandle } = d;
     const { boardId } = await t.mutation(api.boards.createBoard, { name: "bench", stages: [{ name: "Work", kind: "agent" }, { name: "Done", kind: "done" }] });

@@ -28,7 +28,7 @@ import { api } from "../convex/component/_generated/api.js";
 import { COMPONENT_DIR } from "../cli/embedded/deployment.js";
 import { moduleMap } from "../cli/embedded/modules.js";
 import { workflow } from "../convex/model/workflowManager.js";
-import { testProvider } from "../convex/testing/provider.js";
+import { testProvider } from "../convex/testkit/provider.js";
 import type { Row } from "./stats.js";
 
 type Modules = Record<string, () => Promise<any>>;
@@ -86,7 +86,7 @@ async function makeCountedTest() {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, "schema.ts")).href)).default;
   const t = convexTest(schema, {
     ...counted("", moduleMap(COMPONENT_DIR, [".ts"])),
-    ...counted("", { "./lakituProvider.ts": () => import("../convex/testing/provider.js"), "./benchPoll.ts": () => import("./pollWorkflow.js") }),
+    ...counted("", { "./lakituProvider.ts": () => import("../convex/testkit/provider.js"), "./benchPoll.ts": () => import("./pollWorkflow.js") }),
   });
   const register = async (path: string, dir: string) => {
     const componentDir = join(dir, "dist", "component");

@@ -11,14 +11,14 @@
  */
 import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
-import { testProvider } from "../convex/testing/provider.js";
+import { testProvider } from "../convex/testkit/provider.js";
 import type { Row } from "./stats.js";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
 export async function reaperCost(sizes = [1_000, 10_000, 100_000], due = 10): Promise<Row[]> {
   testProvider.reset();
-  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testing/provider.js") });
+  const d = await startEmbeddedDeployment({ providerModule: () => import("../convex/testkit/provider.js") });
   try {
     const { t, url, providerHandle } = d;
     await t.mutation(api.config.configure, { heartbeatTimeoutMs: 3_600_000 });

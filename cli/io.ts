@@ -3,6 +3,7 @@
  * the working directory, the environment, output streams, whether a person is at a terminal, and
  * the signal that ends long-running commands.
  */
+import { spawn } from "node:child_process";
 import { createInterface } from "node:readline/promises";
 
 export type Io = {
@@ -16,6 +17,8 @@ export type Io = {
   confirm(question: string): Promise<boolean>;
   /** Aborted when the user asks a long-running command to stop (SIGINT/SIGTERM). */
   signal: AbortSignal;
+  /** Runs a program in `cwd` with its output on our stderr; resolves to its exit code. */
+  exec(cmd: string, args: string[], cwd: string): Promise<number>;
 };
 
 /** The real process. */
@@ -36,6 +39,13 @@ export function processIo(): Io {
         rl.close();
       }
     },
+    exec: (cmd, args, cwd) =>
+      new Promise((resolve) => {
+        // No shell: arguments are passed as they are. Output goes to stderr so --json keeps stdout clean.
+        const child = spawn(cmd, args, { cwd, stdio: ["ignore", process.stderr, process.stderr] });
+        child.on("error", () => resolve(127));
+        child.on("close", (code) => resolve(code ?? 1));
+      }),
     // Handlers are installed only for a command that asks for the signal: the others keep Node's
     // default (Ctrl-C ends the process at once).
     get signal() {

@@ -12,7 +12,7 @@ import { c } from "./output.js";
 type Entry = { summary: string; load: () => Promise<Command<any>> };
 
 const COMMANDS: Record<string, Entry> = {
-  init: { summary: "wire Lakitu into this Convex app (config, functions, cron, env, KSA folder)", load: async () => (await import("./commands/init.js")).init },
+  init: { summary: "wire Lakitu into this Convex app (config, functions, provider, env, KSA folder)", load: async () => (await import("./commands/init.js")).init },
   build: { summary: "validate the app's KSAs and build the sandbox runtime and template into .lakitu/build", load: async () => (await import("./commands/build.js")).build },
   publish: { summary: "build the sandbox template on E2B and pin the component to it", load: async () => (await import("./commands/publish.js")).publish },
   status: { summary: "active runs and sandboxes of the configured deployment", load: async () => (await import("./commands/status.js")).status },

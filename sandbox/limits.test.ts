@@ -34,7 +34,7 @@ function envelope(message: unknown): Buffer {
 }
 
 /** Decodes Connect envelopes from a byte stream, yielding each message's JSON. */
-async function* messages(body: ReadableStream<Uint8Array>): AsyncGenerator<{ event?: { data?: { stdout?: string } } }> {
+async function* messages(body: AsyncIterable<Uint8Array>): AsyncGenerator<{ event?: { data?: { stdout?: string } } }> {
   let buf = Buffer.alloc(0);
   for await (const chunk of body) {
     buf = Buffer.concat([buf, chunk]);
@@ -73,7 +73,7 @@ describe("output floods", () => {
     // Now read: the stream carries a marker for what was dropped.
     let marker: string | undefined;
     let read = 0;
-    for await (const m of messages(res.body!)) {
+    for await (const m of messages(res.body as unknown as AsyncIterable<Uint8Array>)) {
       const out = m.event?.data?.stdout;
       if (!out) continue;
       const text = Buffer.from(out, "base64").toString();

@@ -9,6 +9,7 @@
  * to the runtime's sources is needed.
  */
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { build, type BuildOptions, type Plugin } from "esbuild";
 import { lakituPackage } from "./packageRoot.js";
 
@@ -60,7 +61,10 @@ function projectKsas(projectFiles: string[], served: { done: boolean }): Plugin 
   };
 }
 
-/** Bundles the runtime into `outdir` (main.js, worker.js and their source maps). */
+/**
+ * Bundles the runtime into `outdir` (main.js, worker.js and their source maps), and copies the pdf
+ * KSA's fonts into `outdir/fonts` (the sandbox sees only this folder, not node_modules).
+ */
 export async function bundleRuntime(outdir: string, projectFiles: string[]): Promise<string[]> {
   const pkg = lakituPackage().root;
   const served = { done: false };
@@ -75,6 +79,9 @@ export async function bundleRuntime(outdir: string, projectFiles: string[]): Pro
   });
   // If the worker stops importing "./ksaBuiltin.js", the app's KSAs would silently be left out.
   if (!served.done) throw new Error('runtime/worker.ts no longer imports "./ksaBuiltin.js"; lakitu build cannot register the app\'s KSAs (update cli/build/bundle.ts)');
+  // Loaded here, not at the top: it brings pdf-lib along, which only this step needs.
+  const { copyPdfFonts } = await import("../../ksa/markdownPdf.js");
+  copyPdfFonts(outdir, pathToFileURL(join(pkg, "package.json")).href);
   return Object.keys(result.metafile?.outputs ?? {}).filter((f) => f.endsWith(".js"));
 }
 

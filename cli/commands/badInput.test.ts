@@ -64,7 +64,6 @@ describe("init refuses what is not a Convex app it can read, and writes nothing"
     ["unreadable convex.json", { "package.json": convexPkg, "convex.json": "{ functions: 'x' ", "convex/x.ts": "" }, "convex.json: not valid JSON"],
     ["convex.json functions not a path", { "package.json": convexPkg, "convex.json": '{ "functions": 3 }' }, 'convex.json: "functions" must be a folder path, got 3'],
     ["a config that does not parse", { ...fresh.files, "convex/convex.config.ts": "const app = defineApp(\n" }, "convex/convex.config.ts: cannot parse it ("],
-    ["a crons.ts that does not parse", { ...fresh.files, "convex/crons.ts": "crons.interval(\"x\", {\n" }, "convex/crons.ts: cannot parse it ("],
   ])("%s", async (_name, files, message) => {
     const a = app(files);
     const before = snapshot(a.root);

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { customDir, fresh, makeApp, withComponents, withCrons, type App } from "../testing/fixtures.js";
+import { customDir, fresh, makeApp, REPO, withComponents, withCrons, type App } from "../testing/fixtures.js";
 import { lakitu } from "../testing/run.js";
 
 const apps: App[] = [];
@@ -40,7 +40,7 @@ function isSubsequence(small: string[], big: string[]): boolean {
 const read = (a: App, p: string) => readFileSync(join(a.root, p), "utf8");
 
 describe("lakitu init", () => {
-  test("a fresh app: writes config, functions, provider, crons, env list, KSA folder and manifest", async () => {
+  test("a fresh app: writes config, functions, provider, env list, KSA folder and manifest; no cron", async () => {
     const a = app(fresh);
     const r = await lakitu(a.root, ["init"]);
     expect(r.stderr).toBe("");
@@ -53,7 +53,11 @@ describe("lakitu init", () => {
     expect(read(a, "convex/lakitu.ts")).toContain("⚠️ AUTH CHECK");
     expect(read(a, "convex/lakitu.ts")).toContain("internal.lakitu_sandbox.provider");
     expect(read(a, "convex/lakitu_sandbox.ts")).toMatch(/^"use node";/);
-    expect(read(a, "convex/crons.ts")).toContain('crons.interval("lakitu reaper", { minutes: 1 }, internal.lakitu.reap, {});');
+    // The component runs its own reaper: the app gets no crons.ts and no reap function.
+    expect(existsSync(join(a.root, "convex/crons.ts"))).toBe(false);
+    expect(read(a, "convex/lakitu.ts")).not.toContain("lakitu.reap(");
+    // Annotated, so that TypeScript 5 does not report TS7022 for the self-referencing module.
+    expect(read(a, "convex/lakitu.ts")).toContain("export const lakitu: Lakitu = new Lakitu(");
     for (const v of ["E2B_API_KEY=", "OPENAI_API_KEY=", "OPENROUTER_API_KEY=", "ANTHROPIC_API_KEY=", "LAKITU_E2B_TEMPLATE="]) expect(read(a, ".env.example")).toContain(v);
     expect(read(a, "lakitu/ksa/slug.ts")).toContain('from "lakitu/ksa"');
     const manifest = JSON.parse(read(a, ".lakitu/init.json"));
@@ -75,13 +79,12 @@ describe("lakitu init", () => {
     expect(after).not.toMatch(/;\n/);
   });
 
-  test("adds the reaper next to the app's crons and imports with .js like the app does", async () => {
+  test("leaves the app's crons alone and imports with .js like the app does", async () => {
     const a = app(withCrons);
+    const before = read(a, "convex/crons.ts");
     const r = await lakitu(a.root, ["init", "--yes"]);
     expect(r.code).toBe(0);
-    const crons = read(a, "convex/crons.ts");
-    expect(crons).toContain('crons.daily("cleanup", { hourUTC: 3, minuteUTC: 0 }, internal.maintenance.cleanup, {});\n// Lakitu:');
-    expect(crons.match(/import \{ internal \}/g)).toHaveLength(1);
+    expect(read(a, "convex/crons.ts")).toBe(before);
     expect(read(a, "convex/lakitu.ts")).toContain('from "./_generated/api.js"');
     const env = read(a, ".env.example");
     expect(env.startsWith("# The app's settings\nSITE_NAME=\nOPENAI_API_KEY=\n\n# Lakitu")).toBe(true);
@@ -93,7 +96,7 @@ describe("lakitu init", () => {
     const r = await lakitu(a.root, ["init", "--json"]);
     expect(r.code).toBe(0);
     expect(r.json()).toMatchObject({ ok: true, functionsDir: "src/backend", changed: true });
-    for (const f of ["convex.config.ts", "lakitu.ts", "lakitu_sandbox.ts", "crons.ts"]) expect(existsSync(join(a.root, "src/backend", f))).toBe(true);
+    for (const f of ["convex.config.ts", "lakitu.ts", "lakitu_sandbox.ts"]) expect(existsSync(join(a.root, "src/backend", f))).toBe(true);
     expect(existsSync(join(a.root, "convex"))).toBe(false);
 
     const b = app({ "package.json": read(a, "package.json"), "server/fns.ts": "export {};\n" });
@@ -118,10 +121,50 @@ describe("lakitu init", () => {
     const before = snapshot(a.root);
     const r = await lakitu(a.root, ["init", "--dry-run"]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain("+ crons.interval(\"lakitu reaper\"");
+    expect(r.stdout).toContain("+ E2B_API_KEY=");
     expect(r.stdout).toContain("+ create");
-    expect(r.stdout).toContain("Dry run");
+    // The count matches the files listed (the manifest is one of them).
+    const listed = r.stdout.split("\n").filter((l) => /^ {2}[+~] (create|update)/.test(l)).length;
+    expect(r.stdout).toContain(`Dry run: ${listed} file(s) would be written; nothing was.`);
+    expect(r.stdout).toContain(".lakitu/init.json");
     expect(snapshot(a.root)).toEqual(before);
+    expect(r.execs).toEqual([]);
+  });
+
+  test("installs what the written files import and the app lacks, with the app's package manager", async () => {
+    const bare = { ...fresh, files: { ...fresh.files, "package.json": JSON.stringify({ name: "bare", private: true, dependencies: { convex: "^1.48.0" } }) } };
+    const a = app(bare);
+    const r = await lakitu(a.root, ["init", "--yes"]);
+    expect(r.code).toBe(0);
+    const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version;
+    expect(r.execs).toEqual([
+      { cmd: "npm", args: ["install", `lakitu@^${version}`, "zod@^4"], cwd: a.root },
+      { cmd: "npm", args: ["install", "--save-dev", "@types/node@^22"], cwd: a.root },
+    ]);
+    expect(r.stdout).toContain(`$ npm install lakitu@^${version} zod@^4`);
+    expect(r.stdout).not.toMatch(/\d\. npm install/);
+
+    // Without --yes (no terminal), nothing is run and the next steps say what to install.
+    const b = app({ ...bare, files: { ...bare.files, "pnpm-lock.yaml": "lockfileVersion: '9.0'\n" } });
+    const plain = await lakitu(b.root, ["init"]);
+    expect(plain.code).toBe(0);
+    expect(plain.execs).toEqual([]);
+    expect(plain.stdout).toContain(`1. pnpm add lakitu@^${version} zod@^4`);
+    expect(plain.stdout).toContain("2. pnpm add -D @types/node@^22");
+
+    // A failed install is reported and left to the user; the files are written.
+    const c = app(bare);
+    const failed = await lakitu(c.root, ["init", "--yes"], { exec: async () => 1 });
+    expect(failed.code).toBe(0);
+    expect(failed.stderr).toContain(`npm install lakitu@^${version} zod@^4 exited with code 1; run it yourself`);
+    expect(failed.stdout).toContain(`1. npm install lakitu@^${version} zod@^4`);
+    expect(existsSync(join(c.root, "convex/lakitu.ts"))).toBe(true);
+
+    // --skip-install prints instead of running.
+    const d = app(bare);
+    const skipped = await lakitu(d.root, ["init", "--yes", "--skip-install"]);
+    expect(skipped.execs).toEqual([]);
+    expect(skipped.stdout).toContain("2. npm install --save-dev @types/node@^22");
   });
 
   test("a file the user changed is kept when init has nothing new for it", async () => {
@@ -174,7 +217,7 @@ describe("lakitu init", () => {
     const before = snapshot(a.root);
     const r = await lakitu(a.root, ["init"]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain("init would change existing files (convex/crons.ts, .env.example) and there is no terminal to ask");
+    expect(r.stderr).toContain("init would change existing files (.env.example) and there is no terminal to ask");
     expect(r.stderr).toContain("--yes");
     expect(snapshot(a.root)).toEqual(before);
   });
@@ -185,11 +228,11 @@ describe("lakitu init", () => {
     const questions: string[] = [];
     const no = await lakitu(a.root, ["init"], { isTTY: true, confirm: async (q) => (questions.push(q), false) });
     expect(no.code).toBe(1);
-    expect(questions).toEqual(["Change convex/crons.ts, .env.example?"]);
+    expect(questions).toEqual(["Change .env.example?"]);
     expect(snapshot(a.root)).toEqual(before);
     const yes = await lakitu(a.root, ["init"], { isTTY: true, confirm: async () => true });
     expect(yes.code).toBe(0);
-    expect(read(a, "convex/crons.ts")).toContain("lakitu reaper");
+    expect(read(a, ".env.example")).toContain("E2B_API_KEY=");
   });
 
   test("a config it cannot extend is a conflict with the lines to add by hand", async () => {

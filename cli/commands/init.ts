@@ -11,7 +11,9 @@ import { lineDiff } from "../init/diff.js";
 import { readManifest } from "../init/manifest.js";
 import { planInit, type Action, type PlannedFile } from "../init/plan.js";
 import { PROVIDER_MODULE } from "../init/scaffold.js";
-import type { Out } from "../io.js";
+import type { Io, Out } from "../io.js";
+import { installCommands, missingDependencies, packageManager } from "../init/deps.js";
+import { lakituPackage } from "../build/packageRoot.js";
 import { c } from "../output.js";
 import { loadProject, type Project } from "../project/project.js";
 
@@ -27,16 +29,18 @@ const MARK: Record<Action, string> = {
 export const init = defineCommand({
   spec: {
     name: "init",
-    summary: "Wires Lakitu into the Convex app in this folder: convex.config.ts, the app's functions, the E2B provider action, the reaper cron, .env.example and a lakitu/ folder for your own KSAs.",
+    summary: "Wires Lakitu into the Convex app in this folder: convex.config.ts, the app's functions, the E2B provider action, .env.example and a lakitu/ folder for your own KSAs.",
     flags: {
       dir: { type: "string", placeholder: "folder", description: "the Convex functions folder (default: \"functions\" in convex.json, else convex/)" },
       "dry-run": { type: "boolean", description: "show what would change and write nothing" },
       yes: { type: "boolean", short: "y", description: "change existing files without asking (for scripts and CI)" },
       force: { type: "boolean", description: "overwrite files init wrote before even if you changed them" },
+      "skip-install": { type: "boolean", description: "do not install missing packages (lakitu, zod, @types/node); print the command instead" },
     },
     details: `Files init writes whole are recorded in .lakitu/init.json (sha256); one you changed is never
-overwritten without --force. Existing convex.config.ts and crons.ts are edited in place, keeping
-everything else in them. Nothing is written unless every change can be made.`,
+overwritten without --force. An existing convex.config.ts is edited in place, keeping
+everything else in it. Nothing is written unless every change can be made. With --yes, the packages
+the written files import and the app lacks are installed with the app's package manager.`,
   },
   async run({ flags }, io, out) {
     const project = loadProject(io.cwd, flags.dir);
@@ -47,7 +51,7 @@ everything else in them. Nothing is written unless every change can be made.`,
     const summary = { root: project.root, functionsDir: project.functionsRel, dryRun: flags["dry-run"], files: all.map(publicFile) };
 
     out.line(`${c.bold("lakitu init")} ${project.root} ${c.dim(`(functions: ${project.functionsRel}/)`)}`);
-    for (const f of plan.files) printFile(out, f, flags["dry-run"]);
+    for (const f of all) printFile(out, f, flags["dry-run"]);
     if (conflicts.length) {
       throw new CliError(
         `${conflicts.length} file${conflicts.length > 1 ? "s" : ""} cannot be changed safely; nothing was written`,
@@ -56,13 +60,16 @@ everything else in them. Nothing is written unless every change can be made.`,
         conflicts.flatMap((f) => [`${f.path}: ${f.notes.join("; ")}`, ...(f.snippet ? f.snippet.split("\n").map((l) => `  ${l}`) : [])]),
       );
     }
-    if (!changes.length) {
-      out.line(c.green("Nothing to do: Lakitu is already wired into this app."));
-      return { ok: true, data: { ...summary, changed: false } };
-    }
+    const install = installCommands(packageManager(project.root), missingDependencies(project, lakituPackage().version));
+    const installText = install.map((i) => [i.cmd, ...i.args].join(" "));
     if (flags["dry-run"]) {
-      out.line(c.dim(`Dry run: ${changes.length} file(s) would be written; nothing was.`));
-      return { ok: true, data: { ...summary, changed: false } };
+      for (const cmd of installText) out.line(`  ${c.yellow("~ install  ")} ${cmd}`);
+      out.line(c.dim(`Dry run: ${changes.length} file(s) would be written${installText.length ? ` and ${installText.length} install command(s) run` : ""}; nothing was.`));
+      return { ok: true, data: { ...summary, changed: false, install: installText } };
+    }
+    if (!changes.length && !install.length) {
+      out.line(c.green("Nothing to do: Lakitu is already wired into this app."));
+      return { ok: true, data: { ...summary, changed: false, install: [] } };
     }
     const updates = changes.filter((f) => f.action === "update" && f !== plan.manifest);
     if (updates.length && !flags.yes) {
@@ -75,10 +82,13 @@ everything else in them. Nothing is written unless every change can be made.`,
         return { ok: false, data: { ...summary, changed: false, declined: true } };
       }
     }
-    writeFilesAtomically(changes.map((f) => ({ path: join(project.root, f.path), content: f.after! })));
-    out.line(c.green(`Wrote ${changes.length} file(s).`));
-    printNextSteps(out, project);
-    return { ok: true, data: { ...summary, changed: true } };
+    if (changes.length) {
+      writeFilesAtomically(changes.map((f) => ({ path: join(project.root, f.path), content: f.after! })));
+      out.line(c.green(`Wrote ${changes.length} file(s).`));
+    }
+    const installed = flags.yes && !flags["skip-install"] ? await runInstall(io, out, project.root, install) : [];
+    printNextSteps(out, project, installText.filter((t) => !installed.includes(t)));
+    return { ok: true, data: { ...summary, changed: changes.length > 0, install: installText, installed } };
   },
 });
 
@@ -96,13 +106,24 @@ function publicFile(f: PlannedFile) {
   return { path: f.path, action: f.action, notes: f.notes };
 }
 
-function printNextSteps(out: Out, project: Project): void {
-  const deps = { ...project.packageJson.dependencies, ...project.packageJson.devDependencies };
-  const missing = ["lakitu", "zod"].filter((d) => !(d in deps));
+/** Runs each install command; a failure is reported, not fatal (the files are written either way). */
+async function runInstall(io: Io, out: Out, root: string, commands: Array<{ cmd: string; args: string[] }>): Promise<string[]> {
+  const done: string[] = [];
+  for (const { cmd, args } of commands) {
+    const text = [cmd, ...args].join(" ");
+    out.line(c.dim(`$ ${text}`));
+    const code = await io.exec(cmd, args, root);
+    if (code === 0) done.push(text);
+    else out.warn(`${text} exited with code ${code}; run it yourself`);
+  }
+  return done;
+}
+
+function printNextSteps(out: Out, project: Project, install: string[]): void {
   const fn = project.functionsRel;
   const steps = [
+    ...install,
     `Fill in the ${c.yellow("⚠️ AUTH CHECK")} in ${fn}/lakitu.ts.`,
-    ...(missing.length ? [`npm install ${missing.join(" ")}`] : []),
     `npx convex dev  ${c.dim("(regenerates _generated/ with components.lakitu and internal.lakitu)")}`,
     `npx convex env set E2B_API_KEY e2b_...  ${c.dim("and a model key, e.g. OPENAI_API_KEY (see .env.example)")}`,
     `npx lakitu build && npx lakitu publish  ${c.dim("(builds the sandbox template on E2B and pins it)")}`,

@@ -1,6 +1,6 @@
 /**
  * After `lakitu init`, each fixture app typechecks against the package and works through the client:
- * its generated functions run a card in a (test) sandbox, stop it, reap, and enforce the auth check.
+ * its generated functions run a card in a (test) sandbox, stop it, and enforce the auth check.
  * (What `npx convex dev` would do — codegen — is done offline by testing/appHarness.ts.)
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -8,8 +8,8 @@ import { convexTest } from "convex-test";
 import { anyApi } from "convex/server";
 import lakituTest from "lakitu/test";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
-import { testProvider } from "../../convex/testing/provider.js";
-import { appModules, typecheck, writeGenerated } from "../testing/appHarness.js";
+import { testProvider } from "../../convex/testkit/provider.js";
+import { appModules, COMPILERS, typecheck, writeGenerated } from "../testing/appHarness.js";
 import { FIXTURES, makeApp, type App } from "../testing/fixtures.js";
 import { lakitu } from "../testing/run.js";
 
@@ -21,7 +21,7 @@ describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
     app = makeApp(fixture);
     const r = await lakitu(app.root, ["init", "--yes"]);
     expect(r.stderr).toBe("");
-    writeGenerated(app);
+    await writeGenerated(app);
   });
   afterAll(() => app.cleanup());
   beforeEach(() => {
@@ -34,13 +34,16 @@ describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
     vi.useRealTimers();
   });
 
-  test("typechecks against the package (functions and lakitu/ KSAs)", () => {
-    const r = typecheck(app);
+  // TypeScript 5.9 is slow on the package's sources: it checks the fresh app here (and every app in
+  // npm run test:consumer, against the packed package).
+  const compilers = (fixture.name === "fresh" ? Object.keys(COMPILERS) : ["7"]) as Array<keyof typeof COMPILERS>;
+  test.each(compilers)("typechecks against the package on TypeScript %s (functions and lakitu/ KSAs)", (compiler) => {
+    const r = typecheck(app, compiler);
     expect(r.output).toBe("");
     expect(r.ok).toBe(true);
   }, 120_000);
 
-  test("runs, stops and reaps through the client", async () => {
+  test("runs and stops through the client", async () => {
     const modules = appModules(app);
     const schemaKey = Object.keys(modules).find((k) => k.endsWith("/schema.ts"));
     const schema = schemaKey ? ((await modules[schemaKey]()) as { default: any }).default : undefined;
@@ -72,7 +75,6 @@ describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
       await t.finishInProgressScheduledFunctions();
     }
     expect(testProvider.alive()).toEqual([]);
-    expect(await t.mutation(anyApi.lakitu.reap, {})).toMatchObject({ examined: 0 });
   }, 60_000);
 });
 
@@ -80,12 +82,19 @@ test("the typecheck is real: a wrong reference in the generated functions fails 
   const app = makeApp(FIXTURES[0]);
   try {
     await lakitu(app.root, ["init"]);
-    writeGenerated(app);
+    await writeGenerated(app);
     const file = `${app.functionsDir}/lakitu.ts`;
     writeFileSync(file, readFileSync(file, "utf8").replace("internal.lakitu_sandbox.provider", "internal.lakitu_sandbox.nope"));
     const r = typecheck(app);
     expect(r.ok).toBe(false);
     expect(r.output).toContain("lakitu.ts");
+
+    // Without the annotation the self-referencing module is TS7022 on TypeScript 5.9 (7 lets it pass).
+    writeFileSync(file, readFileSync(file, "utf8").replace("nope", "provider").replace("export const lakitu: Lakitu =", "export const lakitu ="));
+    expect(typecheck(app, "7").ok).toBe(true);
+    const ts5 = typecheck(app, "5.9");
+    expect(ts5.ok).toBe(false);
+    expect(ts5.output).toContain("TS7022");
   } finally {
     app.cleanup();
   }

@@ -1,7 +1,7 @@
 /**
  * `.lakitu/init.json`: the sha256 of every file `lakitu init` wrote whole. A file whose content no
  * longer matches was changed by the user, and init does not overwrite it without `--force`.
- * Patched files (convex.config.ts, crons.ts, .env.example) are not recorded: their patch is
+ * Patched files (convex.config.ts, .env.example) are not recorded: their patch is
  * idempotent and the user edits them freely.
  */
 import { createHash } from "node:crypto";

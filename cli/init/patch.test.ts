@@ -1,6 +1,5 @@
 import { describe, expect, test } from "vitest";
 import { NEW_CONVEX_CONFIG, patchConvexConfig } from "./configPatch.js";
-import { NEW_CRONS, patchCrons } from "./cronsPatch.js";
 import { envExample } from "./scaffold.js";
 import { ManualStepError, ParseError } from "./tsEdit.js";
 
@@ -66,34 +65,6 @@ export default app;
       /env \}\) is not an object literal/,
     );
     expect(() => patchConvexConfig(`const app = defineApp(;\n`)).toThrow(ParseError);
-  });
-});
-
-describe("crons.ts", () => {
-  test("a new crons file", () => {
-    const { code } = patchCrons(NEW_CRONS, "");
-    expect(code).toBe(`import { cronJobs } from "convex/server";
-import { internal } from "./_generated/api";
-
-const crons = cronJobs();
-// Lakitu: kills idle and overdue sandboxes, retries unconfirmed kills, reconciles lost sessions.
-crons.interval("lakitu reaper", { minutes: 1 }, internal.lakitu.reap, {});
-
-export default crons;
-`);
-    expect(patchCrons(code, "").code).toBe(code);
-  });
-
-  test("adds internal to an existing api import and follows the file's quotes", () => {
-    const src = `import { cronJobs } from 'convex/server'\nimport { api } from './_generated/api'\nconst jobs = cronJobs()\njobs.hourly('ping', { minuteUTC: 0 }, api.ping.run)\nexport default jobs\n`;
-    const { code } = patchCrons(src, "");
-    expect(code).toContain("import { api, internal } from './_generated/api'\n");
-    expect(code).toContain("jobs.hourly('ping', { minuteUTC: 0 }, api.ping.run)\n// Lakitu:");
-    expect(code).toContain("jobs.interval('lakitu reaper', { minutes: 1 }, internal.lakitu.reap, {})\n");
-  });
-
-  test("no cronJobs() is a manual step", () => {
-    expect(() => patchCrons(`export default {};\n`, "")).toThrow(ManualStepError);
   });
 });
 

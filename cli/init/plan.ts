@@ -8,14 +8,14 @@
  *   as init wrote it last time      → update to the new content
  *   changed by you, nothing new     → kept as you have it
  *   changed by you (or not init's)  → conflict, unless --force
- * Patched files (convex.config.ts, crons.ts, .env.example) are edited in place, idempotently.
+ * Patched files (convex.config.ts, .env.example) are edited in place, idempotently. (No cron: the
+ * component runs its reaper from its own crons.ts.)
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { CliError } from "../errors.js";
 import type { Project } from "../project/project.js";
 import { NEW_CONVEX_CONFIG, patchConvexConfig } from "./configPatch.js";
-import { NEW_CRONS, patchCrons } from "./cronsPatch.js";
 import { manifestText, MANIFEST_PATH, sha256, type Manifest } from "./manifest.js";
 import { EXAMPLE_KSA, EXAMPLE_KSA_PATH, envExample, LAKITU_DIR_GITIGNORE, lakituFunctions, PROVIDER_MODULE, providerAction } from "./scaffold.js";
 import { ManualStepError, ParseError } from "./tsEdit.js";
@@ -56,7 +56,6 @@ export function planInit(project: Project, manifest: Manifest | undefined, opts:
     patched(fn("convex.config.ts"), "installs the component (app.use) and declares the model keys", read(fn("convex.config.ts")), (code) => patchConvexConfig(code ?? NEW_CONVEX_CONFIG)),
     whole(fn("lakitu.ts"), "the Lakitu client and your UI's functions (⚠️ AUTH CHECK inside)", lakituFunctions(ext)),
     whole(fn(`${PROVIDER_MODULE}.ts`), `the "use node" E2B provider action`, providerAction(ext)),
-    patched(fn("crons.ts"), "runs the reaper every minute", read(fn("crons.ts")), (code) => patchCrons(code ?? NEW_CRONS, ext)),
     patched(".env.example", "lists the keys to set in the deployment", read(".env.example"), (code) => ({ code: envExample(code), notes: [] })),
     whole(EXAMPLE_KSA_PATH, "an example KSA of your own (lakitu build bundles this folder)", EXAMPLE_KSA, otherKsas(project.root)),
     whole(".lakitu/.gitignore", "keeps build output out of git", LAKITU_DIR_GITIGNORE),

@@ -10,7 +10,7 @@ export function lakituFunctions(ext: string): string {
   return `/**
  * Lakitu in this app (written by \`npx lakitu init\`; yours to change): the client and the functions a
  * kanban UI calls. Boards, cards, runs and artifacts live in the Lakitu component; these functions
- * decide who may touch them.
+ * decide who may touch them. The component reaps idle sandboxes by itself (its own cron).
  *
  * ⚠️ AUTH CHECK: every function below goes through \`requireUser\` / \`requireBoard\`. As written, a
  * signed-in user may create boards and use the boards they own. Make them your app's rules before
@@ -19,9 +19,11 @@ export function lakituFunctions(ext: string): string {
 import { v } from "convex/values";
 import { Lakitu, vStageInput, type StageInput } from "lakitu";
 import { components, internal } from "./_generated/api${ext}";
-import { internalMutation, mutation, query, type QueryCtx } from "./_generated/server${ext}";
+import { mutation, query, type QueryCtx } from "./_generated/server${ext}";
 
-export const lakitu = new Lakitu(components.lakitu, { provider: internal.${PROVIDER_MODULE}.provider });
+// Annotated on purpose: this module is part of \`internal\`, and TypeScript 5 cannot infer a type that
+// depends on itself (TS7022).
+export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.${PROVIDER_MODULE}.provider });
 
 // ⚠️ AUTH CHECK: who is calling. Replace with your app's rule (e.g. look the user up in your users table).
 async function requireUser(ctx: QueryCtx): Promise<string> {
@@ -132,12 +134,6 @@ export const events = query({
     await requireRun(ctx, args.runId);
     return await lakitu.listEvents(ctx, args);
   },
-});
-
-/** Called every minute by crons.ts: kills idle and overdue sandboxes. */
-export const reap = internalMutation({
-  args: {},
-  handler: async (ctx) => await lakitu.reap(ctx),
 });
 `;
 }

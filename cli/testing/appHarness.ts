@@ -1,11 +1,11 @@
 /**
- * What `npx convex dev` would do for a fixture app after `lakitu init`, offline: write a minimal
- * `_generated/` (the shape example/convex/_generated has), typecheck the app against the package's
+ * What `npx convex dev` would do for a fixture app after `lakitu init`, offline: write its
+ * `_generated/` in the shape convex 1.48 emits, typecheck the app against the package's
  * sources (paths as example/tsconfig.json maps them), and load its modules for convex-test with the
  * E2B provider swapped for the in-memory test provider.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { REPO, type App } from "./fixtures.js";
 
@@ -19,36 +19,26 @@ function moduleFiles(dir: string, base = dir): string[] {
   });
 }
 
-export function writeGenerated(app: App): void {
-  const gen = join(app.functionsDir, "_generated");
-  mkdirSync(gen, { recursive: true });
-  copyFileSync(join(REPO, "example/convex/_generated/server.ts"), join(gen, "server.ts"));
-  const hasSchema = existsSync(join(app.functionsDir, "schema.ts"));
-  writeFileSync(
-    join(gen, "dataModel.ts"),
-    hasSchema
-      ? `import type { DataModelFromSchemaDefinition } from "convex/server";\nimport schema from "../schema.js";\nexport type DataModel = DataModelFromSchemaDefinition<typeof schema>;\n`
-      : `import type { AnyDataModel } from "convex/server";\nexport type DataModel = AnyDataModel;\n`,
-  );
-  const mods = moduleFiles(app.functionsDir).map((f) => relative(app.functionsDir, f).replace(/\.tsx?$/, ""));
-  const ident = (m: string) => m.replace(/[^A-Za-z0-9_]/g, "_");
-  writeFileSync(
-    join(gen, "api.ts"),
-    [
-      ...mods.map((m) => `import type * as ${ident(m)} from "../${m}.js";`),
-      `import type { ApiFromModules, FilterApi, FunctionReference } from "convex/server";`,
-      `import { anyApi, componentsGeneric } from "convex/server";`,
-      `const fullApi: ApiFromModules<{ ${mods.map((m) => `${JSON.stringify(m)}: typeof ${ident(m)};`).join(" ")} }> = anyApi as any;`,
-      `export const api: FilterApi<typeof fullApi, FunctionReference<any, "public">> = anyApi as any;`,
-      `export const internal: FilterApi<typeof fullApi, FunctionReference<any, "internal">> = anyApi as any;`,
-      `export const components = componentsGeneric() as unknown as { lakitu: import("lakitu/_generated/component.js").ComponentApi<"lakitu"> };`,
-      "",
-    ].join("\n"),
-  );
+/**
+ * `_generated/` as `npx convex dev` writes it for the app (scripts/app-codegen.ts, offline), run by
+ * tsx in its own process with the app's tsconfig paths (they resolve "lakitu" to this repo).
+ */
+export async function writeGenerated(app: App): Promise<void> {
+  const config = writeTsconfig(app);
+  const r = spawnSync(process.execPath, [join(REPO, "node_modules/tsx/dist/cli.mjs"), join(REPO, "scripts/app-codegen.ts"), app.functionsDir], {
+    cwd: app.root,
+    encoding: "utf8",
+    env: { ...process.env, TSX_TSCONFIG_PATH: config },
+    timeout: 120_000,
+  });
+  if (r.status !== 0 || !r.stdout.includes("wrote")) throw new Error(`app codegen failed: ${r.stdout}${r.stderr}`);
 }
 
-/** `tsc -p` over the functions folder and lakitu/ (the app's KSAs). Returns tsc's output on failure. */
-export function typecheck(app: App): { ok: boolean; output: string } {
+/** The TypeScript compilers apps use: 7 (the native one) and 5.9 (what `npm i -D typescript` gave many). */
+export const COMPILERS = { "7": "node_modules/typescript/bin/tsc", "5.9": "node_modules/typescript-5.9/bin/tsc" } as const;
+
+/** A tsconfig over the functions folder and lakitu/ (the app's KSAs), "lakitu" mapped to the sources. */
+function writeTsconfig(app: App): string {
   const src = (p: string) => [join(REPO, p)];
   const tsconfig = {
     compilerOptions: {
@@ -73,13 +63,19 @@ export function typecheck(app: App): { ok: boolean; output: string } {
   };
   const config = join(app.root, "tsconfig.lakitu-test.json");
   writeFileSync(config, JSON.stringify(tsconfig, null, 2));
-  const r = spawnSync(process.execPath, [join(REPO, "node_modules/typescript/bin/tsc"), "-p", config], { encoding: "utf8", timeout: 120_000 });
+  return config;
+}
+
+/** `tsc -p` over the app with one of the compilers. Returns tsc's output on failure. */
+export function typecheck(app: App, compiler: keyof typeof COMPILERS = "7"): { ok: boolean; output: string } {
+  const config = writeTsconfig(app);
+  const r = spawnSync(process.execPath, [join(REPO, COMPILERS[compiler]), "-p", config], { encoding: "utf8", timeout: 120_000 });
   return { ok: r.status === 0, output: `${r.stdout}${r.stderr}` };
 }
 
 /** convex-test modules of the app; `lakitu_sandbox` is the test provider (same export, `provider`). */
 export function appModules(app: App): Record<string, () => Promise<any>> {
-  const provider = join(REPO, "convex/testing/provider.ts");
+  const provider = join(REPO, "convex/testkit/provider.ts");
   const files = [...moduleFiles(app.functionsDir), ...readdirSync(join(app.functionsDir, "_generated")).map((f) => join(app.functionsDir, "_generated", f))];
   const schema = join(app.functionsDir, "schema.ts");
   if (existsSync(schema)) files.push(schema);

@@ -5,7 +5,8 @@
  * // convex/lakitu.ts
  * import { Lakitu } from "lakitu";
  * import { components, internal } from "./_generated/api";
- * export const lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
+ * // The annotation is needed: this module is part of `internal`, whose type the initializer uses.
+ * export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
  *
  * export const run = mutation({
  *   args: { cardId: v.string() },
@@ -24,6 +25,7 @@ import {
   httpActionGeneric,
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
+import { fail } from "../shared/errors.js";
 import { runtimeRoutes } from "../shared/routes.js";
 import type {
   ConfigPatch,
@@ -47,12 +49,12 @@ export type ProviderAction = FunctionReference<"action", "internal", { request: 
 
 export type LakituOptions = {
   /** The app's sandbox provider action, e.g. `internal.sandbox.provider`. Required to run cards. */
-  provider?: ProviderAction;
+  provider?: ProviderAction | undefined;
   /**
    * Base URL the runtime in the sandbox calls back. Default: `${CONVEX_SITE_URL}/lakitu` — the routes the
    * component serves when the app mounts it with `app.use(lakitu, { httpPrefix: "/lakitu/" })`.
    */
-  callbackUrl?: string;
+  callbackUrl?: string | undefined;
 };
 
 export class Lakitu {
@@ -70,7 +72,7 @@ export class Lakitu {
    *   { name: "Research", kind: "agent", deliverables: [{ name: "notes.md", type: "markdown" }], autoAdvance: true },
    *   { name: "Done", kind: "done" } ] });
    */
-  createBoard(ctx: MutationCtx, args: { name: string; owner?: string; description?: string; stages: StageInput[] }) {
+  createBoard(ctx: MutationCtx, args: { name: string; owner?: string | undefined; description?: string | undefined; stages: StageInput[] }) {
     return ctx.runMutation(this.component.boards.createBoard, args);
   }
   /** The board and its stages in order, or null. */
@@ -78,11 +80,11 @@ export class Lakitu {
     return ctx.runQuery(this.component.boards.getBoard, args);
   }
   /** Boards of an owner, newest first (default limit 50, max 200). */
-  listBoards(ctx: QueryCtx, args: { owner?: string; limit?: number } = {}) {
+  listBoards(ctx: QueryCtx, args: { owner?: string | undefined; limit?: number | undefined } = {}) {
     return ctx.runQuery(this.component.boards.listBoards, args);
   }
   /** Adds a stage at the end (or at `position`). */
-  addStage(ctx: MutationCtx, args: { boardId: string; stage: StageInput; position?: number }) {
+  addStage(ctx: MutationCtx, args: { boardId: string; stage: StageInput; position?: number | undefined }) {
     return ctx.runMutation(this.component.boards.addStage, args);
   }
   /** Changes some fields of a stage; runs already started keep the settings they started with. */
@@ -93,18 +95,18 @@ export class Lakitu {
   // ---- cards -------------------------------------------------------------------------------
 
   /** Adds a card, in the board's first stage unless `stageId` is given. Returns its id. */
-  addCard(ctx: MutationCtx, args: { boardId: string; title: string; description?: string; context?: Record<string, string>; stageId?: string }) {
+  addCard(ctx: MutationCtx, args: { boardId: string; title: string; description?: string | undefined; context?: Record<string, string> | undefined; stageId?: string | undefined }) {
     return ctx.runMutation(this.component.cards.addCard, args);
   }
   /** Moves a card by hand (e.g. out of a human stage). Refused while it has an active run. */
-  moveCard(ctx: MutationCtx, args: { cardId: string; stageId: string; reason?: string }) {
+  moveCard(ctx: MutationCtx, args: { cardId: string; stageId: string; reason?: string | undefined }) {
     return ctx.runMutation(this.component.cards.moveCard, args);
   }
   getCard(ctx: QueryCtx, args: { cardId: string }) {
     return ctx.runQuery(this.component.cards.getCard, args);
   }
   /** Cards of a board (optionally one stage); default limit 100, max 200. */
-  listCards(ctx: QueryCtx, args: { boardId: string; stageId?: string; limit?: number }) {
+  listCards(ctx: QueryCtx, args: { boardId: string; stageId?: string | undefined; limit?: number | undefined }) {
     return ctx.runQuery(this.component.cards.listCards, args);
   }
 
@@ -116,56 +118,56 @@ export class Lakitu {
    * Pass `attempt` to make a retried request idempotent.
    * @example const { runId } = await lakitu.runCard(ctx, { cardId });
    */
-  async runCard(ctx: MutationCtx, args: { cardId: string; attempt?: number }) {
+  async runCard(ctx: MutationCtx, args: { cardId: string; attempt?: number | undefined }) {
     if (!this.options.provider) {
-      throw new Error("Lakitu: pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
+      fail("misconfigured", "Lakitu: no sandbox provider; pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
     }
     const providerHandle = await createFunctionHandle(this.options.provider);
     return ctx.runMutation(this.component.runs.runCard, { ...args, providerHandle, callbackUrl: this.callbackUrl() });
   }
   /** Cancels a run from any state: sandbox killed, token revoked, workflow canceled. */
-  cancelRun(ctx: MutationCtx, args: { runId: string; reason?: string }) {
+  cancelRun(ctx: MutationCtx, args: { runId: string; reason?: string | undefined }) {
     return ctx.runMutation(this.component.runs.cancelRun, args);
   }
   /** Stops the card's current run (or its wait for review) and leaves the card idle. */
-  stopCard(ctx: MutationCtx, args: { cardId: string; reason?: string }) {
+  stopCard(ctx: MutationCtx, args: { cardId: string; reason?: string | undefined }) {
     return ctx.runMutation(this.component.runs.stopCard, args);
   }
   getRun(ctx: QueryCtx, args: { runId: string }) {
     return ctx.runQuery(this.component.runs.getRun, args);
   }
   /** A card's runs, newest first (default 20). Page with `beforeQueuedAt` = the last run's `queuedAt`. */
-  listRuns(ctx: QueryCtx, args: { cardId: string; limit?: number; beforeQueuedAt?: number }) {
+  listRuns(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined; beforeQueuedAt?: number | undefined }) {
     return ctx.runQuery(this.component.runs.listRuns, args);
   }
   /** Runs not yet finished, across all boards (default limit 50, max 200): what `lakitu status` shows. */
-  listActiveRuns(ctx: QueryCtx, args: { limit?: number } = {}) {
+  listActiveRuns(ctx: QueryCtx, args: { limit?: number | undefined } = {}) {
     return ctx.runQuery(this.component.runs.listActive, args);
   }
   /** The card's audit log: each card and run transition, its source and reason. */
-  listTransitions(ctx: QueryCtx, args: { cardId: string; limit?: number }) {
+  listTransitions(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined }) {
     return ctx.runQuery(this.component.runs.listTransitions, args);
   }
   /** A run's events after `afterSeq` (default from the start, limit 100). Subscribe for a live stream. */
-  listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number; limit?: number }) {
+  listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number | undefined; limit?: number | undefined }) {
     return ctx.runQuery(this.component.events.listEvents, args);
   }
   /**
    * The card's agent conversation (every run of it; retries continue the thread), oldest first.
    * Page backwards by passing the returned `cursor`.
    */
-  transcript(ctx: QueryCtx, args: { cardId: string; limit?: number; cursor?: string | null }) {
+  transcript(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined; cursor?: string | null | undefined }) {
     return ctx.runQuery(this.component.transcripts.transcript, args);
   }
   /** Sends a steering message to a running agent; it arrives at the agent's next step. */
-  sendMessage(ctx: MutationCtx, args: { runId: string; text: string; author?: string }) {
+  sendMessage(ctx: MutationCtx, args: { runId: string; text: string; author?: string | undefined }) {
     return ctx.runMutation(this.component.inbox.sendMessage, args);
   }
 
   // ---- artifacts and review ------------------------------------------------------------------
 
   /** Artifacts of one run or one card (pass exactly one). */
-  listArtifacts(ctx: QueryCtx, args: { runId?: string; cardId?: string; limit?: number }) {
+  listArtifacts(ctx: QueryCtx, args: { runId?: string | undefined; cardId?: string | undefined; limit?: number | undefined }) {
     return ctx.runQuery(this.component.artifacts.listArtifacts, args);
   }
   /** A download URL for the artifact's bytes. */
@@ -173,11 +175,11 @@ export class Lakitu {
     return ctx.runQuery(this.component.artifacts.getArtifactUrl, args);
   }
   /** Approves or rejects one artifact; decides a run waiting for review when that settles it. */
-  reviewArtifact(ctx: MutationCtx, args: { artifactId: string; decision: "approved" | "rejected"; reviewer?: string; note?: string }) {
+  reviewArtifact(ctx: MutationCtx, args: { artifactId: string; decision: "approved" | "rejected"; reviewer?: string | undefined; note?: string | undefined }) {
     return ctx.runMutation(this.component.artifacts.reviewArtifact, args);
   }
   /** Approves or rejects a whole run waiting for review. A rejection's note reaches the next attempt. */
-  reviewRun(ctx: MutationCtx, args: { runId: string; decision: "approved" | "rejected"; reviewer?: string; note?: string }) {
+  reviewRun(ctx: MutationCtx, args: { runId: string; decision: "approved" | "rejected"; reviewer?: string | undefined; note?: string | undefined }) {
     return ctx.runMutation(this.component.artifacts.reviewRun, args);
   }
 
@@ -185,10 +187,11 @@ export class Lakitu {
 
   /**
    * Reaps sandboxes idle past their stage's `idleTimeoutMs` or past their deadline, retries unconfirmed
-   * kills, and reconciles sessions that never started. Call it from a cron (every minute is typical).
-   * Returns how many sessions it examined; that number follows what is due, not history.
+   * kills, and reconciles sessions that never started. The component already runs it every minute
+   * from its own cron; call it yourself only to reap sooner. Returns how many sessions it examined;
+   * that number follows what is due, not history.
    */
-  reap(ctx: MutationCtx, args: { limit?: number } = {}) {
+  reap(ctx: MutationCtx, args: { limit?: number | undefined } = {}) {
     return ctx.runMutation(this.component.reaper.reap, args);
   }
   /** Changes stored defaults and limits (heartbeat timeout, event and artifact caps, template, ...). */
@@ -202,7 +205,7 @@ export class Lakitu {
   private callbackUrl(): string {
     if (this.options.callbackUrl) return this.options.callbackUrl;
     const site = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.CONVEX_SITE_URL;
-    if (!site) throw new Error("Lakitu: CONVEX_SITE_URL is not set; pass { callbackUrl } to new Lakitu(...)");
+    if (!site) fail("misconfigured", "Lakitu: CONVEX_SITE_URL is not set, so the sandbox cannot call back; pass { callbackUrl } to new Lakitu(...)");
     return `${site.replace(/\/+$/, "")}/lakitu`;
   }
 }
@@ -212,7 +215,7 @@ export class Lakitu {
  * with `httpPrefix`. Use the same prefix in `callbackUrl`.
  * @example registerRoutes(http, components.lakitu, { pathPrefix: "/lakitu/" });
  */
-export function registerRoutes(http: HttpRouter, component: ComponentApi, opts: { pathPrefix?: string } = {}): void {
+export function registerRoutes(http: HttpRouter, component: ComponentApi, opts: { pathPrefix?: string | undefined } = {}): void {
   const prefix = (opts.pathPrefix ?? "/lakitu/").replace(/\/?$/, "/");
   for (const r of runtimeRoutes({ runtime: component.runtime, gateway: component.gateway })) {
     http.route({ path: `${prefix}${r.path}`, method: r.method, handler: httpActionGeneric(r.handler) });

@@ -6,7 +6,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import { CALLBACK_URL, SimRuntime, advance, makeBoard, runStatus, setup, until, type T } from "../testing/harness.js";
-import type { FakeSandbox, TestProvider } from "../testing/provider.js";
+import type { FakeSandbox, TestProvider } from "../testkit/provider.js";
 
 beforeEach(() => {
   vi.useFakeTimers();

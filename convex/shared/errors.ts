@@ -10,7 +10,9 @@ export type LakituErrorCode =
   | "too_large"
   | "provider_failed"
   | "forbidden"
-  | "model_failed";
+  | "model_failed"
+  /** The app wired Lakitu up wrongly (e.g. no provider, no CONVEX_SITE_URL); the message says how to fix it. */
+  | "misconfigured";
 
 export type LakituErrorData = { code: LakituErrorCode; message: string };
 

@@ -35,6 +35,7 @@ const STATUS: Record<LakituErrorCode, number> = {
   provider_failed: 502,
   forbidden: 403,
   model_failed: 502,
+  misconfigured: 500,
 };
 
 const zEvent = z.object({

@@ -11,7 +11,8 @@ import workflowTest from "@convex-dev/workflow/test";
 import agentTest from "@convex-dev/agent/test";
 import schema from "../component/schema.js";
 import { api } from "../component/_generated/api.js";
-import { testProvider, type FakeSandbox } from "./provider.js";
+import { testProvider, type FakeSandbox } from "../testkit/provider.js";
+import { TestRuntime } from "../testkit/runtime.js";
 
 const componentModules = import.meta.glob("../component/**/*.ts");
 
@@ -21,7 +22,7 @@ function modules() {
   for (const [k, load] of Object.entries(componentModules)) {
     if (!k.includes(".test.")) out[k.replace("../component/", "./")] = load;
   }
-  out["./testProvider.ts"] = () => import("./provider.js");
+  out["./testProvider.ts"] = () => import("../testkit/provider.js");
   return out;
 }
 
@@ -78,46 +79,9 @@ export async function makeBoard(t: T, opts: { maxAttempts?: number; requiresAppr
   return { boardId, stageIds, cardId };
 }
 
-/** The runtime inside a sandbox, as the component sees it: real HTTP requests with the session's token. */
-export class SimRuntime {
-  seq = 0;
-  constructor(
-    readonly t: T,
-    readonly sandbox: FakeSandbox,
-  ) {}
-  get token() {
-    return this.sandbox.envs.LAKITU_TOKEN;
-  }
-  headers(extra: Record<string, string> = {}) {
-    return {
-      authorization: `Bearer ${this.token}`,
-      "x-lakitu-generation": this.sandbox.envs.LAKITU_GENERATION,
-      "content-type": "application/json",
-      ...extra,
-    };
-  }
-  async post(path: string, body: unknown, headers?: Record<string, string>) {
-    const res = await this.t.fetch(`/${path}`, { method: "POST", headers: headers ?? this.headers(), body: JSON.stringify(body) });
-    return { status: res.status, body: (await res.json()) as any };
-  }
-  async events(texts: string[]) {
-    const events = texts.map((text) => ({ seq: this.seq++, kind: "log", text }));
-    return await this.post("events", { events });
-  }
-  async heartbeat() {
-    return await this.post("heartbeat", {});
-  }
-  async upload(name: string, content: string | Uint8Array, type?: string) {
-    const q = new URLSearchParams({ name, ...(type ? { type } : {}) });
-    const body = typeof content === "string" ? new TextEncoder().encode(content) : content;
-    const res = await this.t.fetch(`/artifacts?${q}`, {
-      method: "POST",
-      headers: { ...this.headers(), "content-type": "application/octet-stream" },
-      body: body as Uint8Array<ArrayBuffer>,
-    });
-    return { status: res.status, body: (await res.json()) as any };
-  }
-  async complete(status: "succeeded" | "failed" | "canceled" = "succeeded", manifest: string[] = []) {
-    return await this.post("complete", { status, summary: "done", manifest: manifest.map((name) => ({ name })) });
+/** The runtime's side over the component's own routes (the component is the root: no path prefix). */
+export class SimRuntime extends TestRuntime {
+  constructor(t: T, sandbox: FakeSandbox) {
+    super(t, sandbox, { basePath: "" });
   }
 }

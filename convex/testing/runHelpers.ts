@@ -7,7 +7,7 @@ import { api } from "../component/_generated/api.js";
 import type { Doc, Id } from "../component/_generated/dataModel.js";
 import { workflow } from "../model/workflowManager.js";
 import { CALLBACK_URL, SimRuntime, advance, runStatus, until, type T } from "./harness.js";
-import { testProvider } from "./provider.js";
+import { testProvider } from "../testkit/provider.js";
 
 export async function runCard(t: T, cardId: string, providerHandle: string) {
   return await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: CALLBACK_URL });

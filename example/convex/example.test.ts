@@ -1,20 +1,21 @@
 /// <reference types="vite/client" />
+/**
+ * The example app tested the way the README's "Testing your app" section says: the app's own modules
+ * with `lakitu/test` mounting the component's routes under /lakitu/ (as httpPrefix does) and the
+ * E2B provider module swapped for the in-memory test provider.
+ */
 import { convexTest } from "convex-test";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import lakituTest from "lakitu/test";
 import schema from "./schema";
-import { api, internal } from "./_generated/api";
-import { testProvider } from "../../convex/testing/provider";
+import { api } from "./_generated/api";
 
-// The app's own modules, except that its E2B provider is swapped for the in-memory test provider
-// (same export name, `provider`), so internal.sandbox.provider resolves to it.
-const appModules = import.meta.glob("./**/*.ts");
-const modules = { ...appModules, "./sandbox.ts": () => import("../../convex/testing/provider") };
+const modules = import.meta.glob("./**/*.ts");
 
 beforeEach(() => {
   vi.useFakeTimers();
   vi.stubEnv("CONVEX_SITE_URL", "https://example.convex.site");
-  testProvider.reset();
+  lakituTest.testProvider.reset();
 });
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -22,11 +23,12 @@ afterEach(() => {
 });
 
 function setup() {
-  const t = convexTest(schema, modules);
-  lakituTest.register(t, "lakitu");
+  const t = convexTest(schema, lakituTest.withLakitu(modules, { provider: "sandbox" }));
+  lakituTest.register(t);
   return t;
 }
 type T = ReturnType<typeof setup>;
+const sandboxes = lakituTest.testProvider;
 
 async function advanceUntil(t: T, cond: () => Promise<boolean>, maxMs = 30_000) {
   for (let ms = 0; ms <= maxMs; ms += 50) {
@@ -37,29 +39,6 @@ async function advanceUntil(t: T, cond: () => Promise<boolean>, maxMs = 30_000) 
   throw new Error("condition not reached");
 }
 
-/** The runtime's side, over the app's HTTP router (routes mounted by registerRoutes). */
-async function agentDelivers(t: T, files: Record<string, string>) {
-  const sbx = testProvider.latest();
-  const headers = { authorization: `Bearer ${sbx.envs.LAKITU_TOKEN}`, "x-lakitu-generation": sbx.envs.LAKITU_GENERATION };
-  expect(sbx.envs.LAKITU_URL).toBe("https://example.convex.site/lakitu");
-  const ev = await t.fetch("/lakitu/events", {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ events: [{ seq: 0, kind: "log", text: "working" }] }),
-  });
-  expect(ev.status).toBe(200);
-  for (const [name, content] of Object.entries(files)) {
-    const r = await t.fetch(`/lakitu/artifacts?name=${encodeURIComponent(name)}`, { method: "POST", headers, body: content });
-    expect(r.status).toBe(200);
-  }
-  const done = await t.fetch("/lakitu/complete", {
-    method: "POST",
-    headers,
-    body: JSON.stringify({ status: "succeeded", manifest: Object.keys(files).map((name) => ({ name })) }),
-  });
-  expect(await done.json()).toMatchObject({ ok: true, accepted: true });
-}
-
 describe("example app", () => {
   test("the run button takes a card through Research and Draft to Done", async () => {
     const t = setup();
@@ -68,11 +47,16 @@ describe("example app", () => {
     const { runId } = await t.mutation(api.lakitu.run, { cardId });
     const status = async () => (await t.query(api.lakitu.board, { boardId }))!.cards[0].status;
 
-    await advanceUntil(t, async () => testProvider.alive().length === 1);
-    await agentDelivers(t, { "notes.md": "Sea otters hold hands while they sleep." });
+    await advanceUntil(t, async () => sandboxes.alive().length === 1);
+    const research = lakituTest.runtime(t);
+    expect(research.sandbox.envs.LAKITU_URL).toBe("https://example.convex.site/lakitu");
+    expect((await research.events(["working"])).status).toBe(200);
+    expect(await research.deliver({ "notes.md": "Sea otters hold hands while they sleep." })).toMatchObject({ status: 200, body: { ok: true, accepted: true } });
     // Research auto-advances into Draft, which starts a second sandbox.
-    await advanceUntil(t, async () => testProvider.calls.filter((c) => c.op === "create").length === 2 && testProvider.alive().length === 1);
-    await agentDelivers(t, {
+    await advanceUntil(t, async () => sandboxes.calls.filter((c) => c.op === "create").length === 2 && sandboxes.alive().length === 1);
+    const draft = lakituTest.runtime(t);
+    expect(draft.sandbox).not.toBe(research.sandbox);
+    await draft.deliver({
       "article.md": "# Sea otters\n\nThey hold hands while they sleep, and use stones as tools.",
       "sources.json": JSON.stringify(["https://example.org/otters"]),
     });
@@ -80,27 +64,22 @@ describe("example app", () => {
 
     const view = (await t.query(api.lakitu.board, { boardId }))!;
     expect(view.cards[0].stageId).toBe(view.stages[2].stageId);
-    expect(testProvider.alive()).toEqual([]);
+    expect(sandboxes.alive()).toEqual([]);
     const events = await t.query(api.lakitu.events, { runId });
-    expect(events.events.map((e) => e.text)).toEqual(["working"]);
+    expect(events.events.map((e: { text?: string }) => e.text)).toEqual(["working"]);
     expect(events.runEnded).toBe(true);
   });
 
-  test("the cron's reaper runs through the client", async () => {
-    const t = setup();
-    const result = await t.mutation(internal.lakitu.reap, {});
-    expect(result).toMatchObject({ examined: 0 });
-  });
-
-  test("stop cancels the run and kills the sandbox", async () => {
+  test("a token from a finished run is refused by the mounted routes", async () => {
     const t = setup();
     const boardId = await t.mutation(api.lakitu.createDemoBoard, {});
     const cardId = await t.mutation(api.lakitu.addCard, { boardId, title: "Kelp" });
     await t.mutation(api.lakitu.run, { cardId });
-    await advanceUntil(t, async () => testProvider.alive().length === 1);
+    await advanceUntil(t, async () => sandboxes.alive().length === 1);
+    const rt = lakituTest.runtime(t);
     expect(await t.mutation(api.lakitu.stop, { cardId })).toBe(true);
-    await advanceUntil(t, async () => testProvider.alive().length === 0);
-    const view = (await t.query(api.lakitu.board, { boardId }))!;
-    expect(view.cards[0].status).toBe("idle");
+    await advanceUntil(t, async () => sandboxes.alive().length === 0);
+    expect((await rt.heartbeat()).status).toBe(401);
+    expect((await t.query(api.lakitu.board, { boardId }))!.cards[0].status).toBe("idle");
   });
 });

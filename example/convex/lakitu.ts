@@ -5,9 +5,11 @@
 import { v } from "convex/values";
 import { Lakitu } from "lakitu";
 import { components, internal } from "./_generated/api";
-import { internalMutation, mutation, query, type QueryCtx } from "./_generated/server";
+import { mutation, query, type QueryCtx } from "./_generated/server";
 
-export const lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
+// Annotated on purpose: this module is part of `internal`, so TypeScript 5 cannot infer a type that
+// depends on itself (TS7022).
+export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
 
 /** ⚠️ AUTH CHECK: replace with your app's rule (e.g. the user owns the board). */
 async function requireUser(ctx: QueryCtx): Promise<string> {
@@ -99,10 +101,4 @@ export const events = query({
     await requireUser(ctx);
     return await lakitu.listEvents(ctx, args);
   },
-});
-
-/** Called by crons.ts. */
-export const reap = internalMutation({
-  args: {},
-  handler: async (ctx) => await lakitu.reap(ctx),
 });

@@ -19,7 +19,7 @@ import { api } from "../../convex/component/_generated/api.js";
 import { configureEmbeddedProvider } from "../../cli/embedded/provider.js";
 import { startLocalStack, type LocalStack } from "../../cli/embedded/stack.js";
 import { startEmbeddedDeployment } from "../../cli/embedded/deployment.js";
-import { testProvider } from "../../convex/testing/provider.js";
+import { testProvider } from "../../convex/testkit/provider.js";
 import { checkInvariants, scenario, type InvariantOptions } from "./invariants.js";
 
 export { api };
@@ -133,7 +133,7 @@ export async function faultStack(opts: FaultStackOptions = {}): Promise<FaultSta
  */
 export async function simStack(o: { heartbeatTimeoutMs?: number } = {}) {
   testProvider.reset();
-  const d = await startEmbeddedDeployment({ providerModule: () => import("../../convex/testing/provider.js") });
+  const d = await startEmbeddedDeployment({ providerModule: () => import("../../convex/testkit/provider.js") });
   const callbacks = await CallbackProxy.start(d.url);
   await d.t.mutation(api.config.configure, { heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? 60_000 });
   return {

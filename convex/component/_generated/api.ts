@@ -6,6 +6,7 @@ import type * as artifacts from "../artifacts.js";
 import type * as boards from "../boards.js";
 import type * as cards from "../cards.js";
 import type * as config from "../config.js";
+import type * as crons from "../crons.js";
 import type * as events from "../events.js";
 import type * as gateway from "../gateway.js";
 import type * as http from "../http.js";
@@ -27,6 +28,7 @@ const fullApi: ApiFromModules<{
   "boards": typeof boards;
   "cards": typeof cards;
   "config": typeof config;
+  "crons": typeof crons;
   "events": typeof events;
   "gateway": typeof gateway;
   "http": typeof http;
