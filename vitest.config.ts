@@ -30,7 +30,8 @@ export default defineConfig({
         test: {
           name: "node",
           include: ["{ksa,runtime,template,cli,scripts,sandbox,test}/**/*.test.ts", "convex/**/*.node.test.ts"],
-          exclude: ["**/node_modules/**"],
+          // test/consumer/app is a scratch app's files, run by npm run test:consumer against the tarball.
+          exclude: ["**/node_modules/**", "test/consumer/**"],
           environment: "node",
         },
       },

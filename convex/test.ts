@@ -13,9 +13,9 @@
  * // and the app's provider module (lakitu_sandbox.ts) replaced by the in-memory test provider.
  * const t = convexTest(schema, lakituTest.withLakitu(modules, { provider: "lakitu_sandbox" }));
  * lakituTest.register(t);
- * // ...run a card through your functions, then play the sandbox's runtime:
- * const rt = lakituTest.runtime(t);
- * await rt.deliver({ "notes.md": "# Notes\n..." });
+ * // ...run a card through your functions, wait for its sandbox, then play the agent inside it:
+ * await lakituTest.waitFor(t, () => lakituTest.testProvider.alive().length === 1, { advance: (ms) => vi.advanceTimersByTime(ms) });
+ * await lakituTest.runtime(t).deliver({ "notes.md": "# Notes\n..." });
  * ```
  */
 import type { TestConvex } from "convex-test";
@@ -102,4 +102,24 @@ export function runtime(t: Fetcher, sandbox: FakeSandbox = testProvider.latest()
   return new TestRuntime(t, sandbox);
 }
 
-export default { register, schema, modules, withLakitu, providerModule, runtime, testProvider };
+/**
+ * Moves fake time forward in `stepMs` slices (default 50 ms), running the scheduled functions that
+ * fall due, until `condition` holds; throws after `maxMs` (default 60 s) of fake time. Pass your
+ * timers' advance, e.g. `{ advance: (ms) => vi.advanceTimersByTime(ms) }`.
+ */
+export async function waitFor(
+  t: { finishInProgressScheduledFunctions(): Promise<void> },
+  condition: () => boolean | Promise<boolean>,
+  opts: { advance: (ms: number) => void; stepMs?: number; maxMs?: number },
+): Promise<void> {
+  const step = opts.stepMs ?? 50;
+  const max = opts.maxMs ?? 60_000;
+  for (let elapsed = 0; elapsed <= max; elapsed += step) {
+    if (await condition()) return;
+    opts.advance(step);
+    await t.finishInProgressScheduledFunctions();
+  }
+  throw new Error(`lakitu/test: waitFor: the condition did not hold within ${max} ms of fake time`);
+}
+
+export default { register, schema, modules, withLakitu, providerModule, runtime, waitFor, testProvider };

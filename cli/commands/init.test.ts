@@ -3,6 +3,7 @@ import { join, relative } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
 import { customDir, fresh, makeApp, REPO, withComponents, withCrons, type App } from "../testing/fixtures.js";
 import { lakitu } from "../testing/run.js";
+import { installCommands } from "../init/deps.js";
 
 const apps: App[] = [];
 afterEach(() => {
@@ -132,15 +133,19 @@ describe("lakitu init", () => {
   });
 
   test("installs what the written files import and the app lacks, with the app's package manager", async () => {
+    expect(installCommands("bun", { dependencies: ["zod@^4"], devDependencies: ["x@1"] })).toEqual([
+      { cmd: "bun", args: ["add", "zod@^4"] },
+      { cmd: "bun", args: ["add", "-d", "x@1"] },
+    ]);
+    expect(installCommands("yarn", { dependencies: [], devDependencies: ["x@1"] })).toEqual([{ cmd: "yarn", args: ["add", "-D", "x@1"] }]);
     const bare = { ...fresh, files: { ...fresh.files, "package.json": JSON.stringify({ name: "bare", private: true, dependencies: { convex: "^1.48.0" } }) } };
     const a = app(bare);
     const r = await lakitu(a.root, ["init", "--yes"]);
     expect(r.code).toBe(0);
     const version = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).version;
-    expect(r.execs).toEqual([
-      { cmd: "npm", args: ["install", `lakitu@^${version}`, "zod@^4"], cwd: a.root },
-      { cmd: "npm", args: ["install", "--save-dev", "@types/node@^22"], cwd: a.root },
-    ]);
+    expect(r.execs).toEqual([{ cmd: "npm", args: ["install", `lakitu@^${version}`, "zod@^4"], cwd: a.root }]);
+    // The provider action uses no Node API of its own: no @types/node needed.
+    expect(read(a, "convex/lakitu_sandbox.ts")).not.toContain("process");
     expect(r.stdout).toContain(`$ npm install lakitu@^${version} zod@^4`);
     expect(r.stdout).not.toMatch(/\d\. npm install/);
 
@@ -150,7 +155,6 @@ describe("lakitu init", () => {
     expect(plain.code).toBe(0);
     expect(plain.execs).toEqual([]);
     expect(plain.stdout).toContain(`1. pnpm add lakitu@^${version} zod@^4`);
-    expect(plain.stdout).toContain("2. pnpm add -D @types/node@^22");
 
     // A failed install is reported and left to the user; the files are written.
     const c = app(bare);
@@ -164,7 +168,7 @@ describe("lakitu init", () => {
     const d = app(bare);
     const skipped = await lakitu(d.root, ["init", "--yes", "--skip-install"]);
     expect(skipped.execs).toEqual([]);
-    expect(skipped.stdout).toContain("2. npm install --save-dev @types/node@^22");
+    expect(skipped.stdout).toContain(`1. npm install lakitu@^${version} zod@^4`);
   });
 
   test("a file the user changed is kept when init has nothing new for it", async () => {

@@ -3,7 +3,7 @@
  * with the app's own package manager (found from its lockfile).
  *   lakitu       the client, the component and `lakitu/e2b`
  *   zod          the app's KSAs declare their parameters with it (lakitu/ksa/slug.ts)
- *   @types/node  the provider action is a "use node" file and reads process.env
+ * (The provider action reads no Node API itself, so it needs no @types/node.)
  */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
@@ -17,7 +17,7 @@ export function missingDependencies(project: Project, lakituVersion: string): Mi
   const want = (name: string, spec: string) => (name in have ? [] : [`${name}@${spec}`]);
   return {
     dependencies: [...want("lakitu", `^${lakituVersion}`), ...want("zod", "^4")],
-    devDependencies: want("@types/node", "^22"),
+    devDependencies: [],
   };
 }
 

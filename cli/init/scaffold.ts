@@ -153,7 +153,7 @@ import { internalAction } from "./_generated/server${ext}";
 export const provider = internalAction({
   args: providerArgs,
   returns: vProviderResult,
-  handler: e2bProvider({ command: process.env.LAKITU_RUNTIME_COMMAND || undefined }),
+  handler: e2bProvider(),
 });
 `;
 }

@@ -13,7 +13,7 @@ export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..")
 export type Fixture = { name: string; functionsDir: string; files: Record<string, string> };
 
 const pkg = (name: string, extra: Record<string, string> = {}) =>
-  `${JSON.stringify({ name, private: true, type: "module", dependencies: { convex: "^1.48.0", lakitu: "^0.1.0", zod: "^4.0.0", ...extra }, devDependencies: { "@types/node": "^22" } }, null, 2)}\n`;
+  `${JSON.stringify({ name, private: true, type: "module", dependencies: { convex: "^1.48.0", lakitu: "^0.1.0", zod: "^4.0.0", ...extra } }, null, 2)}\n`;
 
 /** A new Convex app: functions folder, one query, no config, no crons. */
 export const fresh: Fixture = {

@@ -29,15 +29,18 @@ export { providerArgs, vProviderResult } from "../shared/validators.js";
 
 export type E2bProviderOptions = {
   /** Default: `process.env.E2B_API_KEY`. */
-  apiKey?: string;
+  apiKey?: string | undefined;
   /** Template used when Lakitu's config names none. Default: `process.env.LAKITU_E2B_TEMPLATE ?? "lakitu"`. */
-  template?: string;
-  /** Command that starts the runtime inside the sandbox (runs in the background). */
-  command?: string;
+  template?: string | undefined;
+  /**
+   * Command that starts the runtime inside the sandbox (runs in the background). Default:
+   * `process.env.LAKITU_RUNTIME_COMMAND`, else `node /opt/lakitu/runtime/main.js` (the template's).
+   */
+  command?: string | undefined;
   /** Working directory of the runtime. Default `/home/user/workspace`. */
-  cwd?: string;
+  cwd?: string | undefined;
   /** Extra connection options (domain, apiUrl/sandboxUrl for a compatible host, requestTimeoutMs). */
-  connection?: Omit<ConnectionOpts, "apiKey">;
+  connection?: Omit<ConnectionOpts, "apiKey"> | undefined;
 };
 
 export const DEFAULT_RUNTIME_COMMAND = "node /opt/lakitu/runtime/main.js";
@@ -95,7 +98,7 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
           await sandbox.files.write(`${cwd}/${TOKEN_FILE}`, token);
           envs.LAKITU_TOKEN_FILE = TOKEN_FILE;
         }
-        const handle = await sandbox.commands.run(options.command ?? DEFAULT_RUNTIME_COMMAND, {
+        const handle = await sandbox.commands.run(options.command || process.env.LAKITU_RUNTIME_COMMAND || DEFAULT_RUNTIME_COMMAND, {
           background: true,
           envs,
           cwd,

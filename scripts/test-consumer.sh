@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The consumer's path, from the packed tarball (npm run test:consumer):
+#   pack → a scratch Convex app (convex 1.48, TypeScript 5.9, the tarball) → npx lakitu init --yes →
+#   the convex CLI bundles the app's functions offline → _generated/ in convex 1.48's shape (offline)
+#   → typecheck on TypeScript 5.9 and 7 (and strict / node10 variants) → the app's own vitest test
+#   through lakitu/test → npx lakitu demo from the installed package.
+# The scratch app's own files are in test/consumer/app. Set LAKITU_CONSUMER_KEEP=1 to keep the folder.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d "${TMPDIR:-/tmp}/lakitu-consumer-XXXXXX")
+app="$work/app"
+if [ "${LAKITU_CONSUMER_KEEP:-}" = "1" ]; then echo "consumer: keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+t0=$(date +%s)
+step() { echo; echo "== consumer: $1 ($(( $(date +%s) - t0 )) s)"; }
+tsx() { node "$repo/node_modules/tsx/dist/cli.mjs" "$@"; }
+
+step "pack (prepack builds dist/ and the runtime bundle)"
+(cd "$repo" && npm pack --silent --pack-destination "$work" >/dev/null)
+tarball=$(ls "$work"/lakitu-*.tgz)
+echo "$(basename "$tarball"): $(du -k "$tarball" | cut -f1) KiB"
+
+step "a fresh Convex app with the tarball"
+cp -r "$repo/test/consumer/app" "$app"
+node -e '
+  const [tarball, out] = process.argv.slice(1);
+  const pkg = {
+    name: "consumer-app", private: true, type: "module",
+    scripts: { test: "vitest run" },
+    dependencies: { convex: "1.48.0", lakitu: `file:${tarball}` },
+    devDependencies: {
+      typescript: "~5.9.3", "typescript-7": "npm:typescript@7.0.2",
+      vitest: "4.1.12", "convex-test": "0.0.60", "@edge-runtime/vm": "5.0.0",
+    },
+  };
+  require("fs").writeFileSync(out, JSON.stringify(pkg, null, 2) + "\n");
+' "$tarball" "$app/package.json"
+cd "$app"
+npm install --no-audit --no-fund --prefer-offline --loglevel=error
+echo "installed: typescript $(node -p 'require("typescript/package.json").version'), convex $(node -p 'require("convex/package.json").version'), lakitu $(node -p 'require("lakitu/package.json").version'), ai $(node -p 'require("ai/package.json").version')"
+
+step "npx lakitu init --yes"
+npx lakitu init --yes
+for dep in zod; do
+  node -e 'const p=require("./package.json"); const d={...p.dependencies,...p.devDependencies}; if(!(process.argv[1] in d)){console.error("init did not install "+process.argv[1]); process.exit(1)}' "$dep"
+done
+test ! -e convex/crons.ts || { echo "init wrote a crons.ts: the component runs its own reaper"; exit 1; }
+
+step "the convex CLI bundles the app offline (and writes convex/tsconfig.json and its _generated stubs)"
+node "$repo/scripts/convex-bundle-check.mjs" --init
+
+step "_generated/ in convex 1.48's shape, offline"
+tsx "$repo/scripts/app-codegen.ts" convex --check >/dev/null 2>&1 && { echo "the CLI's stub api.d.ts already typed components?"; exit 1; }
+# api.js and dataModel.d.ts, which the CLI writes in full without a backend, must come out byte-identical
+# to ours. What it cannot write offline: api.d.ts (typed from the backend's analysis) and the env part
+# of server.d.ts / server.js (the app's declared env).
+stale=$(tsx "$repo/scripts/app-codegen.ts" convex)
+echo "$stale"
+case "$stale" in *api.js*|*dataModel.d.ts*) echo "app codegen differs from the convex CLI's own output"; exit 1;; esac
+grep -q 'lakitu: import("lakitu/_generated/component.js").ComponentApi<"lakitu">' convex/_generated/api.d.ts
+
+step "typecheck: TypeScript 5.9 (convex/tsconfig.json as the CLI wrote it), TypeScript 7, strict, node10"
+npx tsc --version
+npx tsc -p convex
+node node_modules/typescript-7/bin/tsc -p convex
+npx tsc -p tsconfig.strict.json
+npx tsc -p tsconfig.node10.json
+# lakitu/ksa (the app's own KSAs) compile against the package too.
+npx tsc --noEmit --strict --skipLibCheck --module ESNext --moduleResolution Bundler --target ES2022 lakitu/ksa/*.ts
+
+step "the app's own vitest test, through lakitu/test"
+npx vitest run
+
+step "npx lakitu demo from the installed package"
+npx lakitu demo
+
+step "done"
+echo "consumer: passed in $(( $(date +%s) - t0 )) s"

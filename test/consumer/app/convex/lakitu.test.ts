@@ -1,0 +1,47 @@
+/// <reference types="vite/client" />
+// The test the README's "Testing your app" section shows, run in a fresh app against the packed package.
+import { convexTest } from "convex-test";
+import lakituTest from "lakitu/test";
+import { afterEach, beforeEach, expect, test, vi } from "vitest";
+import { api } from "./_generated/api";
+import schema from "./schema";
+
+const modules = import.meta.glob("./**/*.ts");
+
+beforeEach(() => {
+  vi.useFakeTimers();
+  vi.stubEnv("CONVEX_SITE_URL", "https://my-app.convex.site");
+  lakituTest.testProvider.reset();
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
+
+test("a card runs through the Research stage to Done", async () => {
+  const t = convexTest(schema, lakituTest.withLakitu(modules, { provider: "lakitu_sandbox" }));
+  lakituTest.register(t);
+  const alice = t.withIdentity({ subject: "alice" });
+  const advance = (ms: number) => vi.advanceTimersByTime(ms);
+
+  const boardId = await alice.mutation(api.lakitu.createBoard, { name: "Otters" });
+  const cardId = await alice.mutation(api.lakitu.addCard, { boardId, title: "Sea otters" });
+  const { runId } = await alice.mutation(api.lakitu.run, { cardId });
+
+  // The workflow asks the provider for a sandbox; then the test plays the agent inside it.
+  await lakituTest.waitFor(t, () => lakituTest.testProvider.alive().length === 1, { advance });
+  const agent = lakituTest.runtime(t);
+  expect(agent.sandbox.envs.LAKITU_URL).toBe("https://my-app.convex.site/lakitu");
+  await agent.events(["reading about otters"]);
+  await agent.deliver({ "notes.md": "Sea otters hold hands while they sleep so that they do not drift apart, and they keep a favourite stone in a pouch of skin to crack shells." });
+
+  const status = async () => (await alice.query(api.lakitu.board, { boardId }))?.cards[0]?.status;
+  await lakituTest.waitFor(t, async () => (await status()) === "done", { advance });
+  const events = await alice.query(api.lakitu.events, { runId });
+  expect(events.events.map((e) => e.text)).toEqual(["reading about otters"]);
+  expect(lakituTest.testProvider.alive()).toEqual([]);
+
+  // The app's own routes still answer next to Lakitu's.
+  expect(await (await t.fetch("/health")).text()).toBe("ok");
+  expect((await t.fetch("/lakitu/heartbeat", { method: "POST" })).status).toBe(401);
+});
