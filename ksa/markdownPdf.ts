@@ -1,10 +1,35 @@
 /**
- * Markdown to PDF with pdf-lib's standard fonts: headings, paragraphs with bold/italic/code runs and
- * word wrap, bullet and numbered lists (nested), code blocks, quotes, tables as rows, rules, page
- * breaks and page numbers. Standard fonts only encode WinAnsi, so other characters become `?`.
+ * Markdown to PDF with pdf-lib: headings, paragraphs with bold/italic/code runs and word wrap, bullet
+ * and numbered lists (nested), code blocks, quotes, tables as rows, rules, page breaks and page numbers.
+ *
+ * Text is set in DejaVu Sans, DejaVu Sans Bold and DejaVu Sans Mono (the `dejavu-fonts-ttf` package,
+ * embedded as subsets through `@pdf-lib/fontkit`), which cover Latin with accents, Greek, Cyrillic,
+ * Armenian, Georgian, IPA, arrows, math operators, box drawing and many symbols. Italic is the upright
+ * face slanted. A character the style's font lacks is taken from DejaVu Sans when that has it.
+ *
+ * Characters no embedded font covers (CJK, most emoji, scripts DejaVu lacks) are printed as `?` and
+ * listed in the result's `missingChars`; invisible format characters (zero-width space and joiner,
+ * soft hyphen, variation selectors, BOM) are dropped. There is no bidirectional layout: a run of
+ * Hebrew or Arabic alone is shaped right to left by fontkit, but a line mixing it with left-to-right
+ * text may come out in the wrong order.
+ *
+ * The font files are read from `fonts/` next to the running module (both runtime builds copy them next
+ * to the sandbox bundle: `copyPdfFonts`), else from the `dejavu-fonts-ttf` package (running from
+ * source or from the published package). Without either, the PDF falls back to pdf-lib's standard
+ * fonts, which only encode WinAnsi (Western European): everything else then prints as `?`.
  */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import fontkit from "@pdf-lib/fontkit";
 import { marked, type Token, type Tokens } from "marked";
-import { PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage, type RGB } from "pdf-lib";
+import { degrees, PDFDocument, StandardFonts, rgb, type PDFFont, type PDFPage, type RGB } from "pdf-lib";
+
+/** The TrueType files embedded (as subsets), from the `dejavu-fonts-ttf` package's `ttf/` folder. */
+export const PDF_FONT_FILES = { regular: "DejaVuSans.ttf", bold: "DejaVuSans-Bold.ttf", mono: "DejaVuSansMono.ttf" } as const;
+/** The folder next to a runtime bundle that holds them (with the fonts' `LICENSE`). */
+export const PDF_FONTS_DIR = "fonts";
 
 const PAGE = { width: 595.28, height: 841.89 }; // A4, points
 const MARGIN = 56;
@@ -18,56 +43,183 @@ const GREY = rgb(0.4, 0.4, 0.4);
 
 type Style = "regular" | "bold" | "italic" | "boldItalic" | "mono";
 type Run = { text: string; style: Style; color?: RGB };
-type Fonts = Record<Style, PDFFont>;
+/** One font as a style uses it: `skew` slants it (the italic styles). */
+type Face = { font: PDFFont; chars: ReadonlySet<number>; skew: boolean };
+/** Per style, the faces to take each character from, first that has it. */
+type Faces = Record<Style, Face[]>;
 
-/** Common characters outside WinAnsi with a readable ASCII stand-in (anything else becomes `?`). */
+/** Printed for a character no face has. */
+const MISSING = "?";
+/** Slant of the italic styles, in degrees (DejaVu Sans Oblique's own angle is 11°). */
+const ITALIC_SKEW = 11;
+/** Characters that draw nothing: format characters (ZWSP, ZWJ, soft hyphen, bidi marks, BOM) and variation selectors. */
+const INVISIBLE = /[\p{Cf}\u{FE00}-\u{FE0F}\u{E0100}-\u{E01EF}]/u;
+/** At most this many distinct missing characters are listed in the result. */
+const MAX_MISSING_LISTED = 100;
+
+/** Readable stand-ins for characters the standard fonts (the fallback without font files) cannot encode. */
 const STAND_INS: Record<string, string> = {
   "→": "->", "←": "<-", "⇒": "=>", "↔": "<->", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~",
-  "✓": "v", "✔": "v", "✗": "x", "✘": "x", "−": "-", "\u2009": " ", "\u200b": "", "\ufeff": "",
+  "✓": "v", "✔": "v", "✗": "x", "✘": "x", "−": "-", "\u2009": " ",
 };
 
-export type PdfResult = { bytes: Uint8Array; pages: number };
+export type PdfResult = {
+  bytes: Uint8Array;
+  pages: number;
+  /** Distinct characters printed as `?` because no embedded font has them (absent when there were none). */
+  missingChars?: string;
+};
 
 /** Renders markdown to PDF bytes. `title` goes into the document metadata (default: the first heading). */
 export async function markdownToPdf(markdown: string, title?: string): Promise<PdfResult> {
   // updateMetadata: false keeps the output deterministic (no creation date), so re-runs hash the same.
   const doc = await PDFDocument.create({ updateMetadata: false });
-  const fonts: Fonts = {
-    regular: await doc.embedFont(StandardFonts.Helvetica),
-    bold: await doc.embedFont(StandardFonts.HelveticaBold),
-    italic: await doc.embedFont(StandardFonts.HelveticaOblique),
-    boldItalic: await doc.embedFont(StandardFonts.HelveticaBoldOblique),
-    mono: await doc.embedFont(StandardFonts.Courier),
-  };
+  const faces = await embedFaces(doc);
   const tokens = marked.lexer(markdown.replace(/\r\n?/g, "\n"));
-  const w = new Writer(doc, fonts);
+  const w = new Writer(doc, faces);
   w.blocks(tokens, 0);
   const pages = doc.getPages();
+  const numbers = faces.regular[0].font;
   pages.forEach((p, i) => {
     const label = `${i + 1} / ${pages.length}`;
-    const width = fonts.regular.widthOfTextAtSize(label, 9);
-    p.drawText(label, { x: (PAGE.width - width) / 2, y: MARGIN / 2, size: 9, font: fonts.regular, color: GREY });
+    const width = numbers.widthOfTextAtSize(label, 9);
+    p.drawText(label, { x: (PAGE.width - width) / 2, y: MARGIN / 2, size: 9, font: numbers, color: GREY });
   });
   const heading = tokens.find((t): t is Tokens.Heading => t.type === "heading");
   const docTitle = title ?? (heading ? plain(heading.tokens) : undefined);
   if (docTitle) doc.setTitle(w.clean(docTitle, "regular"));
   doc.setProducer("lakitu pdf.fromMarkdown");
-  return { bytes: await doc.save(), pages: pages.length };
+  const result: PdfResult = { bytes: await doc.save(), pages: pages.length };
+  if (w.missing.size) result.missingChars = [...w.missing].join("");
+  return result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fonts
+
+type FontFiles = Record<keyof typeof PDF_FONT_FILES, Uint8Array>;
+let fontFiles: FontFiles | null | undefined;
+/** Character sets per font file (computing one walks the whole cmap; the files never change). */
+const charSets = new Map<string, ReadonlySet<number>>();
+
+/** The `ttf/` folder of the installed `dejavu-fonts-ttf` package, if it can be resolved from `from`. */
+export function dejavuFontDir(from: string = import.meta.url): string | undefined {
+  try {
+    return join(dirname(createRequire(from).resolve("dejavu-fonts-ttf/package.json")), "ttf");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the font files are: `fonts/` next to this module (a runtime bundle), else the npm package. */
+export function pdfFontDir(): string | undefined {
+  const candidates: string[] = [];
+  try {
+    candidates.push(fileURLToPath(new URL(`./${PDF_FONTS_DIR}/`, import.meta.url)));
+  } catch {
+    // not a file: URL (e.g. bundled into something else); try the package
+  }
+  const pkg = dejavuFontDir();
+  if (pkg) candidates.push(pkg);
+  return candidates.find((d) => Object.values(PDF_FONT_FILES).every((f) => existsSync(join(d, f))));
+}
+
+/**
+ * Copies the font files and their license into `<outdir>/fonts`, where a runtime bundle in `outdir`
+ * finds them (the sandbox only sees the bundle folder). `from` is where to resolve the npm package.
+ * Returns the folder and the bytes copied.
+ */
+export function copyPdfFonts(outdir: string, from: string = import.meta.url): { dir: string; bytes: number } {
+  const src = dejavuFontDir(from);
+  if (!src || !Object.values(PDF_FONT_FILES).every((f) => existsSync(join(src, f)))) {
+    throw new Error("the dejavu-fonts-ttf package is not installed; the pdf KSA needs its fonts (npm install dejavu-fonts-ttf)");
+  }
+  const dir = join(outdir, PDF_FONTS_DIR);
+  mkdirSync(dir, { recursive: true });
+  let bytes = 0;
+  for (const f of Object.values(PDF_FONT_FILES)) {
+    copyFileSync(join(src, f), join(dir, f));
+    bytes += statSync(join(dir, f)).size;
+  }
+  const license = join(src, "..", "LICENSE");
+  if (existsSync(license)) copyFileSync(license, join(dir, "LICENSE"));
+  return { dir, bytes };
+}
+
+function loadFontFiles(): FontFiles | null {
+  if (fontFiles !== undefined) return fontFiles;
+  const dir = pdfFontDir();
+  fontFiles = dir
+    ? {
+        regular: readFileSync(join(dir, PDF_FONT_FILES.regular)),
+        bold: readFileSync(join(dir, PDF_FONT_FILES.bold)),
+        mono: readFileSync(join(dir, PDF_FONT_FILES.mono)),
+      }
+    : null;
+  return fontFiles;
+}
+
+function charSet(key: string, font: PDFFont): ReadonlySet<number> {
+  let set = charSets.get(key);
+  if (!set) charSets.set(key, (set = new Set(font.getCharacterSet())));
+  return set;
+}
+
+async function embedFaces(doc: PDFDocument): Promise<Faces> {
+  const files = loadFontFiles();
+  if (!files) {
+    // No font files: pdf-lib's standard fonts (WinAnsi only).
+    const face = async (name: StandardFonts): Promise<Face> => {
+      const font = await doc.embedFont(name);
+      return { font, chars: charSet(name, font), skew: false };
+    };
+    return {
+      regular: [await face(StandardFonts.Helvetica)],
+      bold: [await face(StandardFonts.HelveticaBold)],
+      italic: [await face(StandardFonts.HelveticaOblique)],
+      boldItalic: [await face(StandardFonts.HelveticaBoldOblique)],
+      mono: [await face(StandardFonts.Courier)],
+    };
+  }
+  doc.registerFontkit(fontkit);
+  const embed = async (key: keyof FontFiles) => {
+    // subset: only the glyphs used go into the file; customName: no random suffix in the font name;
+    // features: pdf-lib draws glyph ids with their advance widths and ignores GPOS positioning, so
+    // kerning and mark positioning would only cost layout time (a third of it).
+    const font = await doc.embedFont(files[key], {
+      subset: true,
+      customName: PDF_FONT_FILES[key].replace(/\.ttf$/, ""),
+      features: { kern: false, mark: false, mkmk: false },
+    });
+    return { font, chars: charSet(key, font) };
+  };
+  const sans = await embed("regular");
+  const bold = await embed("bold");
+  const mono = await embed("mono");
+  const up = (f: { font: PDFFont; chars: ReadonlySet<number> }): Face => ({ ...f, skew: false });
+  const slanted = (f: { font: PDFFont; chars: ReadonlySet<number> }): Face => ({ ...f, skew: true });
+  return {
+    regular: [up(sans)],
+    bold: [up(bold), up(sans)],
+    italic: [slanted(sans)],
+    boldItalic: [slanted(bold), slanted(sans)],
+    mono: [up(mono), up(sans)],
+  };
 }
 
 class Writer {
   private page!: PDFPage;
   private y = 0;
   private font: PDFFont | undefined;
-  private readonly charsets: Record<Style, Set<number>>;
+  /** Characters printed as `?` (no face has them). */
+  readonly missing = new Set<string>();
+  /** Width at size 1 of strings already measured, per font (words repeat; fontkit layout is not free). */
+  private readonly widths = new Map<PDFFont, Map<string, number>>();
 
   constructor(
     private readonly doc: PDFDocument,
-    private readonly fonts: Fonts,
+    private readonly faces: Faces,
   ) {
-    const set = (f: PDFFont) => new Set(f.getCharacterSet());
-    const text = set(fonts.regular);
-    this.charsets = { regular: text, bold: text, italic: text, boldItalic: text, mono: set(fonts.mono) };
     this.newPage();
   }
 
@@ -139,7 +291,7 @@ class Writer {
       const marker = item.task ? (item.checked ? "[x]" : "[ ]") : list.ordered ? `${start + i}.` : "•";
       const lineHeight = BODY_SIZE * LINE;
       this.ensure(lineHeight);
-      const markerWidth = this.fonts.regular.widthOfTextAtSize(marker, BODY_SIZE);
+      const markerWidth = this.width(marker, "regular", BODY_SIZE);
       const y = this.y - lineHeight + (lineHeight - BODY_SIZE) / 2;
       this.text(marker, MARGIN + indent + LIST_INDENT - 5 - markerWidth, y, BODY_SIZE, "regular", color);
       this.blocks(item.tokens, indent + LIST_INDENT, color);
@@ -149,11 +301,11 @@ class Writer {
   private code(text: string, indent: number): void {
     const size = CODE_SIZE;
     const lineHeight = size * 1.3;
-    const charWidth = this.fonts.mono.widthOfTextAtSize("M", size);
+    const charWidth = this.width("M", "mono", size);
     const maxChars = Math.max(10, Math.floor((PAGE.width - 2 * MARGIN - indent - 12) / charWidth));
     const lines = this.clean(text.replace(/\t/g, "    "), "mono")
       .split("\n")
-      .flatMap((l) => (l.length <= maxChars ? [l] : (l.match(new RegExp(`.{1,${maxChars}}`, "g")) ?? [l])));
+      .flatMap((l) => (l.length <= maxChars ? [l] : (l.match(new RegExp(`.{1,${maxChars}}`, "gu")) ?? [l])));
     this.gap(2);
     for (const line of lines) {
       this.ensure(lineHeight);
@@ -183,11 +335,10 @@ class Writer {
     if (!words.length) return;
     const lines: Array<Array<Run & { x: number }>> = [[]];
     let x = 0;
-    const spaceWidth = this.fonts.regular.widthOfTextAtSize(" ", o.size);
+    const spaceWidth = this.width(" ", "regular", o.size);
     for (const word of words) {
-      const font = this.fonts[word.style];
-      for (const piece of this.split(word.text, font, o.size, width)) {
-        const wWidth = font.widthOfTextAtSize(piece, o.size);
+      for (const piece of this.split(word.text, word.style, o.size, width)) {
+        const wWidth = this.width(piece, word.style, o.size);
         const lead = word.space && x > 0 ? spaceWidth : 0;
         if (x > 0 && x + lead + wWidth > width) {
           lines.push([]);
@@ -212,25 +363,63 @@ class Writer {
 
   /**
    * Draws text, switching the page's font only when it changes (pdf-lib adds a font resource entry on
-   * every switch, and `drawText({ font })` switches twice per call).
+   * every switch, and `drawText({ font })` switches twice per call). Characters the style's first face
+   * lacks are drawn with the next face that has them.
    */
   private text(text: string, x: number, y: number, size: number, style: Style, color: RGB): void {
     if (!text) return;
-    const font = this.fonts[style];
-    if (this.font !== font) {
-      this.page.setFont(font);
-      this.font = font;
+    for (const seg of this.segments(text, style)) {
+      const font = seg.face.font;
+      if (this.font !== font) {
+        this.page.setFont(font);
+        this.font = font;
+      }
+      this.page.drawText(seg.text, { x, y, size, color, ...(seg.face.skew ? { ySkew: degrees(ITALIC_SKEW) } : {}) });
+      x += this.fontWidth(font, seg.text) * size;
     }
-    this.page.drawText(text, { x, y, size, color });
+  }
+
+  /** Splits (already cleaned) text into runs of one face each. */
+  private segments(text: string, style: Style): Array<{ face: Face; text: string }> {
+    const chain = this.faces[style];
+    if (chain.length === 1) return [{ face: chain[0], text }];
+    const out: Array<{ face: Face; text: string }> = [];
+    for (const ch of text) {
+      const cp = ch.codePointAt(0)!;
+      const face = chain.find((f) => f.chars.has(cp)) ?? chain[0];
+      const last = out[out.length - 1];
+      if (last && last.face === face) last.text += ch;
+      else out.push({ face, text: ch });
+    }
+    return out;
+  }
+
+  /** Width of (already cleaned) text in a style at `size`. */
+  private width(text: string, style: Style, size: number): number {
+    let w = 0;
+    for (const seg of this.segments(text, style)) w += this.fontWidth(seg.face.font, seg.text);
+    return w * size;
+  }
+
+  private fontWidth(font: PDFFont, text: string): number {
+    let cache = this.widths.get(font);
+    if (!cache) this.widths.set(font, (cache = new Map()));
+    let w = cache.get(text);
+    if (w === undefined) {
+      w = font.widthOfTextAtSize(text, 1);
+      if (cache.size > 20_000) cache.clear();
+      cache.set(text, w);
+    }
+    return w;
   }
 
   /** Splits a word wider than the line into pieces that fit. */
-  private split(word: string, font: PDFFont, size: number, width: number): string[] {
-    if (font.widthOfTextAtSize(word, size) <= width) return [word];
+  private split(word: string, style: Style, size: number, width: number): string[] {
+    if (this.width(word, style, size) <= width) return [word];
     const out: string[] = [];
     let cur = "";
     for (const ch of word) {
-      if (cur && font.widthOfTextAtSize(cur + ch, size) > width) {
+      if (cur && this.width(cur + ch, style, size) > width) {
         out.push(cur);
         cur = "";
       }
@@ -240,14 +429,27 @@ class Writer {
     return out;
   }
 
-  /** Replaces characters the font cannot encode. */
+  /**
+   * Makes text drawable in a style: NFC (precomposed accents), tabs as spaces, invisible format
+   * characters dropped, and characters no face of the style has replaced by a stand-in or `?`.
+   */
   clean(text: string, style: Style): string {
-    const set = this.charsets[style];
+    const chain = this.faces[style];
+    const has = (ch: string) => {
+      const cp = ch.codePointAt(0)!;
+      return chain.some((f) => f.chars.has(cp));
+    };
     let out = "";
-    for (const ch of text) {
-      if (ch === "\n" || set.has(ch.codePointAt(0)!)) out += ch;
+    for (const ch of text.normalize("NFC")) {
+      if (ch === "\n") out += ch;
       else if (ch === "\t") out += " ";
-      else out += STAND_INS[ch] ?? "?";
+      else if (INVISIBLE.test(ch) || /\p{Cc}/u.test(ch)) continue; // (DejaVu maps some of these to visible glyphs)
+      else if (has(ch)) out += ch;
+      else if (STAND_INS[ch] !== undefined && [...STAND_INS[ch]].every(has)) out += STAND_INS[ch];
+      else {
+        out += MISSING;
+        if (this.missing.size < MAX_MISSING_LISTED) this.missing.add(ch);
+      }
     }
     return out;
   }

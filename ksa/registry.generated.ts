@@ -583,7 +583,7 @@ export const KSA_REGISTRY: KsaRegistryEntry[] = [
   },
   {
     "name": "pdf",
-    "description": "PDF documents: write the content as markdown, get a paginated PDF (headings, paragraphs, lists, code blocks, quotes, tables as rows). Characters outside Western European text (emoji, CJK) print as `?`.",
+    "description": "PDF documents: write the content as markdown, get a paginated PDF (headings, paragraphs, lists, code blocks, quotes, tables as rows). Text is set in DejaVu Sans (Latin with accents, Greek, Cyrillic, math symbols, arrows and more); characters it lacks (CJK, most emoji) print as `?` and are listed in the result's `missingChars`.",
     "category": "documents",
     "defaultAllowed": true,
     "functions": [
@@ -629,6 +629,9 @@ export const KSA_REGISTRY: KsaRegistryEntry[] = [
               "type": "integer",
               "minimum": -9007199254740991,
               "maximum": 9007199254740991
+            },
+            "missingChars": {
+              "type": "string"
             }
           },
           "required": [

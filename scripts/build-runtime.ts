@@ -1,7 +1,9 @@
 /**
  * Bundles the sandbox runtime: `runtime/main.ts` → `runtime/dist/main.js` and the step worker
  * `runtime/worker.ts` → `runtime/dist/worker.js` (ESM, Node 20, every dependency inlined, so the
- * sandbox needs only `node` and these two files). The executor finds `worker.js` next to `main.js`.
+ * sandbox needs only `node` and this folder). The executor finds `worker.js` next to `main.js`; the
+ * pdf KSA finds its fonts in `fonts/` next to them (copied here from the dejavu-fonts-ttf package:
+ * the sandbox sees only this folder, not node_modules).
  *
  *   npx tsx scripts/build-runtime.ts            build into runtime/dist
  *   npx tsx scripts/build-runtime.ts --outdir X build elsewhere
@@ -13,8 +15,9 @@ import { build, type BuildOptions } from "esbuild";
 const root = resolve(import.meta.dirname, "..");
 
 /**
- * Builds the runtime bundles into `outdir` (default `runtime/dist`). `entries` adds or replaces entry
- * points (tests bundle the executor on its own to measure it).
+ * Builds the runtime bundles into `outdir` (default `runtime/dist`), with the pdf fonts in
+ * `outdir/fonts`. `entries` adds or replaces entry points (tests bundle the executor on its own to
+ * measure it). Returns the bundles written (the .js files).
  */
 export async function buildRuntime(opts: { outdir?: string; entries?: Record<string, string>; minify?: boolean } = {}): Promise<string[]> {
   const outdir = resolve(root, opts.outdir ?? "runtime/dist");
@@ -34,6 +37,8 @@ export async function buildRuntime(opts: { outdir?: string; entries?: Record<str
     banner: { js: 'import { createRequire as __lakituCreateRequire } from "node:module"; const require = __lakituCreateRequire(import.meta.url);' },
   };
   const result = await build(options);
+  const { copyPdfFonts } = await import("../ksa/markdownPdf.js"); // (brings pdf-lib along: only here)
+  copyPdfFonts(outdir);
   return Object.keys(result.metafile?.outputs ?? {}).filter((f) => f.endsWith(".js"));
 }
 

@@ -186,30 +186,30 @@ describe("declaration checks", () => {
     ).toEqual([]);
   });
 
-  test.each(["$ref", "oneOf", "anyOf", "allOf", "not", "if"])("%s is rejected as an unsupported keyword", (kw) => {
-    const problems = schemaProblems({ type: "object", [kw]: kw === "$ref" ? "#/x" : [{}] });
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toContain(`unsupported keyword "${kw}"`);
-    expect(problems[0]).toContain("#:");
-  });
-
-  test("other unimplemented assertion keywords are rejected too", () => {
-    expect(UNSUPPORTED_KEYWORDS).toContain("exclusiveMinimum");
-    expect(schemaProblems({ type: "array", uniqueItems: true })[0]).toContain('unsupported keyword "uniqueItems"');
-    expect(schemaProblems({ type: "object", patternProperties: {} })[0]).toContain('unsupported keyword "patternProperties"');
-  });
-
-  test("unsupported keywords are found in nested schemas, with their location", () => {
+  test("keywords the validator does not implement are rejected, with their location", () => {
+    expect(UNSUPPORTED_KEYWORDS).toEqual(["$dynamicRef"]);
     const problems = schemaProblems({
       type: "object",
-      properties: { tags: { type: "array", items: { anyOf: [{ type: "string" }] } } },
-      additionalProperties: { not: { type: "null" } },
+      properties: { tags: { type: "array", items: { $dynamicRef: "#node" } } },
     });
-    expect(problems).toHaveLength(2);
-    expect(problems[0]).toMatch(/^#\/properties\/tags\/items: unsupported keyword "anyOf"/);
-    expect(problems[1]).toMatch(/^#\/additionalProperties: unsupported keyword "not"/);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^#\/properties\/tags\/items: unsupported keyword "\$dynamicRef"/);
   });
 
+  test.each([
+    ["$ref", { $defs: { s: { type: "string" } }, $ref: "#/$defs/s" }],
+    ["oneOf", { oneOf: [{ type: "string" }, { type: "number" }] }],
+    ["anyOf", { anyOf: [{ type: "string" }] }],
+    ["allOf", { allOf: [{ type: "string" }] }],
+    ["not", { not: { type: "null" } }],
+    ["if", { if: { type: "string" }, then: { minLength: 1 }, else: { type: "number" } }],
+    ["uniqueItems", { type: "array", uniqueItems: true }],
+    ["patternProperties", { type: "object", patternProperties: { "^x-": { type: "string" } } }],
+    ["exclusiveMinimum", { exclusiveMinimum: 0, exclusiveMaximum: 10, multipleOf: 0.5 }],
+    ["prefixItems", { prefixItems: [{ type: "string" }], items: { type: "number" } }],
+  ])("%s is now a supported keyword", (_kw, schema) => {
+    expect(schemaProblems(schema)).toEqual([]);
+  });
   test("a property merely named like a keyword is fine", () => {
     const s = { type: "object", properties: { $ref: { type: "string" }, oneOf: { type: "number" } } };
     expect(schemaProblems(s)).toEqual([]);
@@ -259,8 +259,244 @@ describe("declaration checks", () => {
   });
 
   test("validateJson throws on an unsupported schema and validates otherwise", () => {
-    expect(() => validateJson({ oneOf: [] }, 1)).toThrow(/unsupported keyword "oneOf"/);
+    expect(() => validateJson({ $dynamicRef: "#x" }, 1)).toThrow(/^invalid JSON Schema: #: unsupported keyword "\$dynamicRef"/);
+    expect(() => validateJson({ oneOf: [] }, 1)).toThrow("invalid JSON Schema: #/oneOf: must be a non-empty array of schemas");
     expect(validateJson('{"type":"string"}', 1)).toEqual(["/: expected string, got number"]);
     expect(validateJson({ type: "string" }, "ok")).toEqual([]);
+  });
+});
+
+describe("references and composition", () => {
+  test("$ref into $defs, with errors at the value's path", () => {
+    const s = {
+      $defs: { item: { type: "object", required: ["sku"], properties: { sku: { type: "string" } } } },
+      type: "object",
+      properties: { items: { type: "array", items: { $ref: "#/$defs/item" } } },
+    };
+    expect(schemaProblems(s)).toEqual([]);
+    expect(errors(s, { items: [{ sku: "a" }] })).toEqual([]);
+    expect(errors(s, { items: [{ sku: 1 }, {}] })).toEqual(["/items/0/sku: expected string, got number", '/items/1: missing required property "sku"']);
+  });
+
+  test("$ref into draft-07 definitions, to the root (recursion) and to an $anchor", () => {
+    const d7 = { $schema: "http://json-schema.org/draft-07/schema#", definitions: { n: { type: "number" } }, items: { $ref: "#/definitions/n" } };
+    expect(errors(d7, [1, "x"])).toEqual(["/1: expected number, got string"]);
+    const tree = { type: "object", required: ["name"], properties: { name: { type: "string" }, children: { type: "array", items: { $ref: "#" } } } };
+    expect(errors(tree, { name: "a", children: [{ name: "b", children: [{ name: "c" }] }] })).toEqual([]);
+    expect(errors(tree, { name: "a", children: [{ name: "b", children: [{}] }] })).toEqual(['/children/0/children/0: missing required property "name"']);
+    const anchored = { $id: "https://example.com/s.json", $defs: { id: { $anchor: "id", type: "string", pattern: "^id_" } }, $ref: "#id" };
+    expect(errors(anchored, "id_1")).toEqual([]);
+    expect(errors(anchored, "x")).toEqual(['/: "x" does not match pattern /^id_/']);
+  });
+
+  test("anyOf: one message saying why each alternative failed; types collapse like a type array", () => {
+    const nullable = { anyOf: [{ type: "string" }, { type: "null" }] };
+    expect(errors(nullable, null)).toEqual([]);
+    expect(errors(nullable, 3)).toEqual(["/: expected string or null, got number"]);
+    const s = { type: "object", properties: { v: { anyOf: [{ type: "string", minLength: 3 }, { type: "object", required: ["a"] }] } } };
+    expect(errors(s, { v: "abc" })).toEqual([]);
+    expect(errors(s, { v: "ab" })).toEqual([
+      "/v: matches none of the 2 anyOf alternatives: [0] string is 2 characters, need at least 3; [1] expected object, got string",
+    ]);
+    expect(errors(s, { v: { b: { c: 1 } } })).toEqual([
+      '/v: matches none of the 2 anyOf alternatives: [0] expected string, got object; [1] missing required property "a"',
+    ]);
+  });
+
+  test("oneOf: none or more than one alternative matching", () => {
+    const s = { oneOf: [{ type: "number", minimum: 5 }, { type: "integer" }] };
+    expect(errors(s, 7.5)).toEqual([]);
+    expect(errors(s, 2)).toEqual([]);
+    expect(errors(s, 7)).toEqual(["/: matches 2 of the oneOf alternatives ([0], [1]); it must match exactly one"]);
+    expect(errors(s, 1.5)).toEqual(["/: matches none of the 2 oneOf alternatives: [0] 1.5 is less than the minimum 5; [1] expected integer, got number"]);
+  });
+
+  test("allOf: every sub-schema's errors, nested paths shown inside alternatives", () => {
+    expect(errors({ allOf: [{ required: ["a"] }, { required: ["b"] }] }, {})).toEqual(['/: missing required property "a"', '/: missing required property "b"']);
+    const s = { anyOf: [{ type: "string" }, { type: "object", properties: { n: { type: "number" } } }] };
+    expect(errors(s, { n: "1" })).toEqual(["/: matches none of the 2 anyOf alternatives: [0] expected string, got object; [1] /n: expected number, got string"]);
+  });
+
+  test("not and if/then/else", () => {
+    expect(errors({ not: { type: "null" } }, 1)).toEqual([]);
+    expect(errors({ not: { type: "null" } }, null)).toEqual(['/: matches the schema under "not", which is not allowed']);
+    const s = { if: { properties: { kind: { const: "a" } } }, then: { required: ["x"] }, else: { required: ["y"] } };
+    expect(errors(s, { kind: "a", x: 1 })).toEqual([]);
+    expect(errors(s, { kind: "a" })).toEqual(['/: missing required property "x"']);
+    expect(errors(s, { kind: "b" })).toEqual(['/: missing required property "y"']);
+  });
+
+  test("a type error at a node hides the rest of that node, including its alternatives", () => {
+    const s = { type: "object", required: ["a"], anyOf: [{ required: ["b"] }], enum: [{ a: 1 }] };
+    expect(errors(s, "x")).toEqual(["/: expected object, got string"]);
+  });
+});
+
+describe("more assertion keywords", () => {
+  test("uniqueItems compares items structurally", () => {
+    const s = { type: "array", uniqueItems: true };
+    expect(errors(s, [1, "1", { a: 1 }, { a: 2 }])).toEqual([]);
+    expect(errors(s, [1, 2, 1])).toEqual(["/: items 0 and 2 are equal, but uniqueItems is true"]);
+    expect(errors(s, [{ a: [1] }, { a: [1] }])).toEqual(["/: items 0 and 1 are equal, but uniqueItems is true"]);
+  });
+
+  test("format: date, date-time, email, uri, uuid are checked; unknown formats are annotations", () => {
+    const s = {
+      type: "object",
+      properties: {
+        d: { type: "string", format: "date" },
+        t: { type: "string", format: "date-time" },
+        e: { type: "string", format: "email" },
+        u: { type: "string", format: "uri" },
+        id: { type: "string", format: "uuid" },
+        x: { type: "string", format: "x-lakitu-unknown" },
+      },
+    };
+    const good = { d: "2024-02-29", t: "2024-01-01T10:00:00Z", e: "ada@example.com", u: "https://example.com/a?b=c", id: "123e4567-e89b-12d3-a456-426614174000", x: "anything" };
+    expect(errors(s, good)).toEqual([]);
+    expect(errors(s, { d: "2023-02-29", t: "yesterday", e: "not-an-email", u: "no scheme here", id: "123" })).toEqual([
+      '/d: "2023-02-29" does not match format "date"',
+      '/t: "yesterday" does not match format "date-time"',
+      '/e: "not-an-email" does not match format "email"',
+      '/u: "no scheme here" does not match format "uri"',
+      '/id: "123" does not match format "uuid"',
+    ]);
+    expect(errors({ format: "email" }, 42)).toEqual([]); // formats only apply to strings
+  });
+
+  test('format "uri" accepts what URL (and zod\'s z.url(), the KSA params\' source) accepts, IRIs included', () => {
+    const s = { type: "string", format: "uri" };
+    for (const ok of ["https://de.wikipedia.org/wiki/Köln", "https://例子.测试/x", "https://example.com/?q=a|b", "mailto:ada@example.com", "urn:isbn:0451450523"]) {
+      expect(errors(s, ok)).toEqual([]);
+    }
+    expect(errors(s, "/relative/path")).toEqual(['/: "/relative/path" does not match format "uri"']);
+    expect(errors({ type: "string", format: "uri-reference" }, "/relative/path")).toEqual([]);
+  });
+
+  test("const and enum of any JSON value", () => {
+    expect(errors({ const: null }, null)).toEqual([]);
+    expect(errors({ const: "x" }, "y")).toEqual(['/: expected "x", got "y"']);
+    expect(errors({ enum: [1, "a", null, [1]] }, [1])).toEqual([]);
+    expect(errors({ enum: [1, "a", null] }, 2)).toEqual(['/: expected one of [1,"a",null], got 2']);
+  });
+
+  test("patternProperties and additionalProperties together", () => {
+    const s = { type: "object", properties: { id: { type: "string" } }, patternProperties: { "^x-": { type: "string" } }, additionalProperties: false };
+    expect(errors(s, { id: "1", "x-a": "ok", "x-b": "ok" })).toEqual([]);
+    expect(errors(s, { id: "1", "x-a": 1, y: 2 })).toEqual(["/x-a: expected string, got number", '/: unexpected property "y" (additionalProperties is false)']);
+  });
+
+  test("propertyNames, dependentRequired, min/maxProperties", () => {
+    expect(errors({ type: "object", propertyNames: { pattern: "^[a-z]+$" } }, { ok: 1, BAD: 2 })).toEqual([
+      '/: property name "BAD" is not allowed: "BAD" does not match pattern /^[a-z]+$/',
+    ]);
+    expect(errors({ type: "object", minProperties: 2, dependentRequired: { card: ["cvv"] } }, { card: "4242" })).toEqual([
+      "/: object has 1 properties, need at least 2",
+      '/: property "card" requires property "cvv", which is missing',
+    ]);
+    expect(errors({ maxProperties: 1 }, { a: 1, b: 2 })).toEqual(["/: object has 2 properties, allowed at most 1"]);
+  });
+
+  test("exclusive bounds (2020-12 numbers and draft-04 booleans) and multipleOf", () => {
+    expect(errors({ exclusiveMinimum: 0, exclusiveMaximum: 1 }, 0.5)).toEqual([]);
+    expect(errors({ exclusiveMinimum: 0 }, 0)).toEqual(["/: 0 is not greater than the exclusive minimum 0"]);
+    expect(errors({ exclusiveMaximum: 1 }, 1)).toEqual(["/: 1 is not less than the exclusive maximum 1"]);
+    const d4 = { $schema: "http://json-schema.org/draft-04/schema#", minimum: 0, exclusiveMinimum: true };
+    expect(errors(d4, 0)).toEqual(["/: 0 is not greater than the exclusive minimum 0"]);
+    expect(errors(d4, 0.1)).toEqual([]);
+    expect(errors({ multipleOf: 0.5 }, 1.5)).toEqual([]);
+    expect(errors({ multipleOf: 0.5 }, 0.3)).toEqual(["/: 0.3 is not a multiple of 0.5"]);
+  });
+
+  test("contains / minContains / maxContains report one verdict, not every other item", () => {
+    expect(errors({ type: "array", contains: { type: "string" } }, [1, 2, "a"])).toEqual([]);
+    expect(errors({ type: "array", contains: { type: "string" } }, [1, 2])).toEqual(['/: no item matches the "contains" schema']);
+    expect(errors({ contains: { type: "string" }, minContains: 2 }, [1, "a"])).toEqual(['/: only 1 items match the "contains" schema, need at least 2']);
+    expect(errors({ contains: { type: "string" }, maxContains: 1 }, ["a", "b"])).toEqual(['/: 2 items match the "contains" schema, allowed at most 1']);
+  });
+
+  test("prefixItems with items: false (2020-12 tuples); items as an array in draft-07", () => {
+    const s = { type: "array", prefixItems: [{ type: "string" }, { type: "number" }], items: false };
+    expect(errors(s, ["a", 1])).toEqual([]);
+    expect(errors(s, ["a", "b", 3])).toEqual(["/1: expected number, got string", "/2: no value is allowed here (schema is false)"]);
+    const d7 = { $schema: "http://json-schema.org/draft-07/schema#", items: [{ type: "string" }], additionalItems: { type: "number" } };
+    expect(errors(d7, ["a", 1, "x"])).toEqual(["/2: expected number, got string"]);
+  });
+
+  test("a huge invalid document is checked in short-circuit mode and stays fast", () => {
+    const many = Array.from({ length: 50_000 }, (_, i) => ({ n: i }));
+    const s = compiled({ type: "array", items: { type: "object", properties: { n: { type: "string" } } } });
+    const t = Date.now();
+    expect(validateWithSchema(s, many).map(formatSchemaError)).toEqual(["/0/n: expected string, got number"]);
+    expect(Date.now() - t).toBeLessThan(2000);
+  });
+
+  test("a value nested deeper than the stack allows is an error, not a crash", () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const s = { $defs: { n: { anyOf: [{ type: "number" }, { type: "array", items: { $ref: "#/$defs/n" } }] } }, $ref: "#/$defs/n" };
+    expect(errors(s, [[1], [[2]]])).toEqual([]);
+    expect(errors(s, deep)).toEqual(["/: the value is nested too deeply to be checked against this schema"]);
+  });
+});
+
+describe("bad schemas name the problem", () => {
+  test("unresolvable and remote $refs", () => {
+    expect(schemaProblems({ $ref: "#/$defs/missing" })).toEqual([
+      '#/$ref: cannot resolve "#/$defs/missing"; only references inside this schema are supported (e.g. "#/$defs/name", "#/definitions/name", "#/properties/name" or an "$anchor")',
+    ]);
+    expect(schemaProblems({ properties: { a: { $ref: "https://example.com/other.json" } } })[0]).toMatch(
+      /^#\/properties\/a\/\$ref: cannot resolve "https:\/\/example\.com\/other\.json"; only references inside this schema/,
+    );
+    expect(schemaProblems({ "x-shared": { type: "string" }, $ref: "#/x-shared" })[0]).toContain('does not point at a schema; put shared schemas under "$defs"');
+    expect(schemaProblems({ $ref: 5 })[0]).toBe('#/$ref: must be a URI reference string like "#/$defs/name", got number');
+  });
+
+  test("reference cycles that never descend into the value", () => {
+    const p = schemaProblems({ $defs: { a: { $ref: "#/$defs/b" }, b: { anyOf: [{ $ref: "#/$defs/a" }] } }, $ref: "#/$defs/a" });
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^#\/\$defs\/a: reference cycle #\/\$defs\/a → #\/\$defs\/b → #\/\$defs\/b\/anyOf\/0 → #\/\$defs\/a never descends/);
+    expect(schemaProblems({ allOf: [{ $ref: "#" }] })[0]).toContain("reference cycle");
+    // recursion through properties/items is fine
+    expect(schemaProblems({ properties: { next: { $ref: "#" } } })).toEqual([]);
+  });
+
+  test("malformed values of the newly supported keywords", () => {
+    expect(schemaProblems({ anyOf: [] })).toEqual(["#/anyOf: must be a non-empty array of schemas"]);
+    expect(schemaProblems({ oneOf: { type: "string" } })).toEqual(["#/oneOf: must be a non-empty array of schemas"]);
+    expect(schemaProblems({ allOf: [5] })).toEqual(["#/allOf/0: a schema must be an object (or true/false), got number"]);
+    expect(schemaProblems({ not: "string" })).toEqual(["#/not: a schema must be an object (or true/false), got string"]);
+    expect(schemaProblems({ uniqueItems: "yes" })).toEqual(['#/uniqueItems: must be true or false, got "yes"']);
+    expect(schemaProblems({ multipleOf: 0 })).toEqual(["#/multipleOf: must be a number greater than 0, got 0"]);
+    expect(schemaProblems({ format: 1 })).toEqual(["#/format: must be a string, got number"]);
+    expect(schemaProblems({ exclusiveMinimum: true })[0]).toContain("a boolean exclusiveMinimum is draft-04 syntax");
+    expect(schemaProblems({ patternProperties: { "(": {} } })[0]).toMatch(/^#\/patternProperties\/\(: the property-name pattern does not compile/);
+    expect(schemaProblems({ $defs: [] })).toEqual(["#/$defs: must be an object mapping names to schemas"]);
+    expect(schemaProblems({ dependentRequired: { a: "b" } })).toEqual(["#/dependentRequired: must be an object mapping property names to arrays of property names"]);
+    expect(schemaProblems({ minProperties: 2, maxProperties: 1 })[0]).toContain("minProperties (2) is greater than maxProperties (1)");
+  });
+
+  test("patterns must compile as Unicode regular expressions (how the validator runs them)", () => {
+    expect(schemaProblems({ pattern: "^\\p{Lu}" })).toEqual([]);
+    expect(schemaProblems({ pattern: "a\\-b" })[0]).toMatch(/^#\/pattern: does not compile \(.*Invalid escape.*\); JSON Schema patterns are JavaScript regular expressions with the "u" flag$/);
+  });
+
+  test("unknown dialects, bad identifiers, non-JSON input and oversized schemas", () => {
+    expect(schemaProblems({ $schema: "https://json-schema.org/draft/2020-12/schema" })).toEqual([]);
+    expect(schemaProblems({ $schema: "http://json-schema.org/draft-06/schema#" })).toEqual([]);
+    expect(schemaProblems({ $schema: "http://example.com/mine" })[0]).toMatch(/^#\/\$schema: unknown JSON Schema dialect "http:\/\/example\.com\/mine"/);
+    expect(schemaProblems({ $defs: { a: { $id: "https://x.test/a" }, b: { $id: "https://x.test/a" } } })[0]).toMatch(
+      /^the schema's identifiers do not resolve \(Duplicate schema URI "https:\/\/x\.test\/a"\.\); check its "\$id"/,
+    );
+    expect(schemaProblems({ const: 1n })[0]).toMatch(/^the schema is not plain JSON/);
+    const wide = { type: "object", properties: Object.fromEntries(Array.from({ length: 10_001 }, (_, i) => [`p${i}`, { type: "string" }])) };
+    expect(schemaProblems(wide)).toEqual(["#/properties/p9999: the schema has more than 10000 sub-schemas; simplify it"]);
+  });
+
+  test("validateJson throws naming every malformed keyword (references are resolved once the keywords are well-formed)", () => {
+    expect(() => validateJson({ type: "object", properties: { a: { type: "strin" } }, anyOf: [] }, {})).toThrow(
+      'invalid JSON Schema: #/properties/a/type: unknown type "strin"; use one of string, number, integer, boolean, object, array, null; #/anyOf: must be a non-empty array of schemas',
+    );
+    expect(() => validateJson({ properties: { a: { $ref: "#/nope" } } }, {})).toThrow(/^invalid JSON Schema: #\/properties\/a\/\$ref: cannot resolve "#\/nope"/);
   });
 });

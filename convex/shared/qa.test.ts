@@ -387,7 +387,7 @@ describe("checkDeliverables", () => {
       [art("d.json", "{}")],
     );
     expect(r.ok).toBe(false);
-    expect(reasonOf(r.checks, "d.json", "json_schema")).toContain('unsupported keyword "oneOf"');
+    expect(reasonOf(r.checks, "d.json", "json_schema")).toContain("#/oneOf: must be a non-empty array of schemas");
   });
 
   test("a failed type check omits the later checks", () => {
@@ -559,11 +559,24 @@ describe("deliverableProblems", () => {
     expect(deliverableProblems({ name: "d.json", type: "json", checks: { jsonSchema: '"object"' } })[0]).toContain("got string");
   });
 
-  test.each(["$ref", "oneOf", "anyOf", "allOf", "not", "if"])("jsonSchema with unsupported keyword %s", (kw) => {
-    const schema = JSON.stringify({ type: "object", properties: { a: { [kw]: kw === "$ref" ? "#/x" : {} } } });
+  test.each([
+    ["$dynamicRef", { $dynamicRef: "#node" }, 'checks.jsonSchema #/properties/a: unsupported keyword "$dynamicRef"'],
+    ["$ref", { $ref: "#/x" }, 'checks.jsonSchema #/properties/a/$ref: cannot resolve "#/x"'],
+    ["oneOf", { oneOf: {} }, "checks.jsonSchema #/properties/a/oneOf: must be a non-empty array of schemas"],
+  ])("jsonSchema with a bad %s", (_kw, sub, message) => {
+    const schema = JSON.stringify({ type: "object", properties: { a: sub } });
     const p = deliverableProblems({ name: "d.json", type: "json", checks: { jsonSchema: schema } });
     expect(p).toHaveLength(1);
-    expect(p[0]).toContain(`deliverable "d.json": checks.jsonSchema #/properties/a: unsupported keyword "${kw}"`);
+    expect(p[0]).toContain(`deliverable "d.json": ${message}`);
+  });
+
+  test("jsonSchema with $ref, anyOf, oneOf, allOf, not and if is accepted", () => {
+    const schema = JSON.stringify({
+      $defs: { s: { type: "string" } },
+      type: "object",
+      properties: { a: { $ref: "#/$defs/s" }, b: { anyOf: [{ type: "string" }, { type: "null" }] }, c: { oneOf: [{ type: "integer" }] }, d: { allOf: [{}] }, e: { not: { type: "null" } }, f: { if: {}, then: {} } },
+    });
+    expect(deliverableProblems({ name: "d.json", type: "json", checks: { jsonSchema: schema } })).toEqual([]);
   });
 
   test("every problem is reported, not just the first", () => {

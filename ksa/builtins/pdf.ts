@@ -11,7 +11,7 @@ export const MAX_PDF_MARKDOWN_CHARS = 2 * 1024 * 1024;
 export const pdf = defineKSA({
   name: "pdf",
   description:
-    "PDF documents: write the content as markdown, get a paginated PDF (headings, paragraphs, lists, code blocks, quotes, tables as rows). Characters outside Western European text (emoji, CJK) print as `?`.",
+    "PDF documents: write the content as markdown, get a paginated PDF (headings, paragraphs, lists, code blocks, quotes, tables as rows). Text is set in DejaVu Sans (Latin with accents, Greek, Cyrillic, math symbols, arrows and more); characters it lacks (CJK, most emoji) print as `?` and are listed in the result's `missingChars`.",
   category: "documents",
   defaultAllowed: true,
   functions: {
@@ -23,13 +23,13 @@ export const pdf = defineKSA({
         path: z.string().min(1).max(1024),
         title: z.string().max(500).optional(),
       }),
-      result: z.object({ path: z.string(), pages: z.number().int(), bytes: z.number().int() }),
+      result: z.object({ path: z.string(), pages: z.number().int(), bytes: z.number().int(), missingChars: z.string().optional() }),
       local: async (ctx, { markdown, path, title }) => {
         const target = await confine(ctx.workspace, path);
-        const { bytes, pages } = await markdownToPdf(markdown, title);
+        const { bytes, pages, missingChars } = await markdownToPdf(markdown, title);
         await mkdir(dirname(target.real), { recursive: true });
         await writeFile(target.real, bytes);
-        return { path: target.rel, pages, bytes: bytes.length };
+        return { path: target.rel, pages, bytes: bytes.length, ...(missingChars ? { missingChars } : {}) };
       },
     },
   },
