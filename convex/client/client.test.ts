@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { Lakitu, registerRoutes } from "./index.js";
+import type { ConvexError } from "convex/values";
+import { isLakituError, Lakitu, registerRoutes, type LakituErrorData } from "./index.js";
 import type { ComponentApi } from "../component/_generated/component.js";
 import { anyApi, httpRouter } from "convex/server";
 
@@ -9,7 +10,24 @@ describe("Lakitu client", () => {
   test("runCard without a provider says how to configure one", async () => {
     const lakitu = new Lakitu(component);
     const ctx = { runQuery: async () => null, runMutation: async () => null } as never;
-    await expect(lakitu.runCard(ctx, { cardId: "c" })).rejects.toThrow(/pass \{ provider: internal\.<file>\.provider \}/);
+    const e = await lakitu.runCard(ctx, { cardId: "c" }).catch((err: unknown) => err);
+    expect(isLakituError(e, "misconfigured")).toBe(true);
+    expect((e as ConvexError<LakituErrorData>).data.message).toMatch(/pass \{ provider: internal\.<file>\.provider \}/);
+  });
+
+  test("runCard without CONVEX_SITE_URL or callbackUrl is a misconfigured error naming both", async () => {
+    const lakitu = new Lakitu(component, { provider: anyApi.sandbox.provider });
+    const ctx = { runQuery: async () => null, runMutation: async () => null } as never;
+    const saved = process.env.CONVEX_SITE_URL;
+    delete process.env.CONVEX_SITE_URL;
+    try {
+      const e = await lakitu.runCard(ctx, { cardId: "c" }).catch((err: unknown) => err);
+      expect(isLakituError(e, "misconfigured")).toBe(true);
+      expect((e as ConvexError<LakituErrorData>).data.message).toContain("CONVEX_SITE_URL");
+      expect((e as ConvexError<LakituErrorData>).data.message).toContain("callbackUrl");
+    } finally {
+      if (saved !== undefined) process.env.CONVEX_SITE_URL = saved;
+    }
   });
 
   test("registerRoutes mounts every runtime route under the prefix", () => {

@@ -122,8 +122,9 @@ export class Lakitu {
     if (!this.options.provider) {
       fail("misconfigured", "Lakitu: no sandbox provider; pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
     }
+    const callbackUrl = this.callbackUrl();
     const providerHandle = await createFunctionHandle(this.options.provider);
-    return ctx.runMutation(this.component.runs.runCard, { ...args, providerHandle, callbackUrl: this.callbackUrl() });
+    return ctx.runMutation(this.component.runs.runCard, { ...args, providerHandle, callbackUrl });
   }
   /** Cancels a run from any state: sandbox killed, token revoked, workflow canceled. */
   cancelRun(ctx: MutationCtx, args: { runId: string; reason?: string | undefined }) {
