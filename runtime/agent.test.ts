@@ -107,11 +107,19 @@ describe("agent loop", () => {
     expect(h.fake.completions[0]).toMatchObject({ status: "succeeded", manifest: [] });
   });
 
-  it("fails with max_steps when the model keeps writing code", async () => {
-    h = await harness({ task: { limits: { maxSteps: 2 } }, replies: [ts("console.log(1)"), ts("console.log(2)")] });
+  it("does not stop itself at maxSteps: the gateway counts the steps and says when they are used up", async () => {
+    h = await harness({ task: { limits: { maxSteps: 2 } }, replies: [ts("console.log(1)"), ts("console.log(2)"), { stop: "budget_exceeded" }] });
     const outcome = await run(h);
-    expect(outcome.status).toBe("failed");
-    expect(h.fake.completions[0]).toMatchObject({ status: "failed", error: expect.stringContaining("max_steps") });
+    expect(h.fake.llmCalls.map((c) => c.step)).toEqual([0, 1, 2]);
+    expect(outcome).toMatchObject({ status: "failed", error: "budget_exceeded" });
+    expect(h.fake.completions[0]).toMatchObject({ status: "failed", error: "budget_exceeded" });
+  });
+
+  it("409 busy (the previous turn still in flight) is waited out, not a failure", async () => {
+    h = await harness({ llmBusy: 2, replies: ["All done."] });
+    const outcome = await run(h);
+    expect(outcome.status).toBe("succeeded");
+    expect(h.fake.requests.filter((r) => r.path === "llm")).toHaveLength(3);
   });
 
   it("stops when the gateway says stop", async () => {

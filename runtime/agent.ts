@@ -1,7 +1,8 @@
 /**
  * The agent loop: observation → model (through the component's /llm) → code → execution → next
  * observation. It ends when the model answers without code (and the required deliverables are there,
- * or no steps remain), or at the step limit, the deadline, a `stop` from the gateway, or when the run
+ * or no steps remain), at the deadline, at a `stop` from the gateway (which counts the steps and
+ * answers budget_exceeded when they are used up), or when the run
  * stops being ours (the signal).
  */
 import { AbortedError, GiveUpError, LakituHttpError, RunOverError, type InboxMessage, type LakituClient } from "./client.js";
@@ -82,7 +83,8 @@ export async function runAgent(d: AgentDeps): Promise<AgentOutcome> {
   for (let step = 0; ; step++) {
     const early = stopped(step);
     if (early) return early;
-    if (step >= maxSteps) return { status: "failed", error: `max_steps: used all ${maxSteps} steps without finishing`, steps: step };
+    // No step limit here: the gateway counts steps and answers budget_exceeded when they are used up,
+    // so the component (not this process) decides, and a run that finished in its last step is checked.
     if (Date.now() >= deadline()) return { status: "failed", error: "deadline: the run's deadline passed", steps: step };
 
     let reply: string;

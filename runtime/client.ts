@@ -220,7 +220,9 @@ export class LakituClient {
       }
       throw this.over;
     }
-    if (response.status === 429 || response.status >= 500 || (response.ok && parsed === undefined)) {
+    // 409 busy: the run's previous model turn is still in flight (e.g. this is a retry of a request
+    // whose answer was lost); once it settles the same step is answered from the replay.
+    if (response.status === 429 || response.status >= 500 || (response.status === 409 && code === "busy") || (response.ok && parsed === undefined)) {
       const retryAfter = Number(response.headers.get("retry-after"));
       return {
         retryable: true,

@@ -165,6 +165,19 @@ export class Lakitu {
     return ctx.runMutation(this.component.inbox.sendMessage, args);
   }
 
+  /**
+   * What was spent: tokens (input, cached input, output), USD, model steps and sandbox seconds, for
+   * exactly one of a run, a card (all its runs) or a board (all its cards).
+   * @example const { costUsd } = await lakitu.getUsage(ctx, { boardId });
+   */
+  getUsage(ctx: QueryCtx, args: { runId: string } | { cardId: string } | { boardId: string }) {
+    return ctx.runQuery(this.component.usage.getUsage, args);
+  }
+  /** A run's model turns in step order: tokens, cost, and whether the cost came from the provider or the price table. */
+  listTurns(ctx: QueryCtx, args: { runId: string; limit?: number | undefined }) {
+    return ctx.runQuery(this.component.usage.listTurns, args);
+  }
+
   // ---- artifacts and review ------------------------------------------------------------------
 
   /** Artifacts of one run or one card (pass exactly one). */

@@ -1,6 +1,6 @@
 import { v } from "convex/values";
 import { mutation, query } from "./_generated/server.js";
-import { vConfigPatch } from "../shared/validators.js";
+import { vConfigPatch, vModelPrice } from "../shared/validators.js";
 import { configDoc, getConfig as resolve } from "../model/config.js";
 import { checkConfig } from "../model/validate.js";
 
@@ -17,6 +17,7 @@ const vResolved = v.object({
   templateVersion: v.optional(v.string()),
   redact: v.array(v.string()),
   webEnabled: v.boolean(),
+  prices: v.array(vModelPrice),
 });
 
 /** Changes the stored configuration; only the given fields change. */

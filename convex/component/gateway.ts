@@ -16,6 +16,8 @@ import type { PlanTask } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
 import { authenticate, touchActivity } from "../model/runtime.js";
+import { estimateInputTokens, releaseTurn, reservation, reserveTurn, settleTurn, turnAt, turnCost, turnInFlight, type BudgetLimit } from "../model/turns.js";
+import { priceOf } from "../gateway/prices.js";
 import { KSA_REGISTRY } from "../../ksa/registry.generated.js";
 import { ksaReference } from "../../ksa/reference.js";
 import { isKsaAllowed, resolveAllowed } from "../../ksa/policy.js";
@@ -24,8 +26,6 @@ import { DEFAULT_MAX_STEPS, OUTPUT_DIR, systemPrompt, type AgentTask } from "../
 
 const auth = { token: v.string(), generation: v.number() };
 const LIVE = new Set(["provisioning", "running"]);
-/** Replies longer than this are not kept for replay (documents stay far below 1 MiB). */
-const MAX_REPLAY_CHARS = 200_000;
 
 async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise<AgentTask> {
   const card = (await ctx.db.get(run.cardId))!;
@@ -76,76 +76,93 @@ export const task = mutation({
 type Turn =
   | { stop: string; message: string }
   | { stop: null; replay: string }
-  | { stop: null; runId: string; threadId: string; model: string | undefined; system: string };
+  | { stop: null; step: number; threadId: string; model: string | undefined; system: string; maxOutputTokens: number };
 
-/** Checks budgets and prepares one model turn; over budget ends the run as budget_exceeded. */
+/**
+ * Checks the budgets and reserves one model turn (see model/turns.ts): the step is counted and the
+ * turn's worst-case cost held in this transaction, so concurrent calls cannot multiply steps or spend.
+ * A second call while a turn is in flight is refused with `busy`; a step already answered is replayed.
+ */
 export const beginTurn = internalMutation({
-  args: { ...auth, step: v.number() },
+  args: { ...auth, step: v.number(), promptChars: v.number() },
   returns: v.any(),
   handler: async (ctx, args): Promise<Turn> => {
     const { session, run } = await authenticate(ctx, args);
     if (!LIVE.has(run.status)) return { stop: "run_ended", message: `run ${run._id} is ${run.status}` };
+    const existing = await turnAt(ctx, run._id, args.step);
     // A turn the runtime retries because it lost the answer: the same reply, no second model call.
-    if (run.lastTurn && args.step === run.lastTurn.step) return { stop: null, replay: run.lastTurn.reply };
-    if (args.step < run.usage.steps) fail("stale", `step ${args.step} was already answered (the run is at step ${run.usage.steps})`);
-    const stage = (await ctx.db.get(run.stageId))!;
-    const card = (await ctx.db.get(run.cardId))!;
-    const t = await taskOf(ctx, run, run.usage.steps);
-    const over =
-      run.usage.steps >= t.limits.maxSteps
-        ? `the stage allows ${t.limits.maxSteps} model steps and all were used`
-        : t.limits.maxCostUsd !== undefined && run.usage.costUsd >= t.limits.maxCostUsd
-          ? `the run cost $${run.usage.costUsd.toFixed(4)}, at or over the stage's maxCostUsd $${t.limits.maxCostUsd}`
-          : null;
+    if (existing?.status === "settled" && existing.reply !== undefined) return { stop: null, replay: existing.reply };
+    const inFlight = await turnInFlight(ctx, run);
+    if (inFlight) fail("busy", `step ${inFlight.step} is being answered; a run makes one model turn at a time (retry when it returns)`);
+    const current = (await ctx.db.get(run._id))!;
+    if (args.step !== current.usage.steps) {
+      fail(args.step < current.usage.steps ? "stale" : "invalid_argument", `step ${args.step} is not the run's next step (${current.usage.steps})`);
+    }
+    const stage = (await ctx.db.get(current.stageId))!;
+    const card = (await ctx.db.get(current.cardId))!;
+    const config = await getConfig(ctx);
+    const limits = stageLimits(stage, config);
+    const t = await taskOf(ctx, current, current.usage.steps);
+    const system = systemPrompt(t, ksaReference(KSA_REGISTRY, t.stage.allowedKsas));
+    const model = stage.model ?? "scripted";
+    let over: { limit: BudgetLimit; message: string } | null = null;
+    let reservedUsd = 0;
+    if (current.usage.steps >= t.limits.maxSteps) {
+      over = { limit: "maxSteps", message: `the stage allows ${t.limits.maxSteps} model steps and all were used` };
+    } else if (Date.now() >= t.limits.deadline) {
+      over = { limit: "maxDurationMs", message: `the run reached its maximum duration (${limits.maxDurationMs} ms)` };
+    } else {
+      const inputTokens = await estimateInputTokens(ctx, card._id, system.length, args.promptChars);
+      const r = reservation(current, limits, model, priceOf(model, config.prices), inputTokens);
+      if ("limit" in r) over = r;
+      else reservedUsd = r.reservedUsd;
+    }
     if (over) {
-      await componentEvent(ctx, run, "budget_exceeded", "error", `budget exceeded: ${over}`);
-      await endAgentPhase(ctx, run, { to: "failed", code: "budget_exceeded", message: over }, "runtime");
-      return { stop: "budget_exceeded", message: over };
+      await componentEvent(ctx, current, "budget_exceeded", "error", `budget exceeded (${over.limit}): ${over.message}`);
+      await endAgentPhase(ctx, current, { to: "failed", code: "budget_exceeded", message: `${over.limit}: ${over.message}` }, "runtime");
+      return { stop: "budget_exceeded", message: over.message };
     }
     let threadId = card.threadId;
     if (!threadId) {
       threadId = await createThread(ctx, components.agent, { title: card.title });
       await ctx.db.patch(card._id, { threadId });
     }
+    await reserveTurn(ctx, current, { model, promptChars: args.promptChars, reservedUsd }, existing);
     await touchActivity(ctx, session);
-    return { stop: null, runId: run._id, threadId, model: stage.model, system: systemPrompt(t, ksaReference(KSA_REGISTRY, t.stage.allowedKsas)) };
+    return { stop: null, step: args.step, threadId, model: stage.model, system, maxOutputTokens: limits.maxOutputTokens };
   },
 });
 
-/** Records a turn's usage; a model that cannot be configured ends the run instead. */
+const vTokens = { inputTokens: v.number(), cachedInputTokens: v.number(), outputTokens: v.number() };
+
+/** Settles a turn with the tokens it used and its cost (the provider's figure, else tokens × price). */
 export const endTurn = internalMutation({
-  args: {
-    ...auth,
-    step: v.optional(v.number()),
-    reply: v.optional(v.string()),
-    usage: v.optional(v.object({ inputTokens: v.number(), outputTokens: v.number(), costUsd: v.number() })),
-    failure: v.optional(v.object({ code: v.string(), message: v.string() })),
+  args: { ...auth, step: v.number(), reply: v.string(), usage: v.object({ ...vTokens, providerCostUsd: v.optional(v.number()) }) },
+  returns: v.object({ ...vTokens, costUsd: v.number() }),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    const turn = await turnAt(ctx, run._id, args.step);
+    if (!turn) fail("not_found", `run ${run._id} has no turn ${args.step}`);
+    const { providerCostUsd, ...tokens } = args.usage;
+    const config = await getConfig(ctx);
+    const cost = turnCost(tokens, providerCostUsd, priceOf(turn.model, config.prices));
+    await settleTurn(ctx, run, turn, tokens, cost, args.reply);
+    return { ...tokens, costUsd: cost.costUsd };
   },
+});
+
+/** A turn whose call failed: released (the step is given back) and, unless it may be retried, the run ends. */
+export const failTurn = internalMutation({
+  args: { ...auth, step: v.number(), failure: v.optional(v.object({ code: v.string(), message: v.string() })) },
   returns: v.null(),
   handler: async (ctx, args) => {
     const { run } = await authenticate(ctx, args);
-    if (args.usage) {
-      const u = run.usage;
-      // A duplicate of a turn already answered (the same /llm request delivered twice at once): its
-      // tokens were spent, but it is not another step, and the first answer stays the one replayed.
-      const repeat = args.step !== undefined && run.lastTurn?.step === args.step;
-      await ctx.db.patch(run._id, {
-        usage: {
-          inputTokens: u.inputTokens + args.usage.inputTokens,
-          outputTokens: u.outputTokens + args.usage.outputTokens,
-          costUsd: u.costUsd + args.usage.costUsd,
-          steps: u.steps + (repeat ? 0 : 1),
-        },
-        ...(repeat
-          ? {}
-          : args.step !== undefined && args.reply !== undefined && args.reply.length <= MAX_REPLAY_CHARS
-            ? { lastTurn: { step: args.step, reply: args.reply } }
-            : { lastTurn: undefined }),
-      });
-    }
+    const turn = await turnAt(ctx, run._id, args.step);
+    if (turn) await releaseTurn(ctx, run, turn);
     if (args.failure) {
-      await componentEvent(ctx, run, args.failure.code, "error", args.failure.message);
-      await endAgentPhase(ctx, run, { to: "failed", ...args.failure }, "runtime");
+      const current = (await ctx.db.get(run._id))!;
+      await componentEvent(ctx, current, args.failure.code, "error", args.failure.message);
+      await endAgentPhase(ctx, current, { to: "failed", ...args.failure }, "runtime");
     }
     return null;
   },
@@ -161,13 +178,16 @@ async function componentEvent(ctx: MutationCtx, run: Doc<"runs">, kind: string, 
   await ctx.db.insert("events", { runId: run._id, seq: (last?.seq ?? COMPONENT_EVENT_SEQ_BASE - 1) + 1, kind, level, text, ts: Date.now() });
 }
 
+const vTurnUsage = v.object({ ...vTokens, costUsd: v.number() });
+type TurnUsage = typeof vTurnUsage.type;
+
 /** One model turn: the runtime's observation in, the model's reply out. */
 export const llm = action({
   args: { ...auth, step: v.number(), observation: v.string() },
-  returns: v.object({ reply: v.string(), stop: v.optional(v.string()), usage: v.optional(v.object({ inputTokens: v.number(), outputTokens: v.number(), costUsd: v.number() })) }),
-  handler: async (ctx, args): Promise<{ reply: string; stop?: string; usage?: { inputTokens: number; outputTokens: number; costUsd: number } }> => {
+  returns: v.object({ reply: v.string(), stop: v.optional(v.string()), usage: v.optional(vTurnUsage) }),
+  handler: async (ctx, args): Promise<{ reply: string; stop?: string; usage?: TurnUsage }> => {
     const a = { token: args.token, generation: args.generation };
-    const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step });
+    const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step, promptChars: args.observation.length });
     if (turn.stop !== null) return { reply: "", stop: turn.stop };
     if ("replay" in turn) return { reply: turn.replay };
     let model;
@@ -175,28 +195,36 @@ export const llm = action({
       model = resolveModel(turn.model, env);
     } catch (e) {
       if (!(e instanceof ModelConfigError)) throw e;
-      await ctx.runMutation(internal.gateway.endTurn, { ...a, failure: { code: "model_unavailable", message: e.message } });
+      await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, failure: { code: "model_unavailable", message: e.message } });
       return { reply: "", stop: "model_unavailable" };
     }
     const agent = new Agent(components.agent, { name: "lakitu", languageModel: model });
     let result;
     try {
-      result = await agent.generateText(ctx, { threadId: turn.threadId }, { prompt: args.observation, system: turn.system });
+      result = await agent.generateText(
+        ctx,
+        { threadId: turn.threadId },
+        { prompt: args.observation, system: turn.system, maxOutputTokens: turn.maxOutputTokens },
+      );
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       const retryable = (e as { isRetryable?: boolean }).isRetryable !== false;
-      if (!retryable) {
-        await ctx.runMutation(internal.gateway.endTurn, { ...a, failure: { code: "model_failed", message } });
-        return { reply: "", stop: "model_failed" };
-      }
+      await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, ...(retryable ? {} : { failure: { code: "model_failed", message } }) });
+      if (!retryable) return { reply: "", stop: "model_failed" };
       fail("model_failed", `the model call failed and may be retried: ${message}`);
     }
-    const usage = {
-      inputTokens: result.usage?.inputTokens ?? 0,
-      outputTokens: result.usage?.outputTokens ?? 0,
-      costUsd: reportedCostUsd(result.providerMetadata),
-    };
-    await ctx.runMutation(internal.gateway.endTurn, { ...a, usage, step: args.step, reply: result.text });
+    const providerCostUsd = reportedCostUsd(result.providerMetadata);
+    const usage: TurnUsage = await ctx.runMutation(internal.gateway.endTurn, {
+      ...a,
+      step: turn.step,
+      reply: result.text,
+      usage: {
+        inputTokens: result.usage?.inputTokens ?? 0,
+        cachedInputTokens: result.usage?.inputTokenDetails?.cacheReadTokens ?? 0,
+        outputTokens: result.usage?.outputTokens ?? 0,
+        ...(providerCostUsd !== undefined ? { providerCostUsd } : {}),
+      },
+    });
     return { reply: result.text, usage };
   },
 });

@@ -1,3 +1,4 @@
+import { priceOf } from "../gateway/prices.js";
 import { v } from "convex/values";
 import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
@@ -38,8 +39,17 @@ export const runCard = mutation({
     if (args.attempt !== undefined && (!Number.isInteger(args.attempt) || args.attempt < 1)) {
       fail("invalid_argument", `attempt must be a positive integer, got ${args.attempt}`);
     }
-    const attempt = args.attempt ?? (await nextAttempt(ctx, card._id, stage._id));
     const config = await getConfig(ctx);
+    const limits = stageLimits(stage, config);
+    const model = stage.model ?? "scripted";
+    if (limits.maxCostUsd !== undefined && !priceOf(model, config.prices)) {
+      fail(
+        "invalid_argument",
+        `stage "${stage.name}" has limits.maxCostUsd $${limits.maxCostUsd} but model "${model}" has no known price, so the budget cannot be enforced; ` +
+          `add one: configure({ prices: [{ model: "${model}", inputUsdPerMTok, outputUsdPerMTok, source, date: "YYYY-MM-DD" }] })`,
+      );
+    }
+    const attempt = args.attempt ?? (await nextAttempt(ctx, card._id, stage._id));
     const r = await startRun(ctx, {
       card,
       stage,

@@ -28,6 +28,8 @@ export default defineSchema({
     /** Opaque reference to the parent app's owner (user, team); the component never interprets it. */
     owner: v.optional(v.string()),
     description: v.optional(v.string()),
+    /** Totals of every run on the board; W: each settled turn and each ended session. */
+    usage: v.optional(vUsage),
   }).index("by_owner", ["owner"]),
 
   stages: defineTable({
@@ -54,6 +56,8 @@ export default defineSchema({
     threadId: v.optional(v.string()),
     /** The agent's task list, kept across runs through the `plan` KSA; at most MAX_PLAN_TASKS. */
     plan: v.optional(v.array(vPlanTask)),
+    /** Totals of every run of the card; W: each settled turn and each ended session. */
+    usage: v.optional(vUsage),
   })
     .index("by_board_stage", ["boardId", "stageId"])
     .index("by_stage_status", ["stageId", "status"]),
@@ -90,8 +94,6 @@ export default defineSchema({
     /** The E2B template (and build version, from `lakitu publish`) this run is pinned to; W: startRun. */
     template: v.optional(v.string()),
     templateVersion: v.optional(v.string()),
-    /** The last model turn's reply, so a runtime retrying a turn whose answer it lost gets it again. */
-    lastTurn: v.optional(v.object({ step: v.number(), reply: v.string() })),
     /** True once the agent-done event was sent to the workflow (first terminal writer). */
     agentDoneSent: v.optional(v.boolean()),
   })
@@ -158,6 +160,37 @@ export default defineSchema({
     reviewedAt: v.optional(v.number()),
   })
     .index("by_run_name", ["runId", "name", "version"])
+    .index("by_card", ["cardId"]),
+
+  /**
+   * One model turn: reserved (its worst-case cost counted against the budget) before the model is
+   * called, settled with the actual tokens and cost after, or released if the call failed and may be
+   * retried. At most one is reserved per run at a time. W: gateway.beginTurn/endTurn.
+   */
+  turns: defineTable({
+    runId: v.id("runs"),
+    cardId: v.id("cards"),
+    step: v.number(),
+    model: v.string(),
+    status: v.union(v.literal("reserved"), v.literal("settled"), v.literal("released")),
+    /** Worst case held against maxCostUsd while the call is in flight. */
+    reservedUsd: v.number(),
+    /** Characters sent (observation) and received (reply): the next turns' context estimate. */
+    promptChars: v.number(),
+    replyChars: v.optional(v.number()),
+    inputTokens: v.optional(v.number()),
+    cachedInputTokens: v.optional(v.number()),
+    outputTokens: v.optional(v.number()),
+    costUsd: v.optional(v.number()),
+    /** Where costUsd came from: the provider's own figure, or tokens × the price table. */
+    costSource: v.optional(v.union(v.literal("provider"), v.literal("price"), v.literal("unpriced"))),
+    priceSource: v.optional(v.string()),
+    /** The reply, kept on the run's newest settled turn only, for a runtime that lost the answer. */
+    reply: v.optional(v.string()),
+    reservedAt: v.number(),
+    settledAt: v.optional(v.number()),
+  })
+    .index("by_run_step", ["runId", "step"])
     .index("by_card", ["cardId"]),
 
   inbox: defineTable({

@@ -2,6 +2,7 @@
  * Talking to the sandbox provider: the app-owned action reached through the run's function handle.
  * Tokens are minted here (actions may use real randomness) and only their hash is written.
  */
+import { addToTotals } from "../model/turns.js";
 import { v } from "convex/values";
 import type { FunctionHandle } from "convex/server";
 import { internalAction, internalMutation, internalQuery, type ActionCtx } from "./_generated/server.js";
@@ -257,9 +258,15 @@ export const markEnded = internalMutation({
       await ctx.scheduler.runAfter(0, internal.sessions.kill, { sessionId, attempt: 1 });
       return null;
     }
+    const now = Date.now();
+    // Sandbox time counts from the recorded start to the confirmed kill (per card and board).
+    if (s.startedAt !== undefined) {
+      const run = await ctx.db.get(s.runId);
+      if (run) await addToTotals(ctx, run, { sandboxSeconds: Math.max(0, now - s.startedAt) / 1000 });
+    }
     await ctx.db.patch(sessionId, {
       state: "ended",
-      endedAt: Date.now(),
+      endedAt: now,
       reapAt: undefined,
       tokenHash: undefined,
       revokedAt: s.revokedAt ?? Date.now(),

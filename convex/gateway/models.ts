@@ -12,7 +12,7 @@
  */
 import type { LanguageModelV4 } from "@ai-sdk/provider";
 import { createAnthropic } from "@ai-sdk/anthropic";
-import { createOpenAICompatible } from "@ai-sdk/openai-compatible";
+import { createOpenAICompatible, type MetadataExtractor } from "@ai-sdk/openai-compatible";
 import { scriptedModel } from "./scripted.js";
 
 export type Env = Record<string, string | undefined>;
@@ -36,24 +36,50 @@ export function resolveModel(model: string | undefined, env: Env): LanguageModel
   };
   switch (vendor) {
     case "openai":
-      return createOpenAICompatible({ name: "openai", baseURL: env.OPENAI_BASE_URL ?? "https://api.openai.com/v1", apiKey: key("OPENAI_API_KEY"), includeUsage: true }).chatModel(id);
+      return createOpenAICompatible({ name: "openai", metadataExtractor: costExtractor("openai"), baseURL: env.OPENAI_BASE_URL ?? "https://api.openai.com/v1", apiKey: key("OPENAI_API_KEY"), includeUsage: true }).chatModel(id);
     case "openrouter":
-      return createOpenAICompatible({ name: "openrouter", baseURL: "https://openrouter.ai/api/v1", apiKey: key("OPENROUTER_API_KEY"), includeUsage: true }).chatModel(id);
+      return createOpenAICompatible({ name: "openrouter", metadataExtractor: costExtractor("openrouter"), baseURL: "https://openrouter.ai/api/v1", apiKey: key("OPENROUTER_API_KEY"), includeUsage: true }).chatModel(id);
     case "anthropic":
       return createAnthropic({ apiKey: key("ANTHROPIC_API_KEY"), ...(env.ANTHROPIC_BASE_URL ? { baseURL: env.ANTHROPIC_BASE_URL } : {}) })(id);
     case "compatible": {
       const baseURL = env.LAKITU_COMPATIBLE_BASE_URL;
       if (!baseURL) throw new ModelConfigError(`model "${spec}" needs LAKITU_COMPATIBLE_BASE_URL in the component's environment`);
-      return createOpenAICompatible({ name: "compatible", baseURL, apiKey: env.LAKITU_COMPATIBLE_API_KEY, includeUsage: true }).chatModel(id);
+      return createOpenAICompatible({ name: "compatible", metadataExtractor: costExtractor("compatible"), baseURL, apiKey: env.LAKITU_COMPATIBLE_API_KEY, includeUsage: true }).chatModel(id);
     }
     default:
       throw new ModelConfigError(`model provider "${vendor}" is unknown; use scripted, openai/, openrouter/, anthropic/ or compatible/`);
   }
 }
 
-/** The cost a provider reported for a call, when it reports one (OpenRouter does); else 0. */
-export function reportedCostUsd(providerMetadata: unknown): number {
+/** Reads the cost an OpenAI-compatible server reports in `usage.cost` (OpenRouter does) into provider metadata. */
+function costExtractor(name: string): MetadataExtractor {
+  const pick = (body: unknown) => {
+    const cost = (body as { usage?: { cost?: unknown } } | undefined)?.usage?.cost;
+    return typeof cost === "number" ? cost : undefined;
+  };
+  return {
+    extractMetadata: async ({ parsedBody }) => {
+      const cost = pick(parsedBody);
+      return cost === undefined ? undefined : { [name]: { cost } };
+    },
+    createStreamExtractor: () => {
+      let cost: number | undefined;
+      return {
+        processChunk: (chunk) => {
+          cost = pick(chunk) ?? cost;
+        },
+        buildMetadata: () => (cost === undefined ? undefined : { [name]: { cost } }),
+      };
+    },
+  };
+}
+
+/** The cost a provider reported for a call, when it reports one (OpenRouter does); else undefined. */
+export function reportedCostUsd(providerMetadata: unknown): number | undefined {
   const m = providerMetadata as Record<string, Record<string, any>> | undefined;
-  const cost = m?.openrouter?.usage?.cost ?? m?.compatible?.cost ?? m?.openai?.cost;
-  return typeof cost === "number" && Number.isFinite(cost) ? cost : 0;
+  for (const vendor of ["openrouter", "compatible", "openai"]) {
+    const cost = m?.[vendor]?.cost ?? m?.[vendor]?.usage?.cost;
+    if (typeof cost === "number" && Number.isFinite(cost) && cost >= 0) return cost;
+  }
+  return undefined;
 }

@@ -2,6 +2,7 @@
 import type { Doc } from "../component/_generated/dataModel.js";
 import type { QueryCtx } from "../component/_generated/server.js";
 import * as D from "../shared/defaults.js";
+import type { ModelPrice } from "../shared/validators.js";
 
 export type ResolvedConfig = {
   heartbeatTimeoutMs: number;
@@ -16,6 +17,8 @@ export type ResolvedConfig = {
   templateVersion?: string;
   redact: string[];
   webEnabled: boolean;
+  /** The app's model prices (over the shipped table). */
+  prices: ModelPrice[];
 };
 
 export async function configDoc(ctx: QueryCtx): Promise<Doc<"config"> | null> {
@@ -37,6 +40,7 @@ export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
     templateVersion: c?.templateVersion,
     redact: c?.redact ?? [],
     webEnabled: c?.webEnabled ?? false,
+    prices: c?.prices ?? [],
   };
 }
 
@@ -49,6 +53,7 @@ export function stageLimits(stage: Doc<"stages">, config: ResolvedConfig) {
     idleTimeoutMs: l.idleTimeoutMs ?? config.defaultIdleTimeoutMs,
     maxSteps: l.maxSteps,
     maxCostUsd: l.maxCostUsd,
+    maxOutputTokens: l.maxOutputTokens ?? D.DEFAULT_MAX_OUTPUT_TOKENS,
     wipLimit: l.wipLimit,
   };
 }

@@ -3,6 +3,7 @@
  * `ConvexError({code: "invalid_argument"})` naming the field, the problem and the fix, before
  * anything is written.
  */
+import { checkPrices } from "../gateway/prices.js";
 import { fail } from "../shared/errors.js";
 import * as D from "../shared/defaults.js";
 import { deliverableProblems } from "../shared/qa.js";
@@ -43,6 +44,7 @@ export function checkLimits(where: string, limits: StageLimits | undefined): voi
   checkNumber(`${where}.limits.maxDurationMs`, limits.maxDurationMs, H.maxDurationMs);
   checkNumber(`${where}.limits.maxSteps`, limits.maxSteps, H.maxSteps);
   checkNumber(`${where}.limits.maxCostUsd`, limits.maxCostUsd, H.maxCostUsd, false);
+  checkNumber(`${where}.limits.maxOutputTokens`, limits.maxOutputTokens, H.maxOutputTokens);
   checkNumber(`${where}.limits.idleTimeoutMs`, limits.idleTimeoutMs, H.idleTimeoutMs);
   checkNumber(`${where}.limits.wipLimit`, limits.wipLimit, H.wipLimit);
 }
@@ -95,6 +97,7 @@ export function checkConfig(patch: ConfigPatch): void {
   checkNumber("maxEventBatch", patch.maxEventBatch, H.maxEventBatch);
   checkNumber("maxEventBytes", patch.maxEventBytes, H.maxEventBytes);
   checkNumber("maxArtifactBytes", patch.maxArtifactBytes, H.maxArtifactBytes);
+  if (patch.prices) checkPrices(patch.prices);
   for (const r of patch.redact ?? []) {
     if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
   }

@@ -19,11 +19,19 @@ export const REAP_BATCH = 50;
 export const MAX_LIST_LIMIT = 200;
 
 /** Hard limits: values outside are rejected as absurd. */
+/** Output tokens a model turn may produce when the stage does not say (every call sets a limit). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 8_192;
+/** Characters per token assumed when reserving a turn's input before the call: low, so the reservation is high. */
+export const RESERVE_CHARS_PER_TOKEN = 3;
+/** Model turns of a card's thread the model sees as context (the agent's recent messages: two per turn). */
+export const CONTEXT_TURNS = 50;
+
 export const HARD_LIMITS = {
   maxAttempts: { min: 1, max: 20 },
   maxDurationMs: { min: 1_000, max: 24 * 3_600_000 },
   maxSteps: { min: 1, max: 10_000 },
   maxCostUsd: { min: 0, max: 10_000 },
+  maxOutputTokens: { min: 16, max: 200_000 },
   idleTimeoutMs: { min: 1_000, max: 24 * 3_600_000 },
   wipLimit: { min: 1, max: 10_000 },
   heartbeatTimeoutMs: { min: 1_000, max: 3_600_000 },

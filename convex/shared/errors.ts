@@ -11,6 +11,8 @@ export type LakituErrorCode =
   | "provider_failed"
   | "forbidden"
   | "model_failed"
+  /** One model turn is already in flight for the run; retry when it returns. */
+  | "busy"
   /** The app wired Lakitu up wrongly (e.g. no provider, no CONVEX_SITE_URL); the message says how to fix it. */
   | "misconfigured";
 

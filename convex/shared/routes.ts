@@ -36,6 +36,7 @@ const STATUS: Record<LakituErrorCode, number> = {
   forbidden: 403,
   model_failed: 502,
   misconfigured: 500,
+  busy: 409,
 };
 
 const zEvent = z.object({

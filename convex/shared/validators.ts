@@ -62,6 +62,8 @@ export const vStageLimits = v.object({
   maxDurationMs: v.optional(v.number()),
   maxSteps: v.optional(v.number()),
   maxCostUsd: v.optional(v.number()),
+  /** Output tokens a model turn may produce (set on every call; the cost budget reserves it). */
+  maxOutputTokens: v.optional(v.number()),
   idleTimeoutMs: v.optional(v.number()),
   wipLimit: v.optional(v.number()),
 });
@@ -138,8 +140,12 @@ export type RetryContext = Infer<typeof vRetryContext>;
 export const vUsage = v.object({
   inputTokens: v.number(),
   outputTokens: v.number(),
+  /** Input tokens served from the provider's prompt cache (part of inputTokens). */
+  cachedInputTokens: v.optional(v.number()),
   costUsd: v.number(),
   steps: v.number(),
+  /** Seconds of sandbox time, counted when the session ends (per card and board). */
+  sandboxSeconds: v.optional(v.number()),
 });
 export type Usage = Infer<typeof vUsage>;
 
@@ -230,6 +236,20 @@ export type PlanTask = Infer<typeof vPlanTask>;
 // ---------------------------------------------------------------------------------------------
 // Configuration
 
+/**
+ * A model's price in USD per million tokens, with where it was read and when. Checked by
+ * `checkPrices` (fields are optional here only so that a missing one gets Lakitu's error).
+ */
+export const vModelPrice = v.object({
+  model: v.string(),
+  inputUsdPerMTok: v.optional(v.number()),
+  outputUsdPerMTok: v.optional(v.number()),
+  cachedInputUsdPerMTok: v.optional(v.number()),
+  source: v.optional(v.string()),
+  date: v.optional(v.string()),
+});
+export type ModelPrice = Infer<typeof vModelPrice>;
+
 export const vConfigPatch = v.object({
   heartbeatTimeoutMs: v.optional(v.number()),
   provisionGraceMs: v.optional(v.number()),
@@ -245,5 +265,7 @@ export const vConfigPatch = v.object({
   webEnabled: v.optional(v.boolean()),
   /** Strings to redact from stored events (e.g. key prefixes your provider uses). */
   redact: v.optional(v.array(v.string())),
+  /** Model prices that override or extend the shipped table (by model string). */
+  prices: v.optional(v.array(vModelPrice)),
 });
 export type ConfigPatch = Infer<typeof vConfigPatch>;

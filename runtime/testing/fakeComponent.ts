@@ -30,6 +30,8 @@ export type FakeOptions = {
   forbidKsa?: string[];
   /** Delay before answering /llm (simulated model latency). */
   llmDelayMs?: number;
+  /** Answer the first N /llm calls with 409 busy (a previous turn still in flight). */
+  llmBusy?: number;
 };
 
 export class FakeComponent {
@@ -49,6 +51,7 @@ export class FakeComponent {
   private inboxSeq = 0;
   private readonly replyByStep = new Map<number, { reply: string } | { stop: string }>();
   private nextReply = 0;
+  private busyAnswered = 0;
   private server: Server | undefined;
   private readonly waiters: Array<{ test: () => boolean; resolve: () => void }> = [];
   url = "";
@@ -167,6 +170,10 @@ export class FakeComponent {
       }
       case "llm": {
         const { step, observation } = json() as { step: number; observation: string };
+        if ((this.options.llmBusy ?? 0) > this.busyAnswered) {
+          this.busyAnswered++;
+          return { status: 409, body: { ok: false, code: "busy", message: "step 0 is being answered" } };
+        }
         if (typeof step !== "number" || typeof observation !== "string") throw new Error("llm: step and observation required");
         // Idempotent by step, as the component's gateway is: a retried call gets the same answer.
         let answer = this.replyByStep.get(step);

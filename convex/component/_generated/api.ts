@@ -17,6 +17,7 @@ import type * as runs from "../runs.js";
 import type * as runtime from "../runtime.js";
 import type * as sessions from "../sessions.js";
 import type * as transcripts from "../transcripts.js";
+import type * as usage from "../usage.js";
 import type * as watchdog from "../watchdog.js";
 import type * as workflow from "../workflow.js";
 
@@ -39,6 +40,7 @@ const fullApi: ApiFromModules<{
   "runtime": typeof runtime;
   "sessions": typeof sessions;
   "transcripts": typeof transcripts;
+  "usage": typeof usage;
   "watchdog": typeof watchdog;
   "workflow": typeof workflow;
 }> = anyApi as any;

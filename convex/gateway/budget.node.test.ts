@@ -1,0 +1,186 @@
+/**
+ * Cost control through the real routes and a loopback OpenAI-compatible model server that reports
+ * token usage (and, when asked, its own cost): the price table, the reservation made before each call,
+ * one turn in flight per run, and steps counted with the turn. The model server's own count of calls
+ * is what the limits are checked against.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "../component/_generated/api.js";
+import { isLakituError } from "../shared/errors.js";
+import { makeBoard, setup } from "../testing/harness.js";
+import { getRun, startRunning } from "../testing/runHelpers.js";
+import { startModelServer, type ModelServer } from "../testing/modelServer.js";
+import { PRICE_TABLE } from "./prices.js";
+
+let model: ModelServer;
+beforeAll(async () => {
+  model = await startModelServer();
+});
+afterAll(() => model.close());
+beforeEach(() => {
+  vi.useFakeTimers();
+  model.seen.length = 0;
+  model.replies.length = 0;
+  model.hold = null;
+  vi.stubEnv("LAKITU_COMPATIBLE_BASE_URL", model.baseURL);
+});
+afterEach(() => {
+  vi.unstubAllEnvs();
+  vi.useRealTimers();
+});
+
+const MODEL = "compatible/test-model";
+const PRICE = { model: MODEL, inputUsdPerMTok: 2, cachedInputUsdPerMTok: 0.5, outputUsdPerMTok: 8, source: "test contract", date: "2026-11-30" };
+
+async function running(limits: Record<string, number>, opts: { price?: boolean } = {}) {
+  const { t, providerHandle, provider } = await setup();
+  if (opts.price !== false) await t.mutation(api.config.configure, { prices: [PRICE] });
+  const { cardId, boardId, stageIds } = await makeBoard(t);
+  await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { model: MODEL, limits: { maxAttempts: 1, ...limits } } });
+  const r = await startRunning(t, cardId, providerHandle);
+  return { t, cardId, boardId, provider, ...r };
+}
+const llm = (rt: { post: (p: string, b: unknown) => Promise<{ status: number; body: any }> }, step: number, observation = "go") => rt.post("llm", { step, observation });
+
+describe("cost accounting", () => {
+  test("a turn costs its tokens × the model's price (cached input at the cached rate); run, card and board totals agree", async () => {
+    const { t, rt, runId, cardId, boardId } = await running({ maxCostUsd: 1 });
+    model.replies.push({ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 1000, completion_tokens: 500, prompt_tokens_details: { cached_tokens: 400 } } });
+    expect((await llm(rt, 0)).status).toBe(200);
+    const expected = (600 * 2 + 400 * 0.5 + 500 * 8) / 1_000_000;
+    const run = await getRun(t, runId);
+    expect(run.usage).toMatchObject({ inputTokens: 1000, cachedInputTokens: 400, outputTokens: 500, steps: 1 });
+    expect(run.usage.costUsd).toBeCloseTo(expected, 12);
+    const [turn] = await t.query(api.usage.listTurns, { runId });
+    expect(turn).toMatchObject({ step: 0, status: "settled", costSource: "price", priceSource: "test contract, 2026-11-30" });
+    expect(turn.costUsd).toBeCloseTo(expected, 12);
+    for (const scope of [{ runId }, { cardId }, { boardId }]) {
+      const u = await t.query(api.usage.getUsage, scope);
+      expect(u).toMatchObject({ inputTokens: 1000, cachedInputTokens: 400, outputTokens: 500, steps: 1 });
+      expect(u.costUsd).toBeCloseTo(expected, 12);
+    }
+  });
+
+  test("the provider's own figure wins over the table when it reports one", async () => {
+    const { t, rt, runId } = await running({ maxCostUsd: 5 });
+    model.replies.push({ content: "ok", cost: 0.4321 });
+    await llm(rt, 0);
+    const [turn] = await t.query(api.usage.listTurns, { runId });
+    expect(turn).toMatchObject({ costSource: "provider", costUsd: 0.4321 });
+    expect((await getRun(t, runId)).usage.costUsd).toBe(0.4321);
+  });
+
+  test("every call carries maxOutputTokens: the stage's, or the default", async () => {
+    const { rt } = await running({ maxOutputTokens: 1234 });
+    await llm(rt, 0);
+    expect(model.seen[0].body.max_tokens).toBe(1234);
+    const other = await running({});
+    await llm(other.rt, 0);
+    expect(model.seen[1].body.max_tokens).toBe(8192);
+  });
+
+  test("the shipped table has a source and a date for every price, and the scripted model is free", () => {
+    for (const p of PRICE_TABLE) {
+      expect(p.source.length).toBeGreaterThan(10);
+      expect(p.date).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(p.inputUsdPerMTok).toBeGreaterThanOrEqual(0);
+    }
+    expect(PRICE_TABLE.find((p) => p.model === "scripted")).toMatchObject({ inputUsdPerMTok: 0, outputUsdPerMTok: 0 });
+  });
+});
+
+describe("enforcement before the money is spent", () => {
+  test("a turn whose worst case would cross maxCostUsd is refused before the model is called", async () => {
+    // Worst case of a turn: 1000 output tokens at $8/M = $0.008, plus its input. Budget $0.012.
+    const { t, rt, runId } = await running({ maxCostUsd: 0.012, maxOutputTokens: 1000 });
+    model.replies.push({ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 500, completion_tokens: 1000 } });
+    expect((await llm(rt, 0)).body.stop).toBeUndefined();
+    const spent = (await getRun(t, runId)).usage.costUsd; // 500 × 2 + 1000 × 8 per M = $0.009
+    expect(spent).toBeCloseTo(0.009, 12);
+    const over = await llm(rt, 1);
+    expect(over.body).toMatchObject({ stop: "budget_exceeded", reply: "" });
+    expect(model.seen).toHaveLength(1);
+    const run = await getRun(t, runId);
+    expect(run.error?.code).toBe("budget_exceeded");
+    expect(run.error?.message).toContain("maxCostUsd");
+    expect(run.usage.costUsd).toBeLessThanOrEqual(0.012);
+    const { events } = await t.query(api.events.listEvents, { runId });
+    expect(events.at(-1)?.text).toMatch(/budget exceeded \(maxCostUsd\): the next turn could cost up to \$0\.0\d+/);
+  });
+
+  test("50 concurrent /llm calls on a 3-step stage make at most 3 model calls", async () => {
+    const { t, rt, runId } = await running({ maxSteps: 3 });
+    for (let round = 0; round < 5; round++) {
+      let release!: () => void;
+      model.hold = new Promise<void>((r) => (release = r));
+      const calls = Array.from({ length: 50 }, (_, i) => llm(rt, i % 2 === 0 ? round : round + (i % 5), `attack ${round}.${i}`));
+      // Let every request reach the component while the model is held.
+      await vi.waitFor(() => expect(model.seen.length).toBeGreaterThan(0), { timeout: 5_000 }).catch(() => undefined);
+      release();
+      const answers = await Promise.all(calls);
+      for (const a of answers) expect([200, 400, 401, 409]).toContain(a.status);
+      model.hold = null;
+    }
+    expect(model.seen.length).toBeLessThanOrEqual(3);
+    const run = await getRun(t, runId);
+    expect(run.usage.steps).toBeLessThanOrEqual(3);
+    const turns = await t.query(api.usage.listTurns, { runId });
+    expect(turns.filter((x) => x.status === "settled")).toHaveLength(model.seen.length);
+  });
+
+  test("a second call while a turn is in flight gets 409 busy; the retry after it settles gets the same reply", async () => {
+    const { t, rt, runId } = await running({});
+    let release!: () => void;
+    model.hold = new Promise<void>((r) => (release = r));
+    model.replies.push({ content: "the answer" });
+    const first = llm(rt, 0);
+    await vi.waitFor(() => expect(model.seen).toHaveLength(1), { timeout: 5_000 });
+    const busy = await llm(rt, 0);
+    expect(busy.status).toBe(409);
+    expect(busy.body.code).toBe("busy");
+    const ahead = await llm(rt, 1);
+    expect(ahead.status).toBe(409);
+    release();
+    expect((await first).body.reply).toBe("the answer");
+    expect((await llm(rt, 0)).body.reply).toBe("the answer");
+    expect(model.seen).toHaveLength(1);
+    expect((await getRun(t, runId)).usage.steps).toBe(1);
+  });
+});
+
+describe("prices are checked", () => {
+  test("a stage with maxCostUsd whose model has no price is refused at runCard, saying how to add one", async () => {
+    const { t, providerHandle } = await setup();
+    const { cardId, stageIds } = await makeBoard(t);
+    await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { model: MODEL, limits: { maxCostUsd: 2 } } });
+    const e = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: "http://lakitu.test" }).catch((x: unknown) => x);
+    expect(isLakituError(e, "invalid_argument")).toBe(true);
+    const message = (e as { data: { message: string } }).data.message;
+    expect(message).toContain(`model "${MODEL}" has no known price`);
+    expect(message).toContain(`configure({ prices: [{ model: "${MODEL}"`);
+    expect(await t.query(api.runs.listRuns, { cardId })).toEqual([]);
+  });
+
+  test.each([
+    [{ ...PRICE, inputUsdPerMTok: -1 }, "prices[0].inputUsdPerMTok (compatible/test-model): must be a number of USD per million tokens from 0 to 10000, got -1"],
+    [{ ...PRICE, outputUsdPerMTok: Number.NaN }, "prices[0].outputUsdPerMTok (compatible/test-model): must be a number of USD per million tokens from 0 to 10000, got NaN"],
+    [{ model: MODEL, outputUsdPerMTok: 1, source: "x", date: "2026-01-01" }, "prices[0].inputUsdPerMTok (compatible/test-model): missing"],
+    [{ ...PRICE, source: undefined }, "prices[0].source (compatible/test-model): say where the price comes from"],
+    [{ ...PRICE, date: "yesterday" }, 'prices[0].date (compatible/test-model): the day the price was read, as YYYY-MM-DD, got "yesterday"'],
+    [{ ...PRICE, model: "" }, "prices[0].model: a model string"],
+  ])("a bad price is refused with its field named: %j", async (bad, message) => {
+    const { t } = await setup();
+    await t.mutation(api.config.configure, { prices: [PRICE] });
+    const e = await t.mutation(api.config.configure, { prices: [bad as typeof PRICE] }).catch((x: unknown) => x);
+    expect(isLakituError(e, "invalid_argument")).toBe(true);
+    expect((e as { data: { message: string } }).data.message).toContain(message);
+    // Nothing stored changed.
+    expect((await t.query(api.config.getConfig, {})).prices).toEqual([PRICE]);
+  });
+
+  test("a model listed twice is refused", async () => {
+    const { t } = await setup();
+    const e = await t.mutation(api.config.configure, { prices: [PRICE, PRICE] }).catch((x: unknown) => x);
+    expect((e as { data: { message: string } }).data.message).toContain('prices[1].model: "compatible/test-model" is listed twice');
+  });
+});
