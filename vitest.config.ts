@@ -14,6 +14,10 @@ export default defineConfig({
     ],
   },
   test: {
+    // CI runs on a loaded 2-core machine: a test that boots workers or sandboxes may take several
+    // seconds there. Slowness is measured by npm run bench, not by test timeouts.
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
     projects: [
       {
         extends: true,

@@ -111,11 +111,14 @@ export function dejavuFontDir(from: string = import.meta.url): string | undefine
   }
 }
 
-/** Where the font files are: `fonts/` next to this module (a runtime bundle), else the npm package. */
+/**
+ * Where the font files are: `fonts/` next to this module or one folder up (a runtime bundle, where
+ * this module is a chunk in `chunks/`), else the npm package.
+ */
 export function pdfFontDir(): string | undefined {
   const candidates: string[] = [];
   try {
-    candidates.push(fileURLToPath(new URL(`./${PDF_FONTS_DIR}/`, import.meta.url)));
+    for (const up of ["./", "../"]) candidates.push(fileURLToPath(new URL(`${up}${PDF_FONTS_DIR}/`, import.meta.url)));
   } catch {
     // not a file: URL (e.g. bundled into something else); try the package
   }

@@ -21,7 +21,10 @@ describe("runtime bundle", () => {
   it("builds main.js and worker.js that run a task with plain node and the built-in KSAs", async () => {
     dist = await mkdtemp(join(tmpdir(), "lakitu-dist-"));
     const files = await buildRuntime({ outdir: dist });
-    expect(files.map((f) => f.split("/").pop()).sort()).toEqual(["main.js", "worker.js"]);
+    // The entries, plus chunks loaded on first use (the pdf KSA's code among them).
+    const names = files.map((f) => f.split("/").slice(-2).join("/"));
+    expect(names.filter((f) => !f.startsWith("chunks/")).map((f) => f.split("/").pop()).sort()).toEqual(["main.js", "worker.js"]);
+    expect(names.some((f) => /^chunks\/markdownPdf-/.test(f))).toBe(true);
     h = await harness({
       task: { stage: { deliverables: [{ name: "report.md", type: "markdown" }], allowedKsas: ["artifacts", "file"] } },
       replies: [ts('import { artifacts } from "lakitu/ksa";\nawait artifacts.save({ name: "report.md", content: "# From the bundle" });\nconsole.log("ok");'), "Done."],

@@ -29,6 +29,10 @@ export async function buildRuntime(opts: { outdir?: string; entries?: Record<str
     platform: "node",
     target: "node20",
     format: "esm",
+    // The pdf KSA's code (pdf-lib, fontkit) goes into a chunk loaded on first use, so a step's worker
+    // does not parse it at boot.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     minify: opts.minify ?? false,
     sourcemap: "linked",
     metafile: true,

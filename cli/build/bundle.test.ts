@@ -15,7 +15,10 @@ afterEach(() => {
 test("bundleRuntime copies the DejaVu fonts and their license into <outdir>/fonts", async () => {
   out = mkdtempSync(join(tmpdir(), "lakitu-bundle-"));
   const files = await bundleRuntime(join(out, "runtime"), []);
-  expect(files.map((f) => f.split("/").pop()).sort()).toEqual(["main.js", "worker.js"]);
+  // The entries, plus chunks loaded on first use (the pdf KSA's code among them).
+    const names = files.map((f) => f.split("/").slice(-2).join("/"));
+    expect(names.filter((f) => !f.startsWith("chunks/")).map((f) => f.split("/").pop()).sort()).toEqual(["main.js", "worker.js"]);
+    expect(names.some((f) => /^chunks\/markdownPdf-/.test(f))).toBe(true);
   const fonts = join(out, "runtime", PDF_FONTS_DIR);
   expect(readdirSync(fonts).sort()).toEqual([...Object.values(PDF_FONT_FILES), "LICENSE"].sort());
   for (const f of Object.values(PDF_FONT_FILES)) expect(statSync(join(fonts, f)).size).toBe(statSync(join(dejavuFontDir()!, f)).size);

@@ -62,7 +62,7 @@ function projectKsas(projectFiles: string[], served: { done: boolean }): Plugin 
 }
 
 /**
- * Bundles the runtime into `outdir` (main.js, worker.js and their source maps), and copies the pdf
+ * Bundles the runtime into `outdir` (main.js, worker.js, chunks/ and source maps), and copies the pdf
  * KSA's fonts into `outdir/fonts` (the sandbox sees only this folder, not node_modules).
  */
 export async function bundleRuntime(outdir: string, projectFiles: string[]): Promise<string[]> {
@@ -73,6 +73,9 @@ export async function bundleRuntime(outdir: string, projectFiles: string[]): Pro
     absWorkingDir: pkg,
     entryPoints: { main: join(pkg, "runtime", "main.ts"), worker: join(pkg, "runtime", "worker.ts") },
     outdir,
+    // As scripts/build-runtime.ts: code loaded on first use (the pdf KSA) lives in chunks/.
+    splitting: true,
+    chunkNames: "chunks/[name]-[hash]",
     sourcemap: "linked",
     metafile: true,
     plugins: [ksaAlias(), projectKsas(projectFiles, served)],

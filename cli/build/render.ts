@@ -12,8 +12,8 @@
  *   build.json                          version, what went in, sha256 of the bundles
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { Template } from "e2b";
 import { lakituTemplate, NODE_IMAGE_VARIANT, RUNTIME_DIR, WORKSPACE_DIR } from "../../template/template.js";
 import { bundleRuntime } from "./bundle.js";
@@ -48,8 +48,9 @@ export async function renderBuild(root: string, ksas: ProjectKsa[], builtin: str
     await bundleRuntime(join(staging, "runtime"), projectFiles);
     const template = lakituTemplate({ contextDir: staging });
     const dockerfile = Template.toDockerfile(template);
-    const runtime = Object.fromEntries(["main.js", "worker.js"].map((f) => [f, sha(readFileSync(join(staging, "runtime", f)))]));
-    const version = sha(`${dockerfile}\n${runtime["main.js"]}\n${runtime["worker.js"]}`).slice(0, 12);
+    // Every file of the runtime (entries, chunks, fonts) goes into the version.
+    const runtime = Object.fromEntries(filesUnder(join(staging, "runtime")).map((f) => [f, sha(readFileSync(join(staging, "runtime", f)))]));
+    const version = sha(`${dockerfile}\n${Object.entries(runtime).map(([f, h]) => `${f}:${h}`).join("\n")}`).slice(0, 12);
     const manifest: BuildManifest = {
       version,
       lakitu: lakituPackage().version,
@@ -93,4 +94,18 @@ export function readBuild(root: string): BuildManifest | undefined {
   const path = join(root, BUILD_DIR, "build.json");
   if (!existsSync(path)) return undefined;
   return JSON.parse(readFileSync(path, "utf8")) as BuildManifest;
+}
+
+/** Files under `dir` (source maps left out), as sorted paths relative to it with forward slashes. */
+function filesUnder(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (!e.name.endsWith(".map")) out.push(relative(dir, p).split("\\").join("/"));
+    }
+  };
+  walk(dir);
+  return out.sort();
 }

@@ -3,7 +3,6 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { z } from "zod";
 import { defineKSA } from "../define.js";
-import { markdownToPdf } from "../markdownPdf.js";
 import { confine } from "../paths.js";
 
 export const MAX_PDF_MARKDOWN_CHARS = 2 * 1024 * 1024;
@@ -26,6 +25,9 @@ export const pdf = defineKSA({
       result: z.object({ path: z.string(), pages: z.number().int(), bytes: z.number().int(), missingChars: z.string().optional() }),
       local: async (ctx, { markdown, path, title }) => {
         const target = await confine(ctx.workspace, path);
+        // Loaded on first use: pdf-lib and the fonts' shaping code are most of the runtime bundle, and
+        // every step's worker would otherwise initialise them.
+        const { markdownToPdf } = await import("../markdownPdf.js");
         const { bytes, pages, missingChars } = await markdownToPdf(markdown, title);
         await mkdir(dirname(target.real), { recursive: true });
         await writeFile(target.real, bytes);
