@@ -35,6 +35,8 @@ export type AgentDeps = {
   signal: AbortSignal;
   /** Called after each executed step (the runtime uploads new files in the background). */
   afterStep?: () => void;
+  /** Awaited before each model turn is asked for (the previous step's uploads). */
+  beforeTurn?: () => Promise<unknown>;
   /** Cap on each observation sent to the model, in bytes. */
   maxObservationBytes: number;
 };
@@ -85,12 +87,13 @@ export async function runAgent(d: AgentDeps): Promise<AgentOutcome> {
     if (early) return early;
     // No step limit here: the gateway counts steps and answers budget_exceeded when they are used up,
     // so the component (not this process) decides, and a run that finished in its last step is checked.
-    if (Date.now() >= deadline()) return { status: "failed", error: "deadline: the run's deadline passed", steps: step };
+    // Nor a duration limit: past the deadline the gateway answers budget_exceeded (maxDurationMs).
 
     let reply: string;
     try {
       const messages = await pullInbox();
       observation = capBytes(withSteering(observation, messages), d.maxObservationBytes);
+      await d.beforeTurn?.();
       const r = await client.llm(step, observation, { signal: d.signal });
       if (r.stop) {
         reporter.emit("status", `the model gateway stopped the run: ${r.stop}`, { level: "warn", data: { step, stop: r.stop } });

@@ -47,6 +47,8 @@ export type CallOptions = {
   attemptTimeoutMs?: number;
   /** Aborts the call (and its retries) at once. */
   signal?: AbortSignal;
+  /** A successful answer is raw bytes (application/octet-stream), not JSON. */
+  binary?: boolean;
 };
 
 /** The component answered with an error that retrying will not fix. */
@@ -133,6 +135,10 @@ export class LakituClient {
   inbox(afterSeq: number, opts?: CallOptions): Promise<{ messages: InboxMessage[] }> {
     return this.post("inbox", { afterSeq }, opts);
   }
+  /** A file of the run this one resumes (its id from the task's `restore` list), as bytes. */
+  restore(artifactId: string, opts?: CallOptions): Promise<Uint8Array> {
+    return this.send("restore", "restore", this.redact(JSON.stringify({ artifactId })), { "content-type": "application/json" }, { ...opts, binary: true });
+  }
   complete(completion: Completion, opts?: CallOptions): Promise<{ accepted: boolean; status?: string }> {
     return this.post("complete", completion, opts);
   }
@@ -189,6 +195,7 @@ export class LakituClient {
     const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let response: Response;
     let text: string;
+    let bytes: Uint8Array;
     try {
       response = await this.fetchImpl(`${this.base}/${pathAndQuery}`, {
         method: "POST",
@@ -200,12 +207,14 @@ export class LakituClient {
         body: body as BodyInit,
         signal,
       });
-      text = await response.text();
+      bytes = new Uint8Array(await response.arrayBuffer());
+      text = response.ok && opts.binary ? "" : new TextDecoder().decode(bytes);
     } catch (e) {
       if (opts.signal?.aborted) throw new AbortedError(`/${path} aborted`);
       if (timeout.aborted) return { retryable: true, message: `no answer within ${timeoutMs} ms` };
       return { retryable: true, message: this.redact(networkMessage(e)) };
     }
+    if (response.ok && opts.binary && response.headers.get("content-type") === "application/octet-stream") return { value: bytes as T };
     const parsed = parseJson(text);
     const code = typeof parsed?.code === "string" ? parsed.code : `http_${response.status}`;
     const message = this.redact(typeof parsed?.message === "string" ? parsed.message : text.slice(0, 300) || response.statusText);

@@ -2,6 +2,7 @@
  * One runtime session from start to report: task → agent loop → uploads → events → `complete`.
  * Process concerns (environment, signals, exit codes) stay in main.ts, so tests can run this in-process.
  */
+import { restoreFiles } from "./restore.js";
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
 import { runAgent, type AgentOutcome, type StopReason } from "./agent.js";
@@ -93,6 +94,13 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       return await finish(client, reporter, undefined, outcome, opts, log);
     }
     await mkdir(outputDir, { recursive: true });
+    if (task.restore.length) {
+      const restored = await restoreFiles(client, outputDir, task.restore, {
+        signal: stop.signal,
+        warn: (message) => reporter.emit("status", message, { level: "warn" }),
+      });
+      reporter.emit("status", `resumed: restored ${restored.length} of ${task.restore.length} file(s) of the paused run`, { data: { restored } });
+    }
 
     reporter.emit("status", "started", {
       data: { runId: task.runId, attempt: task.attempt, stage: task.stage.name, maxSteps: task.limits.maxSteps, deadline: task.limits.deadline },
@@ -119,6 +127,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
     stop.signal.addEventListener("abort", () => executor?.stopCurrent(), { once: true });
 
     const background = new AbortController();
+    let uploading: Promise<unknown> = Promise.resolve();
     stop.signal.addEventListener("abort", () => background.abort(), { once: true });
     const outcome = await runAgent({
       client,
@@ -130,8 +139,11 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       // The component takes observations up to 256 KiB.
       maxObservationBytes: Math.min(env.maxOutputBytes + 8 * 1024, 200 * 1024),
       afterStep: () => {
-        uploader.sync({ signal: background.signal }).catch((e) => log(`background upload: ${(e as Error).message}`));
+        uploading = uploader.sync({ signal: background.signal }).catch((e) => log(`background upload: ${(e as Error).message}`));
       },
+      // A step's files are stored before the next turn is asked for: if that turn is refused (a
+      // budget reached), what the agent made so far is already what QA will check.
+      beforeTurn: () => uploading,
     }).catch((e: unknown): AgentOutcome => {
       // A bug of ours still ends in a report, not a silent sandbox.
       log(`internal error: ${(e as Error)?.stack ?? String(e)}`);

@@ -14,6 +14,8 @@ const zTask = z.object({
   retryContext: z.unknown().optional(),
   limits: z.object({ maxSteps: z.number().int().positive(), deadline: z.number().positive() }),
   outputDir: z.string().min(1).default("out"),
+  /** A resumed run's files, fetched from /restore into the output folder before the agent starts. */
+  restore: z.array(z.object({ artifactId: z.string().min(1), name: z.string().min(1), sha256: z.string().regex(/^[0-9a-f]{64}$/), size: z.number().int().nonnegative() })).default([]),
 });
 
 export type Task = z.infer<typeof zTask>;

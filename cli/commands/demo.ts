@@ -2,8 +2,9 @@
  * `lakitu demo`: a real board run end to end on this machine with no keys and no network — the
  * component on convex-test, sandboxes on the local host (bubblewrap when available) driven by the E2B
  * SDK, the runtime inside them, and the scripted model. One stage fails QA once and recovers on retry,
- * a reviewer approves, an idle sandbox is reaped. Exits 0 only if the card reached Done and the final
- * QA of every stage passed.
+ * a reviewer approves, an idle sandbox is reaped, and a card whose step budget runs out is paused and
+ * then resumed with a raised budget. Exits 0 only if the card reached Done, the final QA of every stage
+ * passed, the idle sandbox was reaped and the paused card finished after its resume.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -68,15 +69,21 @@ export async function demo(args: string[]): Promise<number> {
     });
     line(`${elapsed()} board ${c.bold("Lakitu demo")}: ${STAGES.map((s) => s.name).join(" → ")}`);
     const idle = await startIdleCard(t, providerHandle, url);
+    const budget = await startBudgetCard(t, providerHandle, url);
     await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
-    const outcome = await follow(t, cardId, stageName, elapsed, idle);
+    const outcome = await follow(t, cardId, stageName, elapsed, [idle, budget]);
     const files = await saveArtifacts(t, cardId, stageName, outRoot);
     line();
     line(c.bold("Artifacts written to"));
     for (const f of files) line(`  ${f}`);
-    const ok = outcome.done && outcome.finalQaOk && idle.reaped();
+    const ok = outcome.done && outcome.finalQaOk && idle.finished() && budget.finished();
     line();
-    line(ok ? c.green(c.bold(`✔ card reached Done, every stage's QA passed, idle sandbox reaped (${elapsed().trim()})`)) : c.red(c.bold(`✘ demo did not finish: ${outcome.problem ?? "idle sandbox not reaped"}`)));
+    const missing = !idle.finished() ? "idle sandbox not reaped" : !budget.finished() ? "the paused card did not finish after its resume" : undefined;
+    line(
+      ok
+        ? c.green(c.bold(`✔ card reached Done, every stage's QA passed, idle sandbox reaped, paused card resumed to Done (${elapsed().trim()})`))
+        : c.red(c.bold(`✘ demo did not finish: ${outcome.problem ?? missing}`)),
+    );
     return ok ? 0 : 1;
   } finally {
     await stack.close();
@@ -97,7 +104,7 @@ async function startIdleCard(t: T, providerHandle: string, url: string) {
   let reaped = false;
   return {
     runId,
-    reaped: () => reaped,
+    finished: () => reaped,
     async tick(log: (s: string) => void) {
       if (reaped) return;
       const r = await t.mutation(api.reaper.reap, {});
@@ -110,7 +117,56 @@ async function startIdleCard(t: T, providerHandle: string, url: string) {
   };
 }
 
-async function follow(t: T, cardId: string, stageName: Map<string, string>, elapsed: () => string, idle: Awaited<ReturnType<typeof startIdleCard>>) {
+/**
+ * A third card with a budget of one model step: the agent writes part of its deliverables, its next
+ * turn is refused (maxSteps), QA fails and the card is paused. The demo then resumes it with a raised
+ * budget: the new run continues the thread with the paused run's files restored and finishes.
+ */
+async function startBudgetCard(t: T, providerHandle: string, url: string) {
+  const { boardId } = await t.mutation(api.boards.createBoard, {
+    name: "Budget demo",
+    stages: [
+      {
+        name: "Summarize",
+        kind: "agent",
+        goals: ["Summarize the topic", "Tabulate the facts"],
+        deliverables: [
+          { name: "summary.md", type: "markdown", checks: { minWords: 20 } },
+          { name: "facts.csv", type: "csv" },
+        ],
+        limits: { maxSteps: 1, maxAttempts: 1 },
+      },
+      { name: "Done", kind: "done" },
+    ],
+  });
+  const cardId = await t.mutation(api.cards.addCard, { boardId, title: "A card with a small budget", context: { scripted_skip: "facts.csv" } });
+  await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
+  let resumed = false;
+  let done = false;
+  return {
+    finished: () => done,
+    async tick(log: (s: string) => void) {
+      if (done) return;
+      const card = (await t.query(api.cards.getCard, { cardId }))!;
+      if (card.status === "paused" && !resumed) {
+        resumed = true;
+        log(`${c.yellow("budget")}   "A card with a small budget" paused: ${card.note}`);
+        await t.mutation(api.runs.resumeCard, { cardId, providerHandle, callbackUrl: url, raise: { maxSteps: 4 }, note: "Finish the facts table too." });
+        log(`${c.yellow("budget")}   resumed it with maxSteps 4: same thread, the paused run's files restored`);
+      } else if (card.status === "done" && resumed) {
+        done = true;
+        const [latest] = await t.query(api.runs.listRuns, { cardId, limit: 1 });
+        const { events } = await t.query(api.events.listEvents, { runId: latest.runId, limit: 100 });
+        const restore = events.find((e) => e.text?.startsWith("resumed:"));
+        if (restore) log(`${c.yellow("budget")}   ${restore.text}`);
+        const usage = await t.query(api.usage.getUsage, { cardId });
+        log(`${c.yellow("budget")}   the resumed card reached Done (${usage.steps} model steps in all)`);
+      }
+    },
+  };
+}
+
+async function follow(t: T, cardId: string, stageName: Map<string, string>, elapsed: () => string, others: Array<{ tick(log: (s: string) => void): Promise<void>; finished(): boolean }>) {
   const log = (s: string) => line(`${elapsed()} ${s}`);
   const seenRuns = new Map<string, number>();
   const reported = new Set<string>();
@@ -120,7 +176,7 @@ async function follow(t: T, cardId: string, stageName: Map<string, string>, elap
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 150));
-    await idle.tick(log);
+    for (const o of others) await o.tick(log);
     const card = (await t.query(api.cards.getCard, { cardId }))!;
     const board = `${stageName.get(card.stageId)} / ${card.status}`;
     if (board !== lastBoard) {
@@ -129,7 +185,7 @@ async function follow(t: T, cardId: string, stageName: Map<string, string>, elap
     }
     for (const run of await t.query(api.runs.listRuns, { cardId, limit: 10 })) {
       await streamEvents(t, run, seenRuns, log);
-      if (["succeeded", "failed", "timed_out", "canceled"].includes(run.status) && !reported.has(run.runId)) {
+      if (["succeeded", "failed", "canceled"].includes(run.status) && !reported.has(run.runId)) {
         reported.add(run.runId);
         reportRun(run, stageName, log);
         if (run.qa) finalQa.set(run.stageId, run.qa.ok && run.status === "succeeded");
@@ -140,7 +196,7 @@ async function follow(t: T, cardId: string, stageName: Map<string, string>, elap
       await t.mutation(api.artifacts.reviewRun, { runId: card.currentRunId, decision: "approved", reviewer: "demo-reviewer", note: "Reads well." });
       log(`${c.blue("review")}   demo-reviewer approved the ${stageName.get(card.stageId)} deliverables`);
     }
-    if (card.status === "done" && idle.reaped()) {
+    if (card.status === "done" && others.every((o) => o.finished())) {
       const stagesWithDeliverables = STAGES.filter((s) => s.kind === "agent").length;
       const finalQaOk = finalQa.size === stagesWithDeliverables && [...finalQa.values()].every(Boolean);
       return { done: true, finalQaOk, problem: finalQaOk ? undefined : "a stage's final QA did not pass" };

@@ -35,7 +35,7 @@ describe("Lakitu client", () => {
     registerRoutes(http, component, { pathPrefix: "/agents" });
     const paths = http.getRoutes().map(([path, method]) => `${method} ${path}`).sort();
     expect(paths).toEqual(
-      ["artifacts", "complete", "events", "heartbeat", "inbox", "ksa", "llm", "task"].map((p) => `POST /agents/${p}`).sort(),
+      ["artifacts", "complete", "events", "heartbeat", "inbox", "ksa", "llm", "restore", "task"].map((p) => `POST /agents/${p}`).sort(),
     );
   });
 });

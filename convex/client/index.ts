@@ -119,12 +119,20 @@ export class Lakitu {
    * @example const { runId } = await lakitu.runCard(ctx, { cardId });
    */
   async runCard(ctx: MutationCtx, args: { cardId: string; attempt?: number | undefined }) {
-    if (!this.options.provider) {
-      fail("misconfigured", "Lakitu: no sandbox provider; pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
-    }
-    const callbackUrl = this.callbackUrl();
-    const providerHandle = await createFunctionHandle(this.options.provider);
-    return ctx.runMutation(this.component.runs.runCard, { ...args, providerHandle, callbackUrl });
+    return ctx.runMutation(this.component.runs.runCard, { ...args, ...(await this.runTarget()) });
+  }
+  /**
+   * Continues a card `paused` by its budget (maxSteps, maxCostUsd or maxDurationMs reached before its
+   * deliverables passed): a new run that continues the card's agent thread, starts with the paused
+   * run's files in its workspace and costs no attempt. `raise` sets higher limits for that run;
+   * `note` reaches the agent.
+   * @example await lakitu.resumeCard(ctx, { cardId, raise: { maxCostUsd: 2 }, note: "finish the table" });
+   */
+  async resumeCard(
+    ctx: MutationCtx,
+    args: { cardId: string; raise?: { maxSteps?: number; maxCostUsd?: number; maxDurationMs?: number } | undefined; note?: string | undefined },
+  ) {
+    return ctx.runMutation(this.component.runs.resumeCard, { ...args, ...(await this.runTarget()) });
   }
   /** Cancels a run from any state: sandbox killed, token revoked, workflow canceled. */
   cancelRun(ctx: MutationCtx, args: { runId: string; reason?: string | undefined }) {
@@ -214,6 +222,15 @@ export class Lakitu {
   }
   getConfig(ctx: QueryCtx) {
     return ctx.runQuery(this.component.config.getConfig, {});
+  }
+
+  /** The provider handle and callback URL a run needs; configuration is checked first. */
+  private async runTarget(): Promise<{ providerHandle: string; callbackUrl: string }> {
+    if (!this.options.provider) {
+      fail("misconfigured", "Lakitu: no sandbox provider; pass { provider: internal.<file>.provider } to new Lakitu(...) to run cards");
+    }
+    const callbackUrl = this.callbackUrl();
+    return { providerHandle: await createFunctionHandle(this.options.provider), callbackUrl };
   }
 
   private callbackUrl(): string {

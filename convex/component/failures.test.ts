@@ -261,7 +261,7 @@ describe("watchdog", () => {
     expect(provider.alive()).toHaveLength(0);
   });
 
-  test("a run past its deadline is timed_out even while it heartbeats", async () => {
+  test("a run past its deadline (maxDurationMs) ends its agent phase even while it heartbeats; the card is paused, not retried", async () => {
     const { t, providerHandle, provider } = await setup();
     const { cardId, stageIds } = await makeBoard(t, { maxAttempts: 1 });
     await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { limits: { maxAttempts: 1, maxDurationMs: 3_000 } } });
@@ -274,14 +274,20 @@ describe("watchdog", () => {
     await advanceHeartbeating(t, rt, 2_500, 500, 250);
     expect(await runStatus(t, runId)).toBe("running");
     await until(t, async () => (await runStatus(t, runId)) !== "running", 3_000, 100);
-    const run = await getRun(t, runId);
-    expect(run.status).toBe("timed_out");
-    expect(run.error?.code).toBe("deadline");
-    expect(run.endedAt! - startedAt).toBeGreaterThanOrEqual(3_000);
-    expect(run.endedAt! - startedAt).toBeLessThan(4_000);
     await until(t, async () => !rt.sandbox.alive, 2_000, 100);
     expect((await rt.heartbeat()).status).toBe(401);
-    await until(t, async () => (await getCard(t, cardId)).status === "blocked", 2_000, 100);
+    await until(t, async () => (await getCard(t, cardId)).status === "paused", 2_000, 100);
+    const run = await getRun(t, runId);
+    // Nothing was uploaded, so QA fails: the run fails on its budget and the card waits to be resumed.
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("budget_exceeded");
+    expect(run.error?.message).toContain("maxDurationMs");
+    const collecting = (await transitionsOf(t, cardId)).find((r) => r.to === "collecting");
+    expect(collecting?.source).toBe("watchdog");
+    expect(collecting!.at - startedAt).toBeGreaterThanOrEqual(3_000);
+    expect(collecting!.at - startedAt).toBeLessThan(4_000);
+    expect((await getCard(t, cardId)).note).toContain("budget reached (maxDurationMs)");
+    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1);
     expect(provider.alive()).toHaveLength(0);
   });
 });

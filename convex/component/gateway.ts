@@ -8,14 +8,15 @@ import { v } from "convex/values";
 import { Agent, createThread } from "@convex-dev/agent";
 import { action, env, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
 import { components, internal } from "./_generated/api.js";
-import type { Doc } from "./_generated/dataModel.js";
-import { COMPONENT_EVENT_SEQ_BASE, MAX_PLAN_TASKS, MAX_WEB_FETCH_BYTES } from "../shared/defaults.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
+import { MAX_PLAN_TASKS, MAX_RESTORE_BYTES, MAX_RESTORE_FILES, MAX_WEB_FETCH_BYTES } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { validateJson } from "../shared/jsonSchema.js";
 import type { PlanTask } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
 import { authenticate, touchActivity } from "../model/runtime.js";
+import { budgetStop, componentEvent } from "../model/budget.js";
 import { estimateInputTokens, releaseTurn, reservation, reserveTurn, settleTurn, turnAt, turnCost, turnInFlight, type BudgetLimit } from "../model/turns.js";
 import { priceOf } from "../gateway/prices.js";
 import { KSA_REGISTRY } from "../../ksa/registry.generated.js";
@@ -30,7 +31,7 @@ const LIVE = new Set(["provisioning", "running"]);
 async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise<AgentTask> {
   const card = (await ctx.db.get(run.cardId))!;
   const stage = (await ctx.db.get(run.stageId))!;
-  const limits = stageLimits(stage, await getConfig(ctx));
+  const limits = stageLimits(stage, await getConfig(ctx), run);
   const session = run.sessionId ? await ctx.db.get(run.sessionId) : null;
   return {
     runId: run._id,
@@ -51,7 +52,17 @@ async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise
       maxCostUsd: limits.maxCostUsd,
     },
     outputDir: OUTPUT_DIR,
+    ...(run.resumedFrom ? { restore: await restorable(ctx, run.resumedFrom) } : {}),
   };
+}
+
+/** The paused run's current files that fit a restore (each at most MAX_RESTORE_BYTES). */
+async function restorable(ctx: MutationCtx, runId: Id<"runs">): Promise<NonNullable<AgentTask["restore"]>> {
+  const arts = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
+  return arts
+    .filter((a) => !a.superseded && a.size <= MAX_RESTORE_BYTES)
+    .slice(0, MAX_RESTORE_FILES)
+    .map((a) => ({ artifactId: a._id, name: a.name, sha256: a.sha256, size: a.size }));
 }
 
 /** What the runtime works on. */
@@ -101,7 +112,7 @@ export const beginTurn = internalMutation({
     const stage = (await ctx.db.get(current.stageId))!;
     const card = (await ctx.db.get(current.cardId))!;
     const config = await getConfig(ctx);
-    const limits = stageLimits(stage, config);
+    const limits = stageLimits(stage, config, current);
     const t = await taskOf(ctx, current, current.usage.steps);
     const system = systemPrompt(t, ksaReference(KSA_REGISTRY, t.stage.allowedKsas));
     const model = stage.model ?? "scripted";
@@ -118,9 +129,8 @@ export const beginTurn = internalMutation({
       else reservedUsd = r.reservedUsd;
     }
     if (over) {
-      await componentEvent(ctx, current, "budget_exceeded", "error", `budget exceeded (${over.limit}): ${over.message}`);
-      await endAgentPhase(ctx, current, { to: "failed", code: "budget_exceeded", message: `${over.limit}: ${over.message}` }, "runtime");
-      return { stop: "budget_exceeded", message: over.message };
+      await budgetStop(ctx, current, over.limit, over.message, "runtime");
+      return { stop: "budget_exceeded", message: `${over.limit}: ${over.message}` };
     }
     let threadId = card.threadId;
     if (!threadId) {
@@ -167,16 +177,6 @@ export const failTurn = internalMutation({
     return null;
   },
 });
-
-/** Events the component writes into a run's log, numbered above any runtime seq. */
-async function componentEvent(ctx: MutationCtx, run: Doc<"runs">, kind: string, level: "info" | "warn" | "error", text: string) {
-  const last = await ctx.db
-    .query("events")
-    .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gte("seq", COMPONENT_EVENT_SEQ_BASE))
-    .order("desc")
-    .first();
-  await ctx.db.insert("events", { runId: run._id, seq: (last?.seq ?? COMPONENT_EVENT_SEQ_BASE - 1) + 1, kind, level, text, ts: Date.now() });
-}
 
 const vTurnUsage = v.object({ ...vTokens, costUsd: v.number() });
 type TurnUsage = typeof vTurnUsage.type;

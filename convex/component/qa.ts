@@ -59,11 +59,11 @@ export const record = internalMutation({
     } else {
       const message = completionFailed
         ? `the agent reported failure: ${run.completion?.error ?? "no reason given"}`
-        : report.summary;
-      await transitionRun(ctx, runId, "failed", { source: "workflow", reason: message }, {
-        qa: report,
-        error: { code: completionFailed ? "agent_failed" : "qa_failed", message },
-      });
+        : run.budget
+          ? `budget reached (${run.budget.limit}: ${run.budget.message}) before the deliverables passed: ${report.summary}`
+          : report.summary;
+      const code = completionFailed ? "agent_failed" : run.budget ? "budget_exceeded" : "qa_failed";
+      await transitionRun(ctx, runId, "failed", { source: "workflow", reason: message }, { qa: report, error: { code, message } });
     }
     return null;
   },

@@ -230,7 +230,7 @@ describe("idle sessions", () => {
 });
 
 describe("deadline backstop", () => {
-  test("a run whose watchdog was lost is timed out by the reaper at its deadline", async () => {
+  test("a run whose watchdog was lost is stopped by the reaper at its deadline (maxDurationMs)", async () => {
     const { t, providerHandle } = await setup();
     const { cardId, stageIds } = await makeBoard(t, { maxAttempts: 1 });
     await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { limits: { maxAttempts: 1, maxDurationMs: 5_000 } } });
@@ -247,12 +247,12 @@ describe("deadline backstop", () => {
     await advance(t, 1_500, 500);
     expect(await runStatus(t, runId)).toBe("running");
     expect(await reap(t)).toMatchObject({ examined: 1, deadline: 1 });
-    const run = await getRun(t, runId);
-    expect(run.status).toBe("timed_out");
-    expect(run.error?.code).toBe("deadline");
     await until(t, async () => !rt.sandbox.alive, 2_000);
-    await until(t, async () => (await getCard(t, cardId)).status === "blocked", 2_000);
-    expect((await transitionsOf(t, cardId)).find((r) => r.to === "timed_out")?.source).toBe("reaper");
+    await until(t, async () => (await getCard(t, cardId)).status === "paused", 2_000);
+    const run = await getRun(t, runId);
+    expect(run.status).toBe("failed");
+    expect(run.error?.code).toBe("budget_exceeded");
+    expect((await transitionsOf(t, cardId)).find((r) => r.to === "collecting")?.source).toBe("reaper");
   });
 });
 

@@ -8,6 +8,7 @@ import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
 import { KILL_RETRY_MS, REAP_BATCH } from "../shared/defaults.js";
 import { endAgentPhase } from "../model/runs.js";
+import { budgetStop } from "../model/budget.js";
 import { isTerminal, transitionRun } from "../model/machine.js";
 import { requestKill } from "../model/sessions.js";
 import { listLimit } from "../model/validate.js";
@@ -69,7 +70,7 @@ async function reapOne(ctx: MutationCtx, s: Doc<"sessions">, now: number, result
   }
   // running: past the deadline or idle past the stage's idleTimeoutMs.
   if (s.deadline !== undefined && now >= s.deadline) {
-    if (await endAgentPhase(ctx, run, { to: "timed_out", code: "deadline", message: "run exceeded its maximum duration" }, "reaper")) {
+    if (await budgetStop(ctx, run, "maxDurationMs", "the run reached its deadline", "reaper")) {
       result.deadline++;
     }
   } else {

@@ -7,9 +7,9 @@ import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { ACTIVE_RUN_STATUSES } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { load } from "../model/load.js";
-import { listLimit } from "../model/validate.js";
+import { checkLimits, checkText, listLimit } from "../model/validate.js";
 import { isTerminal, setCard, transitionRun } from "../model/machine.js";
-import { nextAttempt, startRun } from "../model/runs.js";
+import { nextAttempt, producedNames, retryContextOf, startRun } from "../model/runs.js";
 import { requestKill, sessionOfRun } from "../model/sessions.js";
 import { workflow } from "../model/workflowManager.js";
 import { publicRun, publicTransition, vPublicRun, vPublicTransition } from "../model/public.js";
@@ -30,12 +30,7 @@ export const runCard = mutation({
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
     const stage = (await ctx.db.get(card.stageId))!;
-    if (!/^https?:\/\/[^\s]+$/.test(args.callbackUrl)) {
-      fail("invalid_argument", `callbackUrl must be an http(s) URL such as https://<deployment>.convex.site/lakitu, got "${args.callbackUrl}"`);
-    }
-    if (!args.providerHandle.startsWith("function://")) {
-      fail("invalid_argument", "providerHandle must be a function handle: pass createFunctionHandle(internal.<your provider action>)");
-    }
+    checkRunTarget(args);
     if (args.attempt !== undefined && (!Number.isInteger(args.attempt) || args.attempt < 1)) {
       fail("invalid_argument", `attempt must be a positive integer, got ${args.attempt}`);
     }
@@ -59,6 +54,57 @@ export const runCard = mutation({
       callbackUrl: args.callbackUrl.replace(/\/+$/, ""),
       source: "client",
       reason: "run requested",
+    });
+    return { ...r, attempt };
+  },
+});
+
+/**
+ * Continues a card paused by a budget: a new run in the same stage that continues the card's agent
+ * thread and starts with the paused run's files in its workspace. It costs no attempt. `raise` sets
+ * higher limits for this run (each over the stage's); `note` reaches the agent with the retry context.
+ */
+export const resumeCard = mutation({
+  args: {
+    cardId: v.string(),
+    providerHandle: v.string(),
+    callbackUrl: v.string(),
+    raise: v.optional(v.object({ maxSteps: v.optional(v.number()), maxCostUsd: v.optional(v.number()), maxDurationMs: v.optional(v.number()) })),
+    note: v.optional(v.string()),
+  },
+  returns: v.object({ runId: v.string(), workflowId: v.string(), attempt: v.number(), created: v.boolean() }),
+  handler: async (ctx, args) => {
+    const card = await load(ctx, "cards", args.cardId);
+    if (card.status !== "paused" || !card.currentRunId) {
+      fail("conflict", `card ${card._id} is ${card.status}; only a card paused by its budget can be resumed (runCard starts a new run)`);
+    }
+    checkRunTarget(args);
+    checkLimits("raise", args.raise);
+    checkText("note", args.note, 2_000);
+    const paused = (await ctx.db.get(card.currentRunId))!;
+    const stage = (await ctx.db.get(card.stageId))!;
+    const config = await getConfig(ctx);
+    const raised = { ...paused.raised, ...args.raise };
+    const limits = stageLimits(stage, config, { raised });
+    const model = stage.model ?? "scripted";
+    if (limits.maxCostUsd !== undefined && !priceOf(model, config.prices)) {
+      fail("invalid_argument", `model "${model}" has no known price, so maxCostUsd cannot be enforced; add one with configure({ prices })`);
+    }
+    const context = retryContextOf(paused, await producedNames(ctx, paused._id));
+    const attempt = paused.attempt + 1;
+    const r = await startRun(ctx, {
+      card,
+      stage,
+      attempt,
+      // A budget reached is not a failed attempt: the paused run's allowance carries over.
+      retriesLeft: paused.retriesLeft,
+      retryContext: { ...context, problem: `resumed after the run's budget was reached (${paused.budget?.limit ?? "budget"}): the work so far is in the workspace`, reviewerNotes: args.note ? [args.note] : [] },
+      providerHandle: args.providerHandle,
+      callbackUrl: args.callbackUrl.replace(/\/+$/, ""),
+      source: "client",
+      reason: `resumed${args.raise ? ` with ${Object.entries(args.raise).map(([k, val]) => `${k} ${val}`).join(", ")}` : ""}`,
+      raised,
+      resumedFrom: paused._id,
     });
     return { ...r, attempt };
   },
@@ -170,3 +216,13 @@ export const listActive = query({
     return out;
   },
 });
+
+/** Where a run's sandbox comes from and calls back to. */
+function checkRunTarget(args: { providerHandle: string; callbackUrl: string }): void {
+  if (!/^https?:\/\/[^\s]+$/.test(args.callbackUrl)) {
+    fail("invalid_argument", `callbackUrl must be an http(s) URL such as https://<deployment>.convex.site/lakitu, got "${args.callbackUrl}"`);
+  }
+  if (!args.providerHandle.startsWith("function://")) {
+    fail("invalid_argument", "providerHandle must be a function handle: pass createFunctionHandle(internal.<your provider action>)");
+  }
+}

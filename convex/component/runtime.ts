@@ -8,7 +8,7 @@ import { v } from "convex/values";
 import { action, internalMutation, internalQuery, mutation } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
-import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL } from "../shared/defaults.js";
+import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL, MAX_RESTORE_BYTES } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { capText } from "../shared/text.js";
 import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/names.js";
@@ -191,6 +191,35 @@ export const uploadArtifact = action({
       await ctx.storage.delete(storageId);
       throw e;
     }
+  },
+});
+
+/** The storage id of a file the runtime may restore: an artifact of the run this one resumes. */
+export const restoreSource = internalQuery({
+  args: { ...auth, artifactId: v.string() },
+  returns: v.object({ storageId: v.id("_storage"), name: v.string(), size: v.number() }),
+  handler: async (ctx, args) => {
+    const { run } = await authenticate(ctx, args);
+    if (isTerminal(run.status)) fail("conflict", `run ${run._id} is ${run.status}`);
+    const id = ctx.db.normalizeId("artifacts", args.artifactId);
+    const art = id ? await ctx.db.get(id) : null;
+    if (!art || !run.resumedFrom || art.runId !== run.resumedFrom) {
+      fail("forbidden", `artifact ${args.artifactId} is not a file of the run this one resumes`);
+    }
+    if (art.size > MAX_RESTORE_BYTES) fail("too_large", `artifact ${art.name} is ${art.size} bytes; restores are limited to ${MAX_RESTORE_BYTES}`);
+    return { storageId: art.storageId, name: art.name, size: art.size };
+  },
+});
+
+/** A resumed run's runtime fetches the paused run's files (bytes out; at most MAX_RESTORE_BYTES each). */
+export const restoreArtifact = action({
+  args: { ...auth, artifactId: v.string() },
+  returns: v.bytes(),
+  handler: async (ctx, args): Promise<ArrayBuffer> => {
+    const src = await ctx.runQuery(internal.runtime.restoreSource, args);
+    const blob = await ctx.storage.get(src.storageId);
+    if (!blob) fail("not_found", `the bytes of ${src.name} are gone from storage`);
+    return await blob.arrayBuffer();
   },
 });
 

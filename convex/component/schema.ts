@@ -20,6 +20,7 @@ import {
   vCompletion,
   vConfigPatch,
   vPlanTask,
+  vBudgetLimit,
 } from "../shared/validators.js";
 
 export default defineSchema({
@@ -94,6 +95,12 @@ export default defineSchema({
     /** The E2B template (and build version, from `lakitu publish`) this run is pinned to; W: startRun. */
     template: v.optional(v.string()),
     templateVersion: v.optional(v.string()),
+    /** The budget the agent phase ended on, if it did (steps, cost or duration); W: model/budget.ts. */
+    budget: v.optional(v.object({ limit: vBudgetLimit, message: v.string() })),
+    /** The paused run this one resumes (resumeCard): its thread continues and its files are restored. */
+    resumedFrom: v.optional(v.id("runs")),
+    /** Limits raised for this run by resumeCard (over the stage's). */
+    raised: v.optional(v.object({ maxSteps: v.optional(v.number()), maxCostUsd: v.optional(v.number()), maxDurationMs: v.optional(v.number()) })),
     /** True once the agent-done event was sent to the workflow (first terminal writer). */
     agentDoneSent: v.optional(v.boolean()),
   })

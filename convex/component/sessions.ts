@@ -96,7 +96,7 @@ export const prepareInfo = internalQuery({
     if (!session || (session.state !== "intended" && session.state !== "starting")) return null;
     const stage = await ctx.db.get(run.stageId);
     const config = await getConfig(ctx);
-    const maxDurationMs = stage ? stageLimits(stage, config).maxDurationMs : config.defaultMaxDurationMs;
+    const maxDurationMs = stage ? stageLimits(stage, config, run).maxDurationMs : config.defaultMaxDurationMs;
     return {
       sessionId: session._id,
       cardId: run.cardId,
@@ -156,7 +156,7 @@ export const started = internalMutation({
     }
     const stage = await ctx.db.get(run.stageId);
     const config = await getConfig(ctx);
-    const maxDurationMs = stage ? stageLimits(stage, config).maxDurationMs : config.defaultMaxDurationMs;
+    const maxDurationMs = stage ? stageLimits(stage, config, run).maxDurationMs : config.defaultMaxDurationMs;
     const now = Date.now();
     const deadline = now + maxDurationMs;
     await ctx.db.patch(sessionId, {

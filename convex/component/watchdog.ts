@@ -3,6 +3,7 @@
  * heartbeats stopped or the deadline passed; it then asks the provider whether the sandbox still
  * exists, ends the run (failed or timed_out), kills the sandbox and wakes the workflow.
  */
+import { budgetStop } from "../model/budget.js";
 import { v } from "convex/values";
 import { internalAction, internalMutation } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
@@ -20,7 +21,7 @@ export const fire = internalMutation({
     if (run.status !== "running") return null;
     const now = Date.now();
     if (s.deadline !== undefined && now >= s.deadline) {
-      await endAgentPhase(ctx, run, { to: "timed_out", code: "deadline", message: `run exceeded its maximum duration (deadline ${new Date(s.deadline).toISOString()})` }, "watchdog");
+      await budgetStop(ctx, run, "maxDurationMs", `the run reached its deadline (${new Date(s.deadline).toISOString()})`, "watchdog");
       return null;
     }
     if (now < watchdogDueAt(s)) {

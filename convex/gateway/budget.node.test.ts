@@ -7,7 +7,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../component/_generated/api.js";
 import { isLakituError } from "../shared/errors.js";
-import { makeBoard, setup } from "../testing/harness.js";
+import { makeBoard, runStatus, setup, SimRuntime, until } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
 import { startModelServer, type ModelServer } from "../testing/modelServer.js";
 import { PRICE_TABLE } from "./prices.js";
@@ -38,7 +38,7 @@ async function running(limits: Record<string, number>, opts: { price?: boolean }
   const { cardId, boardId, stageIds } = await makeBoard(t);
   await t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { model: MODEL, limits: { maxAttempts: 1, ...limits } } });
   const r = await startRunning(t, cardId, providerHandle);
-  return { t, cardId, boardId, provider, ...r };
+  return { t, cardId, boardId, provider, providerHandle, ...r };
 }
 const llm = (rt: { post: (p: string, b: unknown) => Promise<{ status: number; body: any }> }, step: number, observation = "go") => rt.post("llm", { step, observation });
 
@@ -100,12 +100,13 @@ describe("enforcement before the money is spent", () => {
     const over = await llm(rt, 1);
     expect(over.body).toMatchObject({ stop: "budget_exceeded", reply: "" });
     expect(model.seen).toHaveLength(1);
+    await until(t, async () => (await runStatus(t, runId)) === "failed");
     const run = await getRun(t, runId);
     expect(run.error?.code).toBe("budget_exceeded");
     expect(run.error?.message).toContain("maxCostUsd");
     expect(run.usage.costUsd).toBeLessThanOrEqual(0.012);
     const { events } = await t.query(api.events.listEvents, { runId });
-    expect(events.at(-1)?.text).toMatch(/budget exceeded \(maxCostUsd\): the next turn could cost up to \$0\.0\d+/);
+    expect(events.at(-1)?.text).toMatch(/budget reached \(maxCostUsd\): the next turn could cost up to \$0\.0\d+/);
   });
 
   test("50 concurrent /llm calls on a 3-step stage make at most 3 model calls", async () => {
@@ -182,5 +183,77 @@ describe("prices are checked", () => {
     const { t } = await setup();
     const e = await t.mutation(api.config.configure, { prices: [PRICE, PRICE] }).catch((x: unknown) => x);
     expect((e as { data: { message: string } }).data.message).toContain('prices[1].model: "compatible/test-model" is listed twice');
+  });
+});
+
+describe("budgets pause and resume", () => {
+  test("a run that reaches maxSteps with its deliverables done succeeds; a card short of them pauses, and resume continues the thread with its files", async () => {
+    const { t, rt, runId, cardId, provider, providerHandle } = await running({ maxSteps: 1, maxAttempts: 2 });
+    model.replies.push({ content: "```ts\nconsole.log('draft')\n```" });
+    expect((await llm(rt, 0, "Begin.")).body.stop).toBeUndefined();
+    // The agent saved a draft too short for QA (minWords 3), then asked for a step it does not have.
+    expect((await rt.upload("report.md", "draft")).status).toBe(200);
+    expect((await llm(rt, 1, "saved a draft")).body.stop).toBe("budget_exceeded");
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "paused");
+    const paused = await getRun(t, runId);
+    expect(paused).toMatchObject({ status: "failed", error: { code: "budget_exceeded" } });
+    expect(paused.qa?.ok).toBe(false);
+    const transitions = await t.query(api.runs.listTransitions, { cardId });
+    expect(transitions.map((x) => `${x.entity}:${x.to}`)).toContain("card:paused");
+    expect(transitions.find((x) => x.to === "collecting")?.reason).toContain("budget reached (maxSteps)");
+
+    // Resume with a raised step budget and a note: a new run, same thread, the draft back in its workspace.
+    const resumed = await t.mutation(api.runs.resumeCard, { cardId, providerHandle, callbackUrl: "http://lakitu.test", raise: { maxSteps: 3 }, note: "finish the report" });
+    expect(resumed).toMatchObject({ attempt: 2, created: true });
+    await until(t, async () => (await runStatus(t, resumed.runId)) === "running");
+    const rt2 = new SimRuntime(t, provider.latest());
+    const task = (await rt2.post("task", {})).body.task;
+    expect(task.limits.maxSteps).toBe(3);
+    expect(task.retryContext.reviewerNotes).toEqual(["finish the report"]);
+    expect(task.restore).toEqual([expect.objectContaining({ name: "report.md", size: 5 })]);
+    const bytes = await t.fetch("/restore", { method: "POST", headers: rt2.headers(), body: JSON.stringify({ artifactId: task.restore[0].artifactId }) });
+    expect(bytes.headers.get("content-type")).toBe("application/octet-stream");
+    expect(await bytes.text()).toBe("draft");
+    // The old runtime's token is dead, and a file that is not the paused run's is refused.
+    expect((await rt.heartbeat()).status).toBe(401);
+    const other = await t.fetch("/restore", { method: "POST", headers: rt2.headers(), body: JSON.stringify({ artifactId: "nope" }) });
+    expect(other.status).toBe(403);
+
+    model.replies.push({ content: "Done." });
+    await llm(rt2, 0, "Resumed.");
+    // The model saw the earlier turns: the thread continued.
+    const messages = model.seen.at(-1)!.body.messages.map((m: any) => (typeof m.content === "string" ? m.content : m.content.map((c: any) => c.text).join("")));
+    expect(messages).toContain("Begin.");
+    expect(messages).toContain("```ts\nconsole.log('draft')\n```");
+    await rt2.upload("report.md", "A finished report about otters.");
+    await rt2.complete("succeeded", ["report.md"]);
+    await until(t, async () => (await runStatus(t, resumed.runId)) === "succeeded");
+    // No attempt was spent on the pause: the resumed run kept the paused run's allowance.
+    const allowance = await t.run(async (ctx) => [await ctx.db.get(runId as never), await ctx.db.get(resumed.runId as never)].map((r) => (r as { retriesLeft: number }).retriesLeft));
+    expect(allowance[1]).toBe(allowance[0]);
+  });
+
+  test("a run that wrote every deliverable in its last allowed step succeeds (budget_exceeded is not agent_failed)", async () => {
+    const { t, rt, runId, cardId } = await running({ maxSteps: 1 });
+    model.replies.push({ content: "```ts\nconsole.log('report')\n```" });
+    await llm(rt, 0, "Begin.");
+    await rt.upload("report.md", "A complete report about sea otters.");
+    expect((await llm(rt, 1, "wrote it")).body.stop).toBe("budget_exceeded");
+    await until(t, async () => (await runStatus(t, runId)) === "succeeded");
+    const run = await getRun(t, runId);
+    expect(run.qa?.ok).toBe(true);
+    expect(run.error).toBeUndefined();
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.stageId !== run.stageId);
+  });
+
+  test("only a paused card resumes; raised limits are checked", async () => {
+    const { t, cardId, providerHandle } = await running({});
+    const notPaused = await t.mutation(api.runs.resumeCard, { cardId, providerHandle, callbackUrl: "http://lakitu.test" }).catch((e: unknown) => e);
+    expect(isLakituError(notPaused, "conflict")).toBe(true);
+    expect((notPaused as { data: { message: string } }).data.message).toContain("only a card paused by its budget can be resumed");
+    await t.run(async (ctx) => ctx.db.patch(cardId as never, { status: "paused" } as never));
+    const bad = await t.mutation(api.runs.resumeCard, { cardId, providerHandle, callbackUrl: "http://lakitu.test", raise: { maxSteps: -1 } }).catch((e: unknown) => e);
+    expect(isLakituError(bad, "invalid_argument")).toBe(true);
+    expect((bad as { data: { message: string } }).data.message).toContain("maxSteps");
   });
 });

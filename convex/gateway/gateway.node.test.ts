@@ -97,19 +97,22 @@ describe("model gateway", () => {
     expect(stale.body.code).toBe("stale");
   });
 
-  test("maxSteps is enforced: the turn past it ends the run as budget_exceeded with an event", async () => {
-    const { t, rt, runId } = await running({ limits: { maxAttempts: 1, maxSteps: 1 } });
+  test("maxSteps is enforced: the turn past it ends the agent phase as budget_exceeded with an event", async () => {
+    const { t, rt, runId, cardId } = await running({ limits: { maxAttempts: 2, maxSteps: 1 } });
     replies.push(...[{ content: "```ts\nconsole.log(1)\n```" }]);
     expect((await llm(rt, 0, "Begin.")).body.stop).toBeUndefined();
     const over = await llm(rt, 1, "1");
     expect(over.body).toMatchObject({ ok: true, stop: "budget_exceeded", reply: "" });
     expect(seen).toHaveLength(1);
+    const { events } = await t.query(api.events.listEvents, { runId });
+    expect(events.at(-1)).toMatchObject({ kind: "budget_exceeded", level: "warn" });
+    expect(events.at(-1)?.text).toContain("budget reached (maxSteps): the stage allows 1 model steps");
+    // Nothing was delivered: QA fails, the run fails on its budget, and the card pauses (no retry).
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "paused");
     const run = await getRun(t, runId);
     expect(run.status).toBe("failed");
     expect(run.error?.code).toBe("budget_exceeded");
-    const { events } = await t.query(api.events.listEvents, { runId });
-    expect(events.at(-1)).toMatchObject({ kind: "budget_exceeded", level: "error" });
-    expect(events.at(-1)?.text).toContain("1 model steps");
+    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1);
   });
 
   test("a model without its key ends the run with a clear reason", async () => {

@@ -14,6 +14,8 @@ export type AgentTask = {
   retryContext?: RetryContext;
   limits: { maxSteps: number; deadline: number; maxCostUsd?: number };
   outputDir: string;
+  /** A resumed run's files to put back in the output folder before the agent starts (route /restore). */
+  restore?: Array<{ artifactId: string; name: string; sha256: string; size: number }>;
 };
 
 export const OUTPUT_DIR = "out";

@@ -44,9 +44,12 @@ export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
   };
 }
 
-/** Effective limits of a stage: the stage's own value, else the stored config, else the default. */
-export function stageLimits(stage: Doc<"stages">, config: ResolvedConfig) {
-  const l = stage.limits ?? {};
+/**
+ * Effective limits of a stage: the stage's own value, else the stored config, else the default. A run
+ * resumed with raised budgets (resumeCard) has those over the stage's.
+ */
+export function stageLimits(stage: Doc<"stages">, config: ResolvedConfig, run?: Pick<Doc<"runs">, "raised">) {
+  const l = { ...stage.limits, ...run?.raised };
   return {
     maxAttempts: l.maxAttempts ?? config.defaultMaxAttempts,
     maxDurationMs: l.maxDurationMs ?? config.defaultMaxDurationMs,

@@ -15,8 +15,9 @@ import {
 /** Allowed next states. Terminal states have none. Mirrored in convex/component/README.md. */
 export const RUN_TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   queued: ["provisioning", "failed", "canceled"],
-  provisioning: ["running", "failed", "canceled", "timed_out"],
-  running: ["collecting", "failed", "canceled", "timed_out"],
+  provisioning: ["running", "failed", "canceled"],
+  // A deadline is a budget (maxDurationMs): like steps and cost it ends the agent phase in collecting.
+  running: ["collecting", "failed", "canceled"],
   collecting: ["checking", "failed", "canceled"],
   checking: ["succeeded", "failed", "canceled"],
   succeeded: [],

@@ -22,6 +22,9 @@ export type StartRunArgs = {
   callbackUrl: string;
   source: TransitionSource;
   reason: string;
+  /** resumeCard: limits raised over the stage's, and the paused run whose files the sandbox starts with. */
+  raised?: Doc<"runs">["raised"];
+  resumedFrom?: Id<"runs">;
 };
 
 /**
@@ -71,6 +74,8 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     retryContext: a.retryContext,
     retriesLeft: a.retriesLeft,
     usage: { inputTokens: 0, outputTokens: 0, costUsd: 0, steps: 0 },
+    ...(a.raised ? { raised: a.raised } : {}),
+    ...(a.resumedFrom ? { resumedFrom: a.resumedFrom } : {}),
     template: config.template,
     templateVersion: config.templateVersion,
   });
@@ -96,7 +101,7 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
 }
 
 export type AgentOutcome =
-  | { to: "collecting"; completion: Completion }
+  | { to: "collecting"; completion?: Completion }
   | { to: "failed"; code: string; message: string; completion?: Completion }
   | { to: "timed_out"; code: string; message: string };
 
@@ -111,7 +116,8 @@ export async function endAgentPhase(
   source: TransitionSource,
 ): Promise<boolean> {
   if (run.status !== "provisioning" && run.status !== "running") return false;
-  const reason = outcome.to === "collecting" ? "agent completed" : `${outcome.code}: ${outcome.message}`;
+  const reason =
+    outcome.to !== "collecting" ? `${outcome.code}: ${outcome.message}` : run.budget ? `budget reached (${run.budget.limit}): ${run.budget.message}` : "agent completed";
   if (outcome.to === "collecting" && run.status === "provisioning") {
     // The runtime can finish before the provision step recorded the sandbox.
     await transitionRun(ctx, run._id, "running", { source, reason: "runtime reported before start was recorded" });
@@ -157,6 +163,12 @@ export async function producedNames(ctx: MutationCtx, runId: Id<"runs">): Promis
 
 /** After a failed attempt: start the next one with the retry context, or block the card. */
 export async function retryOrBlock(ctx: MutationCtx, run: Doc<"runs">, card: Doc<"cards">, stage: Doc<"stages">) {
+  if (run.budget && run.status === "failed") {
+    // A budget reached is not a failed attempt: the card waits for someone to resume it.
+    const note = `budget reached (${run.budget.limit}): ${run.budget.message}; resume the card to continue`;
+    await setCard(ctx, card, { status: "paused", note: note.slice(0, 1_000) }, { source: "workflow", reason: `paused after attempt ${run.attempt}: ${run.budget.limit} reached` });
+    return;
+  }
   const context = retryContextOf(run, await producedNames(ctx, run._id));
   if (run.retriesLeft > 0) {
     await startRun(ctx, {

@@ -8,7 +8,7 @@ import type { Doc, Id } from "../component/_generated/dataModel.js";
 import type { MutationCtx, QueryCtx } from "../component/_generated/server.js";
 import { CONTEXT_TURNS, RESERVE_CHARS_PER_TOKEN } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
-import type { Usage } from "../shared/validators.js";
+import type { BudgetLimit, Usage } from "../shared/validators.js";
 import { costFromPrice, worstCaseUsd, type Price, type TurnTokens } from "../gateway/prices.js";
 
 /** A reservation older than this belongs to a call that died (an action runs 10 minutes at most). */
@@ -16,9 +16,10 @@ export const ABANDONED_TURN_MS = 11 * 60_000;
 /** Replies longer than this are not kept for replay (documents stay far below 1 MiB). */
 export const MAX_REPLAY_CHARS = 200_000;
 
-export type BudgetLimit = "maxSteps" | "maxCostUsd" | "maxDurationMs";
 
 export const ZERO_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, costUsd: 0, steps: 0, sandboxSeconds: 0 };
+
+export type { BudgetLimit };
 
 export async function turnAt(ctx: QueryCtx, runId: Id<"runs">, step: number): Promise<Doc<"turns"> | null> {
   return await ctx.db

@@ -26,6 +26,10 @@ export const RESERVE_CHARS_PER_TOKEN = 3;
 /** Model turns of a card's thread the model sees as context (the agent's recent messages: two per turn). */
 export const CONTEXT_TURNS = 50;
 
+/** A resumed run gets back at most this many of the paused run's files, each at most this size (they cross as a function's return value). */
+export const MAX_RESTORE_FILES = 100;
+export const MAX_RESTORE_BYTES = 8 * 1024 * 1024;
+
 export const HARD_LIMITS = {
   maxAttempts: { min: 1, max: 20 },
   maxDurationMs: { min: 1_000, max: 24 * 3_600_000 },

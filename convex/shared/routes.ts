@@ -14,7 +14,7 @@ type Mut = FunctionReference<"mutation", any, any, any>;
 type Act = FunctionReference<"action", any, any, any>;
 /** The runtime-facing functions of the component, as the mounting side sees them. */
 export type RuntimeApi = {
-  runtime: { events: Mut; heartbeat: Mut; complete: Mut; inbox: Mut; uploadArtifact: Act };
+  runtime: { events: Mut; heartbeat: Mut; complete: Mut; inbox: Mut; uploadArtifact: Act; restoreArtifact: Act };
   gateway: { task: Mut; llm: Act; ksa: Act };
 };
 type Ctx = Pick<GenericActionCtx<GenericDataModel>, "runMutation" | "runAction">;
@@ -59,6 +59,7 @@ export const zCompleteBody = z
 export const zInboxBody = z.object({ afterSeq: z.number().int().min(-1) }).strict();
 export const zTaskBody = z.object({ runtimeVersion: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/).optional() }).strict();
 export const zLlmBody = z.object({ step: z.number().int().nonnegative(), observation: z.string().max(256 * 1024) }).strict();
+export const zRestoreBody = z.object({ artifactId: z.string().min(1).max(64) }).strict();
 export const zKsaBody = z.object({ ksa: z.string().min(1).max(64), fn: z.string().min(1).max(64), args: z.unknown().optional() }).strict();
 
 function json(status: number, body: unknown): Response {
@@ -176,6 +177,21 @@ export function runtimeRoutes({ runtime, gateway }: RuntimeApi): Route[] {
       const body = await readJson(req, zInboxBody);
       return await ctx.runMutation(runtime.inbox, { ...auth, afterSeq: body.afterSeq });
     }),
+    {
+      // A resumed run's runtime gets the paused run's files back: raw bytes, not JSON.
+      path: "restore",
+      method: "POST",
+      handler: async (ctx, req) => {
+        try {
+          const auth = authOf(req);
+          const { artifactId } = await readJson(req, zRestoreBody);
+          const bytes: ArrayBuffer = await ctx.runAction(runtime.restoreArtifact, { ...auth, artifactId });
+          return new Response(bytes, { status: 200, headers: { "content-type": "application/octet-stream" } });
+        } catch (e) {
+          return toResponse(e);
+        }
+      },
+    },
     route("artifacts", async (ctx, req) => {
       const auth = authOf(req);
       const url = new URL(req.url);

@@ -56,6 +56,11 @@ export type QaReport = Infer<typeof vQaReport>;
 export const vStageKind = v.union(v.literal("agent"), v.literal("human"), v.literal("done"));
 export type StageKind = Infer<typeof vStageKind>;
 
+/** The limits whose reaching ends a run's agent phase as budget_exceeded (and may pause the card). */
+export const BUDGET_LIMITS = ["maxSteps", "maxCostUsd", "maxDurationMs"] as const;
+export const vBudgetLimit = v.union(...BUDGET_LIMITS.map((l) => v.literal(l)));
+export type BudgetLimit = Infer<typeof vBudgetLimit>;
+
 /** Per-stage limits. Units are in the names; every field is optional and falls back to config. */
 export const vStageLimits = v.object({
   maxAttempts: v.optional(v.number()),
@@ -88,7 +93,8 @@ export type StageInput = Infer<typeof vStageInput>;
 export const vStagePatch = vStageInput.partial();
 export type StagePatch = Infer<typeof vStagePatch>;
 
-export const CARD_STATUSES = ["idle", "queued", "running", "awaiting_review", "blocked", "done", "error"] as const;
+/** `paused`: a run reached its budget (steps, cost or duration) and its deliverables did not pass; resumeCard continues it. */
+export const CARD_STATUSES = ["idle", "queued", "running", "awaiting_review", "blocked", "paused", "done", "error"] as const;
 export const vCardStatus = v.union(...CARD_STATUSES.map((s) => v.literal(s)));
 export type CardStatus = Infer<typeof vCardStatus>;
 

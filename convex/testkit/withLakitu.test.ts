@@ -19,14 +19,14 @@ describe("withLakitu", () => {
     const routes = router.getRoutes().map(([path, method]) => `${method} ${path}`);
     expect(routes).toContain("GET /health");
     expect(routes).toContain("GET /files/*");
-    for (const r of ["events", "heartbeat", "complete", "artifacts", "llm", "ksa", "task", "inbox"]) expect(routes).toContain(`POST /lakitu/${r}`);
+    for (const r of ["events", "heartbeat", "complete", "artifacts", "llm", "ksa", "task", "inbox", "restore"]) expect(routes).toContain(`POST /lakitu/${r}`);
   });
 
   test("an app without http.ts gets one with only the runtime routes, at the prefix it asks for", async () => {
     const modules = withLakitu(base, { httpPrefix: "/agents/" });
     const router = (await modules["./convex/http.ts"]()).default as HttpRouter;
     expect(router.getRoutes().every(([path]) => path.startsWith("/agents/"))).toBe(true);
-    expect(router.getRoutes()).toHaveLength(8);
+    expect(router.getRoutes()).toHaveLength(9);
     expect(withLakitu(base, { httpPrefix: false })["./convex/http.ts"]).toBeUndefined();
   });
 

@@ -30,6 +30,8 @@ export type FakeOptions = {
   forbidKsa?: string[];
   /** Delay before answering /llm (simulated model latency). */
   llmDelayMs?: number;
+  /** Bytes served by /restore, by artifact id. */
+  restoreFiles?: Record<string, Buffer>;
   /** Answer the first N /llm calls with 409 busy (a previous turn still in flight). */
   llmBusy?: number;
 };
@@ -68,6 +70,7 @@ export class FakeComponent {
       ...(t.retryContext === undefined ? {} : { retryContext: t.retryContext }),
       limits: { maxSteps: 10, deadline: Date.now() + 60_000, ...t.limits },
       outputDir: t.outputDir ?? "out",
+      restore: t.restore ?? [],
     };
   }
 
@@ -129,6 +132,11 @@ export class FakeComponent {
         req.socket.destroy();
         return;
       }
+      if (out.raw) {
+        res.writeHead(200, { "content-type": "application/octet-stream" });
+        res.end(out.raw);
+        return;
+      }
       send(res, out.status ?? 200, out.body);
     } catch (e) {
       send(res, 400, { ok: false, code: "invalid_argument", message: (e as Error).message });
@@ -142,7 +150,7 @@ export class FakeComponent {
     }
   }
 
-  private async route(path: string, url: URL, rec: RecordedRequest): Promise<{ status?: number; body: unknown }> {
+  private async route(path: string, url: URL, rec: RecordedRequest): Promise<{ status?: number; body?: unknown; raw?: Buffer }> {
     const json = () => (rec.body.length ? JSON.parse(rec.body.toString("utf8")) : {});
     switch (path) {
       case "task":
@@ -186,6 +194,12 @@ export class FakeComponent {
         }
         if (this.options.llmDelayMs) await new Promise((r) => setTimeout(r, this.options.llmDelayMs));
         return { body: "stop" in answer ? { ok: true, reply: "", stop: answer.stop } : { ok: true, reply: answer.reply } };
+      }
+      case "restore": {
+        const { artifactId } = json() as { artifactId: string };
+        const bytes = this.options.restoreFiles?.[artifactId];
+        if (!bytes) return { status: 403, body: { ok: false, code: "forbidden", message: `artifact ${artifactId} is not a file of the run this one resumes` } };
+        return { raw: bytes };
       }
       case "ksa": {
         const { ksa, fn, args } = json() as { ksa: string; fn: string; args: unknown };

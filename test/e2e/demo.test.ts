@@ -19,7 +19,10 @@ test("lakitu demo reaches Done, recovers from a QA failure, reaps an idle sandbo
     expect(r.stdout).toContain("missing: figures.csv");
     expect(r.stdout).toContain("Draft attempt 2: passed");
     expect(r.stdout).toMatch(/reaper\s+killed idle sandbox/);
-    expect(r.stdout).toContain("✔ card reached Done, every stage's QA passed, idle sandbox reaped");
+    expect(r.stdout).toMatch(/budget\s+"A card with a small budget" paused: budget reached \(maxSteps\)/);
+    expect(r.stdout).toMatch(/budget\s+the resumed card reached Done/);
+    expect(r.stdout).toContain("resumed: restored 1 of 1 file(s) of the paused run");
+    expect(r.stdout).toContain("✔ card reached Done, every stage's QA passed, idle sandbox reaped, paused card resumed to Done");
     expect(r.stdout).not.toContain("\u001b["); // NO_COLOR respected
     for (const f of ["Research/notes.md", "Research/sources.json", "Draft/article.md", "Draft/figures.csv", "Draft/article.pdf", "Review/review.md"]) {
       expect(existsSync(join(out, f)), f).toBe(true);
