@@ -11,6 +11,7 @@ import { makeBoard, runStatus, setup, SimRuntime, until } from "../testing/harne
 import { getRun, startRunning } from "../testing/runHelpers.js";
 import { startModelServer, type ModelServer } from "../testing/modelServer.js";
 import { PRICE_TABLE } from "./prices.js";
+import { checkInvariants } from "../../test/faults/invariants.js";
 
 let model: ModelServer;
 beforeAll(async () => {
@@ -127,6 +128,31 @@ describe("enforcement before the money is spent", () => {
     expect(run.usage.steps).toBeLessThanOrEqual(3);
     const turns = await t.query(api.usage.listTurns, { runId });
     expect(turns.filter((x) => x.status === "settled")).toHaveLength(model.seen.length);
+    // The fault suite's budget invariant agrees, against the model server's own count.
+    const report = await checkInvariants(t, { live: () => [], modelCalls: () => model.seen.length, settleMs: 0 });
+    expect(report.byInvariant.budget).toBeGreaterThanOrEqual(3);
+    expect(report.violations.filter((v) => v.startsWith("[budget]"))).toEqual([]);
+  });
+
+  test("the budget invariant reports a run that spent past its budget (broken on purpose)", async () => {
+    const { t, rt, runId } = await running({ maxSteps: 1, maxCostUsd: 0.5 });
+    await llm(rt, 0);
+    // Forge what a broken gateway would leave: a second settled turn, a cost over the budget, two in flight.
+    await t.run(async (ctx) => {
+      const run = (await ctx.db.get(runId as never)) as unknown as { _id: never; cardId: never; usage: Record<string, number> };
+      for (const [step, status] of [[1, "settled"], [2, "reserved"], [3, "reserved"]] as const) {
+        await ctx.db.insert("turns", { runId: run._id, cardId: run.cardId, step, model: MODEL, status, reservedUsd: 0, promptChars: 1, reservedAt: Date.now() });
+      }
+      await ctx.db.patch(run._id, { usage: { ...run.usage, costUsd: 0.75 } } as never);
+    });
+    const report = await checkInvariants(t, { live: () => [], modelCalls: () => 5, settleMs: 0 });
+    const budget = report.violations.filter((v) => v.startsWith("[budget]"));
+    expect(budget).toEqual([
+      expect.stringContaining("made 4 model turns; its maxSteps is 1"),
+      expect.stringContaining("has 2 model turns in flight at once"),
+      expect.stringContaining("spent $0.75 past its maxCostUsd $0.5"),
+      expect.stringContaining("the model server counted 5 call(s); the component settled 2 turn(s)"),
+    ]);
   });
 
   test("a second call while a turn is in flight gets 409 busy; the retry after it settles gets the same reply", async () => {

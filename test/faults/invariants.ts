@@ -17,6 +17,10 @@
  *                 current status; each card's rows chain to its current status and stage.
  * 7. secrets      no document of the card (card, runs, sessions, events, artifacts and their bytes,
  *                 inbox, transitions) holds a Lakitu token or any of the given secret values.
+ * 8. budget       no run spent past its budget: its model turns (reserved or settled) are at most its
+ *                 maxSteps, its cost at most its maxCostUsd, at most one turn is in flight, and, where
+ *                 the model server's own count of calls is given, that count is at most maxSteps and
+ *                 equals the turns the component settled.
  *
  * Sandbox kills are asynchronous, so the checker re-evaluates until everything holds or `settleMs`
  * passes; only the final evaluation is counted.
@@ -31,6 +35,7 @@ import type { Doc, Id } from "../../convex/component/_generated/dataModel.js";
 import { RUN_TRANSITIONS } from "../../convex/model/machine.js";
 import { TOKEN_PATTERN } from "../../convex/model/tokens.js";
 import { COMPONENT_EVENT_SEQ_BASE } from "../../convex/shared/defaults.js";
+import { DEFAULT_MAX_STEPS } from "../../convex/gateway/task.js";
 import type { RunStatus } from "../../convex/shared/validators.js";
 
 type TLike = {
@@ -47,6 +52,8 @@ export type InvariantOptions = {
   acked?: (sessionId: string) => Iterable<number> | undefined;
   /** Values that must not be stored anywhere (provider and model keys). */
   secrets?: string[];
+  /** The model server's own count of calls made for a run (a loopback server sees them all). */
+  modelCalls?: (runId: string) => number | undefined;
   /** Slack past a deadline before a run counts as stuck. Default 5 s. */
   graceMs?: number;
   /** How long to wait for the eventual invariants (sandbox kills). Default 20 s. */
@@ -59,7 +66,7 @@ const TERMINAL = new Set<RunStatus>(["succeeded", "failed", "canceled", "timed_o
 
 type CardData = {
   card: Doc<"cards">;
-  runs: Array<{ run: Doc<"runs">; sessions: Doc<"sessions">[]; events: Doc<"events">[]; transitions: Doc<"transitions">[]; inbox: Doc<"inbox">[] }>;
+  runs: Array<{ run: Doc<"runs">; sessions: Doc<"sessions">[]; events: Doc<"events">[]; transitions: Doc<"transitions">[]; inbox: Doc<"inbox">[]; turns: Doc<"turns">[]; limits: { maxSteps: number; maxCostUsd?: number } }>;
   artifacts: Array<{ doc: Doc<"artifacts">; blobSha: string | null; text: string }>;
   cardTransitions: Doc<"transitions">[];
 };
@@ -92,6 +99,11 @@ async function load(t: TLike, cardIds?: string[]): Promise<{ cards: CardData[]; 
             events: await ctx.db.query("events").withIndex("by_run_seq", (q: any) => q.eq("runId", run._id)).collect(),
             inbox: await ctx.db.query("inbox").withIndex("by_run_seq", (q: any) => q.eq("runId", run._id)).collect(),
             transitions: transitions.filter((r) => r.entity === "run" && r.runId === run._id),
+            turns: await ctx.db.query("turns").withIndex("by_run_step", (q: any) => q.eq("runId", run._id)).collect(),
+            limits: await ctx.db.get(run.stageId).then((stage: Doc<"stages"> | null) => {
+              const l = { ...stage?.limits, ...run.raised };
+              return { maxSteps: l.maxSteps ?? DEFAULT_MAX_STEPS, maxCostUsd: l.maxCostUsd };
+            }),
           })),
         ),
       });
@@ -175,7 +187,8 @@ function evaluate(data: Awaited<ReturnType<typeof load>>, o: InvariantOptions, f
       for (const a of artifacts) for (const l of leaks(a.text)) found.add(`${l} in the bytes of artifact ${a.doc.name}`);
       check("secrets", found.size === 0, () => `card ${cid}: ${[...found].join("; ")}`);
     }
-    for (const { run, sessions, events: evs, transitions } of cardRuns) {
+    for (const entry of cardRuns) {
+      const { run, sessions, events: evs, transitions } = entry;
       runs++;
       events += evs.length;
       const rid = run._id;
@@ -211,6 +224,21 @@ function evaluate(data: Awaited<ReturnType<typeof load>>, o: InvariantOptions, f
         const stored = new Set(runtimeSeqs);
         const missing = sessions.flatMap((s) => [...(o.acked!(s._id) ?? [])].filter((seq) => !stored.has(seq)));
         check("events", missing.length === 0, () => `run ${rid}: ${missing.length} acknowledged event(s) are not stored (seqs ${missing.slice(0, 10).join(",")})`);
+      }
+      // 8. budget
+      {
+        const { turns, limits } = entry;
+        const counted = turns.filter((x) => x.status !== "released");
+        check("budget", counted.length <= limits.maxSteps, () => `run ${rid} made ${counted.length} model turns; its maxSteps is ${limits.maxSteps}`);
+        check("budget", turns.filter((x) => x.status === "reserved").length <= 1, () => `run ${rid} has ${turns.filter((x) => x.status === "reserved").length} model turns in flight at once`);
+        if (limits.maxCostUsd !== undefined) {
+          check("budget", run.usage.costUsd <= limits.maxCostUsd + 1e-9, () => `run ${rid} spent $${run.usage.costUsd} past its maxCostUsd $${limits.maxCostUsd}`);
+        }
+        const calls = o.modelCalls?.(rid);
+        if (calls !== undefined) {
+          const settled = turns.filter((x) => x.status === "settled").length;
+          check("budget", calls <= limits.maxSteps && calls === settled, () => `run ${rid}: the model server counted ${calls} call(s); the component settled ${settled} turn(s) (maxSteps ${limits.maxSteps})`);
+        }
       }
       // 3. artifacts of an accepted completion
       if (run.completion && run.status !== "canceled") {
