@@ -3,8 +3,8 @@
  *
  *   npm run bench                       everything at the default sizes
  *   npm run bench -- --cards=20,50,100  the concurrency sizes
- *   npm run bench -- --only=events      one section (steps | events | completion | orchestration | reaper |
- *                                       sandbox | throughput), or several: --only=completion,reaper
+ *   npm run bench -- --only=events      one section (steps | events | turns | completion | orchestration |
+ *                                       reaper | sandbox | throughput), or several: --only=completion,reaper
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
@@ -14,6 +14,7 @@ import { orchestrationCost } from "./orchestration.js";
 import { reaperCost } from "./reaper.js";
 import { coldStart, concurrent } from "./sandboxes.js";
 import { stepOverhead } from "./stepOverhead.js";
+import { turnOverhead } from "./turns.js";
 import { table, type Row } from "./stats.js";
 
 const arg = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -31,6 +32,7 @@ const step = async (name: string, f: () => Promise<Row[]>) => {
 await step("orchestration", () => orchestrationCost());
 await step("steps", () => stepOverhead());
 await step("events", () => ingest());
+await step("turns", () => turnOverhead());
 await step("completion", () => completionDetection());
 await step("reaper", () => reaperCost());
 await step("sandbox", () => coldStart());
