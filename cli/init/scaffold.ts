@@ -117,6 +117,29 @@ export const stop = mutation({
   },
 });
 
+/** The "resume" button of a card paused by its budget; \`raise\` sets higher limits for the next run. */
+export const resume = mutation({
+  args: {
+    cardId: v.string(),
+    raise: v.optional(v.object({ maxSteps: v.optional(v.number()), maxCostUsd: v.optional(v.number()), maxDurationMs: v.optional(v.number()) })),
+    note: v.optional(v.string()),
+  },
+  handler: async (ctx, args): Promise<{ runId: string }> => {
+    await requireCard(ctx, args.cardId);
+    const { runId } = await lakitu.resumeCard(ctx, args);
+    return { runId };
+  },
+});
+
+/** What a card has spent: tokens, USD, model steps and sandbox seconds. */
+export const usage = query({
+  args: { cardId: v.string() },
+  handler: async (ctx, { cardId }) => {
+    await requireCard(ctx, cardId);
+    return await lakitu.getUsage(ctx, { cardId });
+  },
+});
+
 /** Approves or rejects a run waiting for review; a rejection's note reaches the next attempt. */
 export const review = mutation({
   args: { runId: v.string(), approve: v.boolean(), note: v.optional(v.string()) },

@@ -93,7 +93,7 @@ describe("cost accounting", () => {
 describe("enforcement before the money is spent", () => {
   test("a turn whose worst case would cross maxCostUsd is refused before the model is called", async () => {
     // Worst case of a turn: 1000 output tokens at $8/M = $0.008, plus its input. Budget $0.012.
-    const { t, rt, runId } = await running({ maxCostUsd: 0.012, maxOutputTokens: 1000 });
+    const { t, rt, runId, cardId } = await running({ maxCostUsd: 0.012, maxOutputTokens: 1000 });
     model.replies.push({ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 500, completion_tokens: 1000 } });
     expect((await llm(rt, 0)).body.stop).toBeUndefined();
     const spent = (await getRun(t, runId)).usage.costUsd; // 500 × 2 + 1000 × 8 per M = $0.009
@@ -105,6 +105,7 @@ describe("enforcement before the money is spent", () => {
     const run = await getRun(t, runId);
     expect(run.error?.code).toBe("budget_exceeded");
     expect(run.error?.message).toContain("maxCostUsd");
+    await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "paused");
     expect(run.usage.costUsd).toBeLessThanOrEqual(0.012);
     const { events } = await t.query(api.events.listEvents, { runId });
     expect(events.at(-1)?.text).toMatch(/budget reached \(maxCostUsd\): the next turn could cost up to \$0\.0\d+/);

@@ -83,3 +83,35 @@ describe("example app", () => {
     expect((await t.query(api.lakitu.board, { boardId }))!.cards[0].status).toBe("idle");
   });
 });
+
+describe("budgets through the client", () => {
+  test("a card out of steps pauses; resume continues it to Done and usage adds up", async () => {
+    const t = setup();
+    const boardId = await t.mutation(api.lakitu.createBudgetBoard, { maxSteps: 1 });
+    const cardId = await t.mutation(api.lakitu.addCard, { boardId, title: "Otters" });
+    await t.mutation(api.lakitu.run, { cardId });
+    await advanceUntil(t, async () => sandboxes.alive().length === 1);
+    const first = lakituTest.runtime(t);
+    // The scripted model answers step 0; step 1 is past maxSteps and is refused before any model call.
+    expect((await first.post("llm", { step: 0, observation: "Begin." })).body.reply).toContain("```");
+    expect((await first.upload("notes.md", "too short")).status).toBe(200);
+    expect((await first.post("llm", { step: 1, observation: "wrote notes" })).body.stop).toBe("budget_exceeded");
+    const status = async () => (await t.query(api.lakitu.board, { boardId }))!.cards[0].status;
+    await advanceUntil(t, async () => (await status()) === "paused");
+
+    await t.mutation(api.lakitu.resume, { cardId, maxSteps: 5 });
+    await advanceUntil(t, async () => sandboxes.alive().length === 1);
+    const second = lakituTest.runtime(t);
+    expect(second.sandbox).not.toBe(first.sandbox);
+    const task = (await second.post("task", {})).body.task;
+    expect(task.limits.maxSteps).toBe(5);
+    expect(task.restore.map((f: { name: string }) => f.name)).toEqual(["notes.md"]);
+    await second.post("llm", { step: 0, observation: "Resumed." });
+    await second.deliver({ "notes.md": "Sea otters hold hands while they sleep." });
+    await advanceUntil(t, async () => (await status()) === "done");
+    const usage = await t.query(api.lakitu.usage, { cardId });
+    expect(usage.steps).toBe(2);
+    expect(usage.costUsd).toBe(0); // the scripted model is free
+    expect(usage.sandboxSeconds).toBeGreaterThan(0);
+  });
+});

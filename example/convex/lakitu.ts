@@ -75,6 +75,41 @@ export const stop = mutation({
   },
 });
 
+/** The "resume" button of a card paused by its budget. */
+export const resume = mutation({
+  args: { cardId: v.string(), maxSteps: v.optional(v.number()) },
+  handler: async (ctx, { cardId, maxSteps }): Promise<{ runId: string }> => {
+    await requireUser(ctx);
+    const { runId } = await lakitu.resumeCard(ctx, { cardId, raise: maxSteps ? { maxSteps } : undefined });
+    return { runId };
+  },
+});
+
+/** A budget-limited board: one agent stage allowed `maxSteps` model turns. */
+export const createBudgetBoard = mutation({
+  args: { maxSteps: v.number() },
+  handler: async (ctx, { maxSteps }): Promise<string> => {
+    const owner = await requireUser(ctx);
+    const { boardId } = await lakitu.createBoard(ctx, {
+      name: "Budgeted",
+      owner,
+      stages: [
+        { name: "Write", kind: "agent", deliverables: [{ name: "notes.md", type: "markdown", checks: { minWords: 5 } }], limits: { maxSteps } },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    return boardId;
+  },
+});
+
+export const usage = query({
+  args: { cardId: v.string() },
+  handler: async (ctx, { cardId }) => {
+    await requireUser(ctx);
+    return await lakitu.getUsage(ctx, { cardId });
+  },
+});
+
 export const review = mutation({
   args: { runId: v.string(), approve: v.boolean(), note: v.optional(v.string()) },
   handler: async (ctx, args): Promise<boolean> => {
