@@ -4,30 +4,20 @@
  * one turn in flight per run, and steps counted with the turn. The model server's own count of calls
  * is what the limits are checked against.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import * as vitest from "vitest";
+import { describe, expect, test, vi } from "vitest";
 import { api } from "../component/_generated/api.js";
 import { isLakituError } from "../shared/errors.js";
 import { makeBoard, runStatus, setup, SimRuntime, until } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
-import { startModelServer, type ModelServer } from "../testing/modelServer.js";
+import { useModelServer, type ModelServer } from "../testing/modelServer.js";
 import { PRICE_TABLE } from "./prices.js";
 import { checkInvariants } from "../../test/faults/invariants.js";
 
+const server = useModelServer(vitest);
 let model: ModelServer;
-beforeAll(async () => {
-  model = await startModelServer();
-});
-afterAll(() => model.close());
-beforeEach(() => {
-  vi.useFakeTimers();
-  model.seen.length = 0;
-  model.replies.length = 0;
-  model.hold = null;
-  vi.stubEnv("LAKITU_COMPATIBLE_BASE_URL", model.baseURL);
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
+vitest.beforeEach(() => {
+  model = server();
 });
 
 const MODEL = "compatible/test-model";

@@ -3,33 +3,19 @@
  * the component's routes (t.fetch), and the model calls go to a loopback OpenAI-compatible server through
  * the real @ai-sdk/openai-compatible provider.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from "vitest";
+import * as vitest from "vitest";
+import { describe, expect, test } from "vitest";
 import { api } from "../component/_generated/api.js";
 import { makeBoard, setup, until } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
-import { startModelServer, type ModelServer, type ScriptedReply, type SeenRequest } from "../testing/modelServer.js";
+import { useModelServer, type ScriptedReply, type SeenRequest } from "../testing/modelServer.js";
 
-let model: ModelServer;
+const server = useModelServer(vitest, "sk-loopback-test-key-0123456789");
 let seen: SeenRequest[] = [];
 let replies: ScriptedReply[] = [];
-
-beforeAll(async () => {
-  model = await startModelServer();
-});
-afterAll(() => model.close());
-
-beforeEach(() => {
-  vi.useFakeTimers();
-  model.seen.length = 0;
-  model.replies.length = 0;
-  seen = model.seen;
-  replies = model.replies;
-  vi.stubEnv("LAKITU_COMPATIBLE_BASE_URL", model.baseURL);
-  vi.stubEnv("LAKITU_COMPATIBLE_API_KEY", "sk-loopback-test-key-0123456789");
-});
-afterEach(() => {
-  vi.unstubAllEnvs();
-  vi.useRealTimers();
+vitest.beforeEach(() => {
+  seen = server().seen;
+  replies = server().replies;
 });
 
 async function running(stagePatch: Record<string, unknown> = {}) {

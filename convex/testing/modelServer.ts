@@ -60,3 +60,29 @@ export async function startModelServer(): Promise<ModelServer> {
   ms.close = () => new Promise<void>((r) => server.close(() => r()));
   return ms;
 }
+
+/**
+ * Registers the vitest hooks a gateway test file needs: one model server for the file, reset before
+ * each test (fake timers on, the component's env pointed at it, with `apiKey` as its key when given).
+ * Returns a getter for the server.
+ */
+export function useModelServer(hooks: typeof import("vitest"), apiKey?: string): () => ModelServer {
+  let server: ModelServer;
+  hooks.beforeAll(async () => {
+    server = await startModelServer();
+  });
+  hooks.afterAll(() => server.close());
+  hooks.beforeEach(() => {
+    hooks.vi.useFakeTimers();
+    server.seen.length = 0;
+    server.replies.length = 0;
+    server.hold = null;
+    hooks.vi.stubEnv("LAKITU_COMPATIBLE_BASE_URL", server.baseURL);
+    if (apiKey) hooks.vi.stubEnv("LAKITU_COMPATIBLE_API_KEY", apiKey);
+  });
+  hooks.afterEach(() => {
+    hooks.vi.unstubAllEnvs();
+    hooks.vi.useRealTimers();
+  });
+  return () => server;
+}
