@@ -52,7 +52,7 @@ async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise
       maxCostUsd: limits.maxCostUsd,
     },
     outputDir: OUTPUT_DIR,
-    ...(run.resumedFrom ? { restore: await restorable(ctx, run.resumedFrom) } : {}),
+    ...(run.resumedFrom ? { restore: await restorable(ctx, run.resumedFrom), plan: card.plan ?? [] } : {}),
   };
 }
 

@@ -242,6 +242,9 @@ describe("budgets pause and resume", () => {
     const messages = model.seen.at(-1)!.body.messages.map((m: any) => (typeof m.content === "string" ? m.content : m.content.map((c: any) => c.text).join("")));
     expect(messages).toContain("Begin.");
     expect(messages).toContain("```ts\nconsole.log('draft')\n```");
+    // The system prompt says it is a continuation, with the files back and the note.
+    expect(messages[0]).toContain("This run continues the previous one, which stopped when its budget ran out. Its files are back in out/: report.md.");
+    expect(messages[0]).toContain("Note: finish the report");
     await rt2.upload("report.md", "A finished report about otters.");
     await rt2.complete("succeeded", ["report.md"]);
     await until(t, async () => (await runStatus(t, resumed.runId)) === "succeeded");

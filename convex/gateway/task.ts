@@ -2,7 +2,7 @@
  * The task a runtime works on, built from the run's card and stage. It is what `/task` returns and what
  * the system prompt embeds (as JSON between <lakitu-task> tags, which the scripted model reads).
  */
-import type { Deliverable, RetryContext } from "../shared/validators.js";
+import type { PlanTask, Deliverable, RetryContext } from "../shared/validators.js";
 
 export type AgentTask = {
   runId: string;
@@ -16,6 +16,8 @@ export type AgentTask = {
   outputDir: string;
   /** A resumed run's files to put back in the output folder before the agent starts (route /restore). */
   restore?: Array<{ artifactId: string; name: string; sha256: string; size: number }>;
+  /** A resumed run: the card's plan as the paused run left it. */
+  plan?: PlanTask[];
 };
 
 export const OUTPUT_DIR = "out";
@@ -43,7 +45,7 @@ export function systemPrompt(task: AgentTask, ksaReference: string): string {
     `Deliverables (write them under ${task.outputDir}/ — they are checked automatically):`,
     ...d.map((x) => `- ${x.name} (${x.type}${x.required === false ? ", optional" : ""})${x.description ? `: ${x.description}` : ""}${checksText(x)}`),
     ...(task.stage.prompt ? ["", task.stage.prompt] : []),
-    ...(task.retryContext ? ["", retryText(task.retryContext)] : []),
+    ...(task.restore ? ["", resumeText(task)] : task.retryContext ? ["", retryText(task.retryContext)] : []),
     "",
     ksaReference,
     "",
@@ -64,6 +66,18 @@ function checksText(d: Deliverable): string {
     c.jsonSchema ? `valid against JSON Schema ${c.jsonSchema}` : "",
   ].filter(Boolean);
   return parts.length ? ` — ${parts.join(", ")}` : "";
+}
+
+/** A resumed run continues: what is already in the workspace and where the plan stands. */
+function resumeText(task: AgentTask): string {
+  const r = task.retryContext;
+  return [
+    `This run continues the previous one, which stopped when its budget ran out. Its files are back in ${task.outputDir}/: ${task.restore!.map((f) => f.name).join(", ") || "none"}.`,
+    ...(r?.missing.length ? [`Still missing: ${r.missing.join(", ")}`] : []),
+    ...(r?.failed.length ? [`Failing their checks: ${r.failed.join(", ")}`] : []),
+    ...(task.plan?.length ? ["Your plan so far:", ...task.plan.map((p) => `- [${p.status}] ${p.id} ${p.title}${p.note ? ` (${p.note})` : ""}`)] : []),
+    ...(r?.reviewerNotes ?? []).map((n) => `Note: ${n}`),
+  ].join("\n");
 }
 
 function retryText(r: RetryContext): string {
