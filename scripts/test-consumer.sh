@@ -14,6 +14,7 @@ t0=$(date +%s)
 step() { echo; echo "== consumer: $1 ($(( $(date +%s) - t0 )) s)"; }
 tsx() { node "$repo/node_modules/tsx/dist/cli.mjs" "$@"; }
 
+echo "consumer: node $(node --version), npm $(npm --version)"
 step "pack (prepack builds dist/ and the runtime bundle)"
 (cd "$repo" && npm pack --silent --pack-destination "$work" >/dev/null)
 tarball=$(ls "$work"/lakitu-*.tgz)
