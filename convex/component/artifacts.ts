@@ -86,16 +86,9 @@ async function decideRun(ctx: MutationCtx, run: Doc<"runs">, rejection: string |
   if (rejection !== null) state = "rejected";
   else if ((await currentArtifacts(ctx, run)).every((a) => a.review === "approved")) state = "approved";
   else return false;
+  // The decision is the run's (run.review); the card's own transition follows when the workflow
+  // advances or retries it (approved/rejected are not card statuses).
   await ctx.db.patch(run._id, { review: { state, notes: rejection ? [...run.review.notes, rejection] : run.review.notes } });
-  await ctx.db.insert("transitions", {
-    entity: "card",
-    cardId: card._id,
-    runId: run._id,
-    from: "awaiting_review",
-    to: state,
-    source: "client",
-    reason: rejection ?? "all deliverables approved",
-  });
   await workflow.sendEvent(ctx, { workflowId: run.workflowId as never, name: REVIEW_DONE, value: { state } });
   return true;
 }

@@ -112,6 +112,8 @@ describe("unknown ids", () => {
     const b = await makeBoard(t);
     await refusedUnchanged(t, () => t.mutation(api.cards.addCard, { boardId: a.boardId, title: "x", stageId: b.stageIds[0] }), "invalid_argument", /is not on board/);
     await refusedUnchanged(t, () => t.mutation(api.cards.moveCard, { cardId: a.cardId, stageId: b.stageIds[1] }), "invalid_argument", /on another board/);
+    // Listing one board's cards by another board's stage is an error, not an empty list.
+    await refused(t.query(api.cards.listCards, { boardId: a.boardId, stageId: b.stageIds[0] }), "invalid_argument", /stageId: stage .* belongs to board .*, not to board/);
   });
 });
 

@@ -83,7 +83,11 @@ export const listCards = query({
   handler: async (ctx, args) => {
     const board = await load(ctx, "boards", args.boardId);
     const limit = listLimit(args.limit, 100, MAX_LIST_LIMIT);
-    const stageId = args.stageId === undefined ? undefined : (await load(ctx, "stages", args.stageId))._id;
+    const stage = args.stageId === undefined ? undefined : await load(ctx, "stages", args.stageId);
+    if (stage && stage.boardId !== board._id) {
+      fail("invalid_argument", `stageId: stage ${stage._id} ("${stage.name}") belongs to board ${stage.boardId}, not to board ${board._id}; pass a stage of this board or leave stageId out`);
+    }
+    const stageId = stage?._id;
     const cards = await ctx.db
       .query("cards")
       .withIndex("by_board_stage", (q) => (stageId ? q.eq("boardId", board._id).eq("stageId", stageId) : q.eq("boardId", board._id)))

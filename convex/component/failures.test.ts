@@ -2,6 +2,7 @@
  * Failure paths of a card run: QA retries and blocking, the watchdog (heartbeat loss, sandbox gone,
  * deadline), provider create failures, cancel racing a create, and human review.
  */
+import { CARD_STATUSES } from "../shared/validators.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import { PROVISION_RETRY } from "../shared/defaults.js";
@@ -513,6 +514,12 @@ describe("review", () => {
     expect((await getRun(t, runId)).review?.state).toBe("approved");
     expect(await runsOf(t, cardId)).toHaveLength(1);
     expect(provider.alive()).toHaveLength(0);
+    // Every card row of the audit log names card statuses only ("approved" is the run's review state).
+    const statuses = new Set<string>(CARD_STATUSES);
+    const cardRows = (await transitionsOf(t, cardId)).filter((r) => r.entity === "card");
+    // (a row's `to` is a status, or status@stage when the card also moved)
+    expect(cardRows.filter((r) => !statuses.has(r.to.split("@")[0])).map((r) => r.to)).toEqual([]);
+    expect(cardRows.some((r) => r.from.startsWith("awaiting_review") && r.to.startsWith("idle"))).toBe(true);
   });
 
   test("the card advances only once every current artifact is approved", async () => {
