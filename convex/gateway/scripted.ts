@@ -10,8 +10,15 @@
  * - `scripted_delay_ms`: how long turn 0's code of the first attempt works before writing (to steer,
  *   kill or reap it; a retry does not wait);
  * - steering messages in an observation are acknowledged in the next reply.
+ *
+ * The files it writes satisfy the declared checks it can: JSON built from the JSON Schema, CSV with the
+ * declared columns, delimiter and a row count within minRows..maxRows, markdown with the required
+ * headings within the word bounds, text with the `contains` strings and without the `notContains`
+ * ones, a PDF long enough for minPages. What it cannot satisfy (a regex, image dimensions: images are
+ * 1x1 placeholders) is listed in the text of the step that writes the files.
  */
 import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4GenerateResult } from "@ai-sdk/provider";
+import { checkDeliverables } from "../shared/qa.js";
 import type { Deliverable } from "../shared/validators.js";
 import { taskFromPrompt, type AgentTask } from "./task.js";
 
@@ -85,7 +92,34 @@ function code(task: AgentTask, deliverables: Deliverable[], withPlan: boolean): 
     for (const d of deliverables) lines.push(`await plan.add({ title: ${JSON.stringify(`write ${d.name}`)}, kind: "deliverable" });`);
   }
   for (const d of deliverables) lines.push(...writeLines(task, d, allowed), `console.log(${JSON.stringify(`wrote ${d.name}`)});`);
-  return ["I will write the deliverables now.", "", "```ts", ...lines, "```"].join("\n");
+  const unmet = deliverables.flatMap((d) => unmetChecks(task, d));
+  const note = unmet.length
+    ? [
+        "",
+        "Some declared checks are beyond what I can produce (I cannot invert a regular expression or draw a larger image), so these will fail:",
+        ...unmet.map((u) => `- ${u}`),
+      ]
+    : [];
+  return ["I will write the deliverables now.", ...note, "", "```ts", ...lines, "```"].join("\n");
+}
+
+/**
+ * The declared checks what this model writes for `d` would fail, found by running QA on the content
+ * itself (a PDF is rendered by the runtime, so only its page bound is judged here).
+ */
+export function unmetChecks(task: AgentTask, d: Deliverable): string[] {
+  if (d.type === "pdf") {
+    const want = d.checks?.minPages ?? 0;
+    return want > MAX_PDF_PAGES ? [`${d.name} min_pages: I write at most ${MAX_PDF_PAGES} pages, minPages asks for ${want}`] : [];
+  }
+  const bytes = d.type === "png" || d.type === "jpeg" ? base64Bytes(d.type === "png" ? PNG_1X1 : JPEG_1X1) : new TextEncoder().encode(content(task, d));
+  const report = checkDeliverables([d], [{ name: d.name, size: bytes.length, bytes }]);
+  return report.checks.filter((c) => !c.ok).map((c) => `${d.name} ${c.check}: ${c.reason}`);
+}
+
+function base64Bytes(b64: string): Uint8Array {
+  const bin = atob(b64);
+  return Uint8Array.from(bin, (ch) => ch.charCodeAt(0));
 }
 
 function writeLines(task: AgentTask, d: Deliverable, allowed: Set<string>): string[] {
@@ -109,62 +143,206 @@ function save(task: AgentTask, name: string, literal: string, allowed: Set<strin
   return [`throw new Error("no KSA allowed in this stage can write ${name}");`];
 }
 
-/** Deterministic text content for a deliverable, long enough for its word and byte bounds. */
+/** Deterministic text content for a deliverable, written to satisfy its declared checks where it can. */
 export function content(task: AgentTask, d: Deliverable): string {
+  const c = d.checks ?? {};
   switch (d.type) {
-    case "json":
-      return JSON.stringify(fromSchema(d.checks?.jsonSchema ? JSON.parse(d.checks.jsonSchema) : undefined, task), null, 2) + "\n";
+    case "json": {
+      let schema: unknown;
+      try {
+        schema = c.jsonSchema ? JSON.parse(c.jsonSchema) : undefined;
+      } catch {
+        schema = undefined;
+      }
+      return JSON.stringify(fromSchema(schema, task), null, 2) + "\n";
+    }
     case "csv":
-      return ["item,detail", ...task.stage.goals.map((g, i) => `${i + 1},"${g.replace(/"/g, '""')}"`), `${task.stage.goals.length + 1},"${task.card.title.replace(/"/g, '""')}"`].join("\n") + "\n";
-    case "html":
-      return `<!doctype html>\n<html><body><h1>${escapeHtml(task.card.title)}</h1>\n<p>${escapeHtml(prose(task, d))}</p></body></html>\n`;
+      return csv(task, d);
+    case "html": {
+      // The `contains` strings go in verbatim: QA looks for them in the raw HTML.
+      const extra = (c.contains ?? []).map((x) => `<p>${x}</p>`).join("\n");
+      return `<!doctype html>\n<html><body><h1>${escapeHtml(scrub(task.card.title, d))}</h1>\n<p>${escapeHtml(prose(task, d, Math.max(c.minWords ?? 0, 40)))}</p>${extra ? `\n${extra}` : ""}</body></html>\n`;
+    }
     default:
       return markdown(task, d);
   }
 }
 
-function markdown(task: AgentTask, d: Deliverable): string {
-  return [`# ${task.card.title}: ${d.name}`, "", `Stage: ${task.stage.name}.`, "", "## Goals", "", ...task.stage.goals.map((g) => `- ${g}`), "", "## Notes", "", prose(task, d), ""].join("\n");
+/** Removes the strings `checks.notContains` forbids from generated text (bounded passes). */
+function scrub(s: string, d: Deliverable): string {
+  const banned = (d.checks?.notContains ?? []).filter((b) => b !== "");
+  for (let pass = 0; pass < 5 && banned.some((b) => s.includes(b)); pass++) for (const b of banned) s = s.split(b).join("");
+  return s;
 }
+
+function wordCount(s: string): number {
+  return s.split(/\s+/).filter(Boolean).length;
+}
+
+/**
+ * Markdown (also used for text and as the PDF source): title, the required headings, the goals, the
+ * `contains` strings and prose sized so the whole text lands within minWords..maxWords. When the bounds
+ * are tight, optional parts are dropped, richest variant first.
+ */
+function markdown(task: AgentTask, d: Deliverable): string {
+  const c = d.checks ?? {};
+  const clean = (s: string) => scrub(s, d);
+  const required = (c.headings ?? []).map((h) => h.trim()).filter(Boolean);
+  const requiredSections = required.flatMap((h) => [`## ${h}`, ""]);
+  const contains = (c.contains ?? []).filter((x) => x !== "");
+  const containsLines = contains.length ? [...contains, ""] : [];
+  const goals = task.stage.goals.map((g) => `- ${clean(g)}`);
+  const min = c.minWords ?? 0;
+  const max = c.maxWords ?? Infinity;
+  const variants: string[][][] = [
+    // [before-prose parts, after]
+    [[`# ${clean(`${task.card.title}: ${d.name}`)}`, "", clean(`Stage: ${task.stage.name}.`), "", ...requiredSections, ...(goals.length ? ["## Goals", "", ...goals, ""] : []), ...containsLines, "## Notes", ""]],
+    [[`# ${clean(task.card.title) || "Report"}`, "", ...requiredSections, ...containsLines, "## Notes", ""]],
+    [[...requiredSections, ...containsLines]],
+  ];
+  let best = "";
+  for (const [head] of variants) {
+    const base = wordCount(head.join("\n"));
+    if (base > max) continue;
+    const want = Math.min(Math.max(min, base + 40), max) - base;
+    const body = want > 0 ? prose(task, d, want) : "";
+    best = [...head, ...(body ? [body, ""] : [])].join("\n");
+    break;
+  }
+  if (!best) best = [...requiredSections, ...containsLines].join("\n");
+  if (d.type === "pdf" && (c.minPages ?? 0) > 1) best += pdfPages(task, d, c.minPages!);
+  return best;
+}
+
+/**
+ * Extra markdown that fills at least `pages` PDF pages: one part per page, each longer than a page of
+ * the pdf KSA's layout (A4 with 11pt text fits about 45 list lines), so the PDF gets at least `pages` pages.
+ */
+function pdfPages(task: AgentTask, d: Deliverable, pages: number): string {
+  const n = Math.min(pages, MAX_PDF_PAGES);
+  const parts: string[] = [];
+  for (let p = 1; p <= n; p++) {
+    parts.push("", `## Part ${p}`, "");
+    for (let k = 1; k <= LINES_PER_PART; k++) parts.push(`- ${scrub(`Point ${k} of part ${p}: ${task.card.title}.`, d)}`);
+  }
+  return parts.join("\n") + "\n";
+}
+const LINES_PER_PART = 60;
+const MAX_PDF_PAGES = 200;
 
 const SENTENCE = "This section was written by the scripted model from the stage goals and the card, so the run is reproducible offline.";
 
-function prose(task: AgentTask, d: Deliverable): string {
-  const min = Math.max(d.checks?.minWords ?? 0, 40);
+/** Exactly `n` words of filler prose from the card and the goals (without forbidden strings). */
+function prose(task: AgentTask, d: Deliverable, n: number): string {
   const words: string[] = [];
   let i = 0;
-  const seed = `${task.card.title}. ${task.stage.goals.join(". ")}.`.split(/\s+/).filter(Boolean);
-  while (words.length < min) words.push(...(i++ % 2 === 0 ? seed : SENTENCE.split(" ")));
-  const capped = d.checks?.maxWords !== undefined ? words.slice(0, d.checks.maxWords - 30) : words;
-  return capped.join(" ");
+  const seed = scrub(`${task.card.title}. ${task.stage.goals.join(". ")}.`, d).split(/\s+/).filter(Boolean);
+  const filler = scrub(SENTENCE, d).split(/\s+/).filter(Boolean);
+  const pool = filler.length ? filler : ["text"];
+  while (words.length < n) words.push(...(i++ % 2 === 0 && seed.length ? seed : pool));
+  return scrub(words.slice(0, n).join(" "), d);
+}
+
+const MAX_CSV_ROWS = 10_000;
+
+/** CSV with the declared columns (else item, detail), delimiter, and a row count within minRows..maxRows. */
+function csv(task: AgentTask, d: Deliverable): string {
+  const c = d.checks ?? {};
+  const sep = c.delimiter ?? ",";
+  const cols = c.columns?.length ? c.columns.map((x) => x.trim()) : ["item", "detail"];
+  let rows = task.stage.goals.length + 1;
+  if (c.minRows !== undefined) rows = Math.max(rows, c.minRows);
+  if (c.maxRows !== undefined) rows = Math.min(rows, c.maxRows);
+  rows = Math.min(rows, MAX_CSV_ROWS);
+  const field = (v: string) => (v.includes(sep) || /["\r\n]/.test(v) || v !== v.trim() ? `"${v.replace(/"/g, '""')}"` : v);
+  const texts = [...task.stage.goals, task.card.title].map((x) => scrub(x, d));
+  const contains = (c.contains ?? []).filter((x) => x !== "");
+  const header = rows === 0 && contains.length ? [...cols, contains.join(" ")] : cols;
+  const lines = [header.map(field).join(sep)];
+  for (let r = 1; r <= rows; r++) {
+    const cells = cols.map((_, j) => (j === 0 ? String(r) : texts[(r - 1) % texts.length] + (r > texts.length ? ` (${r})` : "")));
+    if (r === 1 && contains.length) cells[cells.length - 1] += ` ${contains.join(" ")}`;
+    lines.push(cells.map(field).join(sep));
+  }
+  return lines.join("\n") + "\n";
 }
 
 /** A value satisfying a JSON Schema of the subset QA supports (type, properties, required, items, enum...). */
-export function fromSchema(schema: any, task: AgentTask, depth = 0): unknown {
+export function fromSchema(schema: any, task: AgentTask, depth = 0, index = 0): unknown {
+  if (schema === true || schema === undefined) return depth === 0 ? { title: task.card.title, goals: task.stage.goals } : task.card.title;
   if (!schema || typeof schema !== "object" || depth > 8) return { title: task.card.title, goals: task.stage.goals };
   if ("const" in schema) return schema.const;
-  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0];
-  const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[index % schema.enum.length];
+  for (const k of ["anyOf", "oneOf"] as const) if (Array.isArray(schema[k]) && schema[k].length) return fromSchema({ ...schema, [k]: undefined, ...schema[k][0] }, task, depth + 1, index);
+  if (Array.isArray(schema.allOf) && schema.allOf.length) {
+    const merged = { ...schema, allOf: undefined } as any;
+    for (const part of schema.allOf) {
+      if (!part || typeof part !== "object") continue;
+      for (const [k, v] of Object.entries(part)) {
+        if (k === "properties") merged.properties = { ...merged.properties, ...(v as object) };
+        else if (k === "required") merged.required = [...(merged.required ?? []), ...(v as string[])];
+        else merged[k] = v;
+      }
+    }
+    return fromSchema(merged, task, depth, index);
+  }
+  const types: string[] = Array.isArray(schema.type) ? schema.type : schema.type ? [schema.type] : [];
+  const type =
+    types.find((t) => t !== "null") ??
+    types[0] ??
+    (schema.properties || schema.required || schema.additionalProperties ? "object" : schema.items || schema.prefixItems ? "array" : undefined);
   switch (type) {
     case "object": {
       const out: Record<string, unknown> = {};
-      for (const [k, s] of Object.entries(schema.properties ?? {})) out[k] = fromSchema(s, task, depth + 1);
+      const props: Record<string, unknown> = schema.properties ?? {};
+      for (const [k, s] of Object.entries(props)) out[k] = fromSchema(s, task, depth + 1);
+      const extra = schema.additionalProperties && typeof schema.additionalProperties === "object" ? schema.additionalProperties : { type: "string" };
+      for (const k of Array.isArray(schema.required) ? schema.required : []) if (!(k in out)) out[k] = fromSchema(extra, task, depth + 1);
+      for (let i = 1; Object.keys(out).length < (schema.minProperties ?? 0) && i < 1000; i++) out[`field${i}`] = fromSchema(extra, task, depth + 1, i);
       return out;
     }
     case "array": {
-      const n = Math.max(schema.minItems ?? 1, 1);
-      return Array.from({ length: Math.min(n, schema.maxItems ?? n) }, () => fromSchema(schema.items, task, depth + 1));
+      const prefix: unknown[] = Array.isArray(schema.prefixItems) ? schema.prefixItems : [];
+      const n = Math.max(schema.minItems ?? 1, prefix.length, 1);
+      const count = Math.min(n, schema.maxItems ?? n);
+      return Array.from({ length: count }, (_, i) => fromSchema(i < prefix.length ? prefix[i] : schema.items, task, depth + 1, i));
     }
     case "string": {
-      const base = task.card.title;
+      const byFormat: Record<string, string> = {
+        date: "2024-01-01",
+        "date-time": "2024-01-01T00:00:00Z",
+        time: "00:00:00Z",
+        email: "agent@example.com",
+        hostname: "example.com",
+        ipv4: "192.0.2.1",
+        ipv6: "2001:db8::1",
+        uri: "https://example.com/",
+        "uri-reference": "https://example.com/",
+        uuid: "00000000-0000-4000-8000-000000000000",
+        duration: "P1D",
+      };
+      const fixed = typeof schema.format === "string" ? byFormat[schema.format] : undefined;
+      if (fixed !== undefined) return fixed;
+      const base = index > 0 ? `${task.card.title} ${index + 1}` : task.card.title;
       const min = schema.minLength ?? 0;
       return (base.length >= min ? base : base.padEnd(min, ".")).slice(0, schema.maxLength ?? Infinity);
     }
     case "integer":
-    case "number":
-      return Math.max(schema.minimum ?? 1, Math.min(schema.maximum ?? 1, 1));
+    case "number": {
+      let lo = typeof schema.minimum === "number" ? schema.minimum : -Infinity;
+      let hi = typeof schema.maximum === "number" ? schema.maximum : Infinity;
+      const step = typeof schema.multipleOf === "number" && schema.multipleOf > 0 ? schema.multipleOf : type === "integer" ? 1 : 0;
+      if (typeof schema.exclusiveMinimum === "number") lo = Math.max(lo, schema.exclusiveMinimum + (step || 1e-9));
+      if (typeof schema.exclusiveMaximum === "number") hi = Math.min(hi, schema.exclusiveMaximum - (step || 1e-9));
+      let v = Math.max(lo, Math.min(hi, 1 + index));
+      if (step) {
+        v = Math.ceil(v / step) * step;
+        if (v > hi) v = Math.floor(hi / step) * step;
+      }
+      return v;
+    }
     case "boolean":
-      return true;
+      return index % 2 === 0;
     case "null":
       return null;
     default:

@@ -64,6 +64,16 @@ function checksText(d: Deliverable): string {
     c.maxBytes !== undefined ? `at most ${c.maxBytes} bytes` : "",
     c.regex ? `matching /${c.regex}/` : "",
     c.jsonSchema ? `valid against JSON Schema ${c.jsonSchema}` : "",
+    c.contains?.length ? `containing ${c.contains.map((x) => JSON.stringify(x)).join(", ")}` : "",
+    c.notContains?.length ? `not containing ${c.notContains.map((x) => JSON.stringify(x)).join(", ")}` : "",
+    c.headings?.length ? `with the headings ${c.headings.map((x) => JSON.stringify(x)).join(", ")}` : "",
+    c.columns?.length ? `with the columns ${c.columns.join(", ")}` : "",
+    c.delimiter ? `delimited by ${JSON.stringify(c.delimiter)}` : "",
+    c.minRows !== undefined ? `at least ${c.minRows} data rows` : "",
+    c.maxRows !== undefined ? `at most ${c.maxRows} data rows` : "",
+    c.minPages !== undefined ? `at least ${c.minPages} pages` : "",
+    c.minWidth !== undefined ? `at least ${c.minWidth} px wide` : "",
+    c.minHeight !== undefined ? `at least ${c.minHeight} px high` : "",
   ].filter(Boolean);
   return parts.length ? ` — ${parts.join(", ")}` : "";
 }

@@ -64,9 +64,9 @@ export function checkStage<T extends StageInput | StagePatch>(where: string, sta
       fail("invalid_argument", `${where}.deliverables has ${stage.deliverables.length} entries; the limit is ${D.MAX_DELIVERABLES}`);
     }
     const seen = new Set<string>();
-    for (const d of stage.deliverables) {
-      const problems = deliverableProblems(d);
-      if (problems.length) fail("invalid_argument", `${where}: ${problems.join("; ")}`);
+    for (const [i, d] of stage.deliverables.entries()) {
+      const problems = deliverableProblems(d, `${where}.deliverables[${i}]`);
+      if (problems.length) fail("invalid_argument", problems.join("; "));
       // A name the runtime could never upload would fail QA on every attempt.
       const nameProblem = artifactNameProblem(d.name);
       if (nameProblem) fail("invalid_argument", `${where}: deliverable ${nameProblem.replace(/^artifact name /, "name ")}; the runtime could not upload it`);

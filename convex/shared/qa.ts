@@ -12,17 +12,26 @@
  *   `type` check fails with an explicit "only X of Y bytes" reason instead of passing unverified.
  *   `QaArtifact.type` (whatever the sandbox reported) is never trusted: content is sniffed.
  * - Order of checks per present deliverable: present, non_empty, type, min_bytes, max_bytes,
- *   min_words, max_words, json_schema, regex. When `non_empty` or `type` fails, every later check of
+ *   min_words, max_words, json_schema, regex, contains, not_contains, min_rows, max_rows, columns,
+ *   headings, min_pages, min_width, min_height. When `non_empty` or `type` fails, every later check of
  *   that deliverable is OMITTED (not emitted as failing): the failing check's reason already says
  *   what is wrong, and the rest would be noise.
  * - Words are whitespace-separated tokens of the raw text (markup and punctuation tokens count).
  * - `checks.regex` is a RegExp source compiled with no flags and tested (unanchored) against the
  *   whole decoded text.
+ * - `contains`/`notContains` are literal, case-sensitive substrings of the decoded text.
+ * - CSV: `minRows`/`maxRows` count data rows (the header excluded); `columns` must each equal a header
+ *   field after trimming both; `delimiter` is one of `CSV_DELIMITERS` (default ","); a UTF-8 BOM is
+ *   ignored. Markdown `headings` match ATX headings by text (case-insensitive, any level).
+ * - PDF `minPages` counts page objects (see `pdfPageCount`); `minWidth`/`minHeight` read the PNG IHDR
+ *   chunk or the JPEG SOF marker.
+ * - Failing reasons of those newer checks name the deliverable, what was found and what was required.
  * - Each artifact is decoded at most once and JSON is parsed at most once; reasons are capped at
  *   `MAX_REASON_CHARS` so a report stays small.
  */
 import type { Deliverable, DeliverableType, QaCheck, QaReport } from "./validators.js";
 import { formatSchemaError, parseSchema, validateWithSchema } from "./jsonSchema.js";
+import { imageSize, pdfPageCount } from "./fileFacts.js";
 
 export interface QaArtifact {
   name: string;
@@ -35,6 +44,8 @@ export const MAX_REASON_CHARS = 300;
 const MAX_SUMMARY_CHARS = 1000;
 const TEXT_TYPES: readonly DeliverableType[] = ["markdown", "json", "csv", "text", "html"];
 const ALL_TYPES: readonly DeliverableType[] = ["markdown", "json", "csv", "pdf", "png", "jpeg", "text", "html", "file"];
+/** The CSV delimiters `checks.delimiter` accepts. */
+export const CSV_DELIMITERS: readonly string[] = [",", ";", "\t", "|"];
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
 // ---------------------------------------------------------------------------------------------
@@ -351,14 +362,15 @@ type CsvShape = { ok: true; rows: number; columns: number } | { ok: false; reaso
  * double-quoted with `""` escapes (quoted fields may contain commas and line breaks). A single
  * trailing line break does not start a new row. Every row must have the header's column count.
  */
-export function csvShape(text: string): CsvShape {
+export function csvShape(text: string, delimiter = ",", headerOut?: string[]): CsvShape {
   const n = text.length;
-  let i = 0;
+  const DELIM = delimiter.length === 1 ? delimiter.charCodeAt(0) : 0x2c;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0; // a UTF-8 BOM is not part of the first field
   let line = 1;
   let row = 1;
   let headerCols = -1;
   let rows = 0;
-  if (n === 0) return { ok: false, reason: "expected CSV: no rows" };
+  if (n === i) return { ok: false, reason: "expected CSV: no rows" };
   for (;;) {
     const rowLine = line;
     let fields = 0;
@@ -368,6 +380,7 @@ export function csvShape(text: string): CsvShape {
       if (text.charCodeAt(i) === 0x22) {
         onlyEmptyUnquoted = false;
         const startLine = line;
+        const open = i;
         i++;
         for (;;) {
           if (i >= n) {
@@ -389,8 +402,9 @@ export function csvShape(text: string): CsvShape {
           else if (c === 0x0d && text.charCodeAt(i + 1) !== 0x0a) line++;
           i++;
         }
+        if (headerCols < 0 && headerOut) headerOut.push(text.slice(open + 1, i - 1).replace(/""/g, '"'));
         const next = text.charCodeAt(i);
-        if (i < n && next !== 0x2c && next !== 0x0a && next !== 0x0d) {
+        if (i < n && next !== DELIM && next !== 0x0a && next !== 0x0d) {
           return {
             ok: false,
             reason:
@@ -402,7 +416,7 @@ export function csvShape(text: string): CsvShape {
         const start = i;
         while (i < n) {
           const c = text.charCodeAt(i);
-          if (c === 0x2c || c === 0x0a || c === 0x0d) break;
+          if (c === DELIM || c === 0x0a || c === 0x0d) break;
           if (c === 0x22) {
             return {
               ok: false,
@@ -414,9 +428,10 @@ export function csvShape(text: string): CsvShape {
           i++;
         }
         if (i > start) onlyEmptyUnquoted = false;
+        if (headerCols < 0 && headerOut) headerOut.push(text.slice(start, i));
       }
       fields++;
-      if (i < n && text.charCodeAt(i) === 0x2c) {
+      if (i < n && text.charCodeAt(i) === DELIM) {
         i++;
         continue;
       }
@@ -456,9 +471,11 @@ export function csvShape(text: string): CsvShape {
 // ---------------------------------------------------------------------------------------------
 // Content detection
 
-type Inspection = { ok: true; reason: string; text?: string; json?: unknown } | { ok: false; reason: string };
+type Inspection =
+  | { ok: true; reason: string; text?: string; json?: unknown; csv?: { rows: number; header: string[] } }
+  | { ok: false; reason: string };
 
-function inspectContent(type: DeliverableType, bytes: Uint8Array): Inspection {
+function inspectContent(type: DeliverableType, bytes: Uint8Array, delimiter = ","): Inspection {
   if (!ALL_TYPES.includes(type)) {
     return { ok: false, reason: `unknown deliverable type ${quote(String(type))}; use one of ${ALL_TYPES.join(", ")}` };
   }
@@ -519,12 +536,15 @@ function inspectContent(type: DeliverableType, bytes: Uint8Array): Inspection {
       }
     }
     case "csv": {
-      const shape = csvShape(text);
+      const header: string[] = [];
+      const shape = csvShape(text, delimiter, header);
       if (!shape.ok) return shape;
+      const sep = delimiter === "," ? "" : `, delimiter ${quote(delimiter)}`;
       return {
         ok: true,
-        reason: `valid CSV: ${plural(shape.rows, "row")} (including the header) x ${plural(shape.columns, "column")}`,
+        reason: `valid CSV: ${plural(shape.rows, "row")} (including the header) x ${plural(shape.columns, "column")}${sep}`,
         text,
+        csv: { rows: shape.rows, header },
       };
     }
     case "html":
@@ -564,6 +584,42 @@ export function countWords(text: string): number {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Markdown headings
+
+/** Heading text normalized for matching: leading `#`s dropped, whitespace collapsed, lower case. */
+function normalizeHeading(s: string): string {
+  return s.replace(/^\s*#{1,6}(?=\s|$)/, "").trim().replace(/\s+/g, " ").toLowerCase();
+}
+
+/**
+ * The ATX headings (`#` .. `######`, up to 3 spaces of indent, optional closing `#`s) of a markdown
+ * text, outside fenced code blocks. Setext headings (underlined with `===`/`---`) are not read.
+ */
+export function markdownHeadings(text: string): string[] {
+  const out: string[] = [];
+  let fence: string | null = null;
+  for (const raw of text.split(/\r\n|\n|\r/)) {
+    const f = /^ {0,3}(`{3,}|~{3,})/.exec(raw);
+    if (f) {
+      if (fence === null) fence = f[1];
+      else if (f[1][0] === fence[0] && f[1].length >= fence.length && raw.trim() === f[1]) fence = null;
+      continue;
+    }
+    if (fence !== null) continue;
+    const m = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?[ \t]*$/.exec(raw);
+    if (!m) continue;
+    const body = (m[1] ?? "").replace(/(^|[ \t]+)#+$/, "").trim();
+    out.push(body);
+  }
+  return out;
+}
+
+function list(items: string[], max = 8): string {
+  const shown = items.slice(0, max).map((x) => quote(x, 60));
+  return items.length > max ? `${shown.join(", ")} and ${items.length - max} more` : shown.join(", ");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Declaration checks
 
 function checkName(name: unknown): string[] {
@@ -587,8 +643,11 @@ function checkName(name: unknown): string[] {
   return out;
 }
 
-/** Problems with a deliverable's declaration; [] means it is valid. Never throws. */
-export function deliverableProblems(d: Deliverable): string[] {
+/**
+ * Problems with a deliverable's declaration; [] means it is valid. Never throws. `path` (e.g.
+ * `stages[0].deliverables[1]`) makes the newer checks' problems name the field by its full path.
+ */
+export function deliverableProblems(d: Deliverable, path?: string): string[] {
   const out = checkName(d?.name);
   const label = `deliverable ${quote(typeof d?.name === "string" && d.name.trim() !== "" ? d.name : "")}`;
   const type = d?.type;
@@ -672,6 +731,78 @@ export function deliverableProblems(d: Deliverable): string[] {
       }
     }
   }
+  out.push(...newCheckProblems(c, type, path ?? null, label));
+  return out;
+}
+
+/** Where a check applies: the deliverable types each newer check is meaningful for. */
+const CHECK_TYPES: Record<string, readonly DeliverableType[]> = {
+  contains: TEXT_TYPES,
+  notContains: TEXT_TYPES,
+  minRows: ["csv"],
+  maxRows: ["csv"],
+  columns: ["csv"],
+  delimiter: ["csv"],
+  headings: ["markdown"],
+  minPages: ["pdf"],
+  minWidth: ["png", "jpeg"],
+  minHeight: ["png", "jpeg"],
+};
+const MAX_LIST_ENTRIES = 100;
+const MAX_ENTRY_CHARS = 500;
+
+/**
+ * Problems with the CSV, markdown, text, PDF and image checks. Each names the field: with `path`
+ * (e.g. `stages[0].deliverables[1]`) as `stages[0].deliverables[1].checks.minRows: ...`, else as
+ * `deliverable "data.csv" checks.minRows: ...`.
+ */
+function newCheckProblems(c: Record<string, unknown>, type: DeliverableType, path: string | null, label: string): string[] {
+  const out: string[] = [];
+  const field = (k: string) => (path !== null ? `${path}.checks.${k}` : `${label} checks.${k}`);
+  const known = ALL_TYPES.includes(type);
+  for (const [k, types] of Object.entries(CHECK_TYPES)) {
+    if (c[k] === undefined || !known || types.includes(type)) continue;
+    const where = types.length === 1 ? `type ${quote(types[0])}` : `types ${types.map((t) => quote(t)).join(", ")}`;
+    out.push(`${field(k)}: only applies to ${where}, not ${quote(type)}; remove it or change the type`);
+  }
+  for (const k of ["minRows", "maxRows", "minPages", "minWidth", "minHeight"]) {
+    const v = c[k];
+    if (v === undefined) continue;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0) {
+      out.push(`${field(k)}: must be a whole number ≥ 0, got ${typeof v === "string" ? quote(v) : String(v)}`);
+    }
+  }
+  const whole = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+  if (whole(c.minRows) && whole(c.maxRows) && c.minRows > c.maxRows) {
+    out.push(`${field("minRows")}: ${c.minRows} is greater than checks.maxRows (${c.maxRows}), so nothing can pass; lower minRows or raise maxRows`);
+  }
+  for (const k of ["columns", "headings", "contains", "notContains"]) {
+    const v = c[k];
+    if (v === undefined) continue;
+    const example = k === "columns" ? '["name", "price"]' : k === "headings" ? '["Summary", "Sources"]' : '["Conclusion"]';
+    if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) {
+      out.push(`${field(k)}: must be an array of strings, e.g. ${example}`);
+      continue;
+    }
+    if (v.length > MAX_LIST_ENTRIES) out.push(`${field(k)}: has ${v.length} entries; the limit is ${MAX_LIST_ENTRIES}`);
+    v.forEach((x: string, i) => {
+      if (x.trim() === "") out.push(`${field(k)}[${i}]: must not be empty`);
+      else if (x.length > MAX_ENTRY_CHARS) out.push(`${field(k)}[${i}]: is ${x.length} characters; the limit is ${MAX_ENTRY_CHARS}`);
+    });
+  }
+  if (c.delimiter !== undefined && (typeof c.delimiter !== "string" || !CSV_DELIMITERS.includes(c.delimiter))) {
+    out.push(
+      `${field("delimiter")}: unknown delimiter ${typeof c.delimiter === "string" ? quote(c.delimiter) : String(c.delimiter)}; use one of ${CSV_DELIMITERS.map((x) => quote(x)).join(", ")}`,
+    );
+  }
+  if (Array.isArray(c.contains) && Array.isArray(c.notContains)) {
+    for (const need of c.contains) {
+      const clash = c.notContains.find((ban) => typeof ban === "string" && ban !== "" && typeof need === "string" && need.includes(ban));
+      if (clash !== undefined) {
+        out.push(`${field("contains")}: ${quote(String(need))} includes ${quote(clash)}, which checks.notContains forbids, so nothing can pass`);
+      }
+    }
+  }
   return out;
 }
 
@@ -698,7 +829,7 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
       reason: `only ${bytes.length} of ${plural(size, "byte")} were available to check; cannot verify the content`,
     };
   } else {
-    inspection = inspectContent(d.type, bytes);
+    inspection = inspectContent(d.type, bytes, typeof c.delimiter === "string" && CSV_DELIMITERS.includes(c.delimiter) ? c.delimiter : ",");
   }
   push("type", inspection.ok, inspection.reason);
   if (!inspection.ok) return; // later checks omitted: see the header comment
@@ -769,6 +900,115 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
       }
     }
   }
+
+  const who = quote(d.name);
+  if (c.contains !== undefined || c.notContains !== undefined) {
+    const need = Array.isArray(c.contains) ? c.contains : [];
+    const bannedList = Array.isArray(c.notContains) ? c.notContains : [];
+    if (c.contains !== undefined) {
+      if (!textual) push("contains", false, `contains only applies to text types, not ${quote(d.type)}`);
+      else {
+        const absent = need.filter((s) => !text.includes(s));
+        push(
+          "contains",
+          absent.length === 0,
+          absent.length === 0
+            ? `contains all ${plural(need.length, "required string")}`
+            : `${who} does not contain ${list(absent)} (${absent.length} of ${need.length} required strings missing; matching is case-sensitive)`,
+        );
+      }
+    }
+    if (c.notContains !== undefined) {
+      if (!textual) push("not_contains", false, `notContains only applies to text types, not ${quote(d.type)}`);
+      else {
+        const found = bannedList.filter((s) => s !== "" && text.includes(s));
+        if (found.length === 0) push("not_contains", true, `none of ${plural(bannedList.length, "forbidden string")} found`);
+        else {
+          const at = lineCol(text, text.indexOf(found[0]));
+          push("not_contains", false, `${who} contains forbidden ${list(found)} (first at line ${at.line}, column ${at.col}); remove it`);
+        }
+      }
+    }
+  }
+
+  if (c.minRows !== undefined || c.maxRows !== undefined || c.columns !== undefined) {
+    const csv = "csv" in inspection ? inspection.csv : undefined;
+    const dataRows = csv ? csv.rows - 1 : -1;
+    const notCsv = `only applies to type "csv", not ${quote(d.type)}`;
+    if (c.minRows !== undefined) {
+      if (!csv) push("min_rows", false, `minRows ${notCsv}`);
+      else {
+        const ok = dataRows >= c.minRows;
+        push("min_rows", ok, ok
+          ? `${plural(dataRows, "data row")} (min ${c.minRows})`
+          : `${who} has ${plural(dataRows, "data row")} (header excluded); minRows requires at least ${c.minRows}`);
+      }
+    }
+    if (c.maxRows !== undefined) {
+      if (!csv) push("max_rows", false, `maxRows ${notCsv}`);
+      else {
+        const ok = dataRows <= c.maxRows;
+        push("max_rows", ok, ok
+          ? `${plural(dataRows, "data row")} (max ${c.maxRows})`
+          : `${who} has ${plural(dataRows, "data row")} (header excluded); maxRows allows at most ${c.maxRows}`);
+      }
+    }
+    if (c.columns !== undefined) {
+      if (!csv) push("columns", false, `columns ${notCsv}`);
+      else {
+        const have = csv.header.map((h) => h.trim());
+        const absent = (Array.isArray(c.columns) ? c.columns : []).filter((col) => !have.includes(String(col).trim()));
+        push("columns", absent.length === 0, absent.length === 0
+          ? `header has ${list((c.columns ?? []).map((x) => String(x).trim()))}`
+          : `${who} header lacks ${plural(absent.length, "required column")} ${list(absent)}; found ${list(have)}${
+              have.length === 1 && c.delimiter === undefined && /[;\t|]/.test(have[0]) ? ' (is the delimiter not ","? set checks.delimiter)' : ""
+            } (names must match exactly after trimming)`);
+      }
+    }
+  }
+
+  if (c.headings !== undefined) {
+    if (d.type !== "markdown" || !textual) push("headings", false, `headings only applies to type "markdown", not ${quote(d.type)}`);
+    else {
+      const have = markdownHeadings(text);
+      const normalized = new Set(have.map(normalizeHeading));
+      const want = Array.isArray(c.headings) ? c.headings : [];
+      const absent = want.filter((h) => !normalized.has(normalizeHeading(String(h))));
+      push("headings", absent.length === 0, absent.length === 0
+        ? `has ${plural(want.length, "required heading")}`
+        : `${who} lacks ${plural(absent.length, "required heading")} ${list(absent)}; found ${have.length ? list(have) : "no headings"} (any level # to ######, case-insensitive)`);
+    }
+  }
+
+  if (c.minPages !== undefined) {
+    if (d.type !== "pdf") push("min_pages", false, `minPages only applies to type "pdf", not ${quote(d.type)}`);
+    else {
+      const pages = pdfPageCount(bytes);
+      const ok = pages >= c.minPages;
+      push("min_pages", ok, ok
+        ? `${plural(pages, "page")} (min ${c.minPages})`
+        : pages === 0
+          ? `${who}: no page objects (/Type /Page) found; minPages requires at least ${c.minPages}`
+          : `${who} has ${plural(pages, "page")}; minPages requires at least ${c.minPages}`);
+    }
+  }
+
+  if (c.minWidth !== undefined || c.minHeight !== undefined) {
+    const size = d.type === "png" || d.type === "jpeg" ? imageSize(d.type, bytes) : null;
+    for (const [key, check, dim] of [["minWidth", "min_width", "width"], ["minHeight", "min_height", "height"]] as const) {
+      const min = c[key];
+      if (min === undefined) continue;
+      if (d.type !== "png" && d.type !== "jpeg") push(check, false, `${key} only applies to types "png" and "jpeg", not ${quote(d.type)}`);
+      else if (!size) {
+        push(check, false, `${who}: could not read the image dimensions (${d.type === "png" ? "no IHDR chunk" : "no SOF marker before the image data"}); ${key} requires at least ${min}`);
+      } else {
+        const ok = size[dim] >= min;
+        push(check, ok, ok
+          ? `${size.width}x${size.height} pixels (min ${dim} ${min})`
+          : `${who} is ${size.width}x${size.height} pixels; ${key} requires a ${dim} of at least ${min}`);
+      }
+    }
+  }
 }
 
 /** Runs every check of every deliverable against the produced artifacts and returns the report. */
@@ -829,3 +1069,5 @@ export function checkDeliverables(deliverables: Deliverable[], artifacts: QaArti
     summary: cap(summary, MAX_SUMMARY_CHARS),
   };
 }
+
+export { imageSize, pdfPageCount };

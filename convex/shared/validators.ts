@@ -18,6 +18,21 @@ export const vDeliverableChecks = v.object({
   jsonSchema: v.optional(v.string()),
   /** A JavaScript regular expression source the text content must match. */
   regex: v.optional(v.string()),
+  /** Text types: literal strings (case-sensitive) the content must contain / must not contain. */
+  contains: v.optional(v.array(v.string())),
+  notContains: v.optional(v.array(v.string())),
+  /** CSV: data rows (header excluded), required header names (exact after trimming), delimiter (default ","). */
+  minRows: v.optional(v.number()),
+  maxRows: v.optional(v.number()),
+  columns: v.optional(v.array(v.string())),
+  delimiter: v.optional(v.string()),
+  /** Markdown: headings that must appear (by text, case-insensitive, any level). */
+  headings: v.optional(v.array(v.string())),
+  /** PDF: at least this many pages. */
+  minPages: v.optional(v.number()),
+  /** png, jpeg: at least this many pixels wide / high. */
+  minWidth: v.optional(v.number()),
+  minHeight: v.optional(v.number()),
 });
 export type DeliverableChecks = Infer<typeof vDeliverableChecks>;
 
