@@ -3,9 +3,10 @@
  *
  * Each command is its own process group (spawned detached); under bwrap it is also its own pid namespace,
  * so its background children live exactly as long as it does. Output goes to whoever is subscribed (the
- * `Start` stream and any `Connect` streams): a subscriber that does not keep up loses output beyond a
- * cap — with a marker saying how much — instead of the host buffering without bound; with nobody
- * subscribed, output is read and dropped, so a command never blocks on a full pipe.
+ * `Start` stream and any `Connect` streams) with backpressure: while a subscriber has more than its
+ * cap queued, the host stops reading the command's pipes, so the command blocks on its writes (as on
+ * E2B) and nothing is lost or buffered without bound. With nobody subscribed, output is read and
+ * dropped, so a command nobody listens to never blocks on a full pipe.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { childrenOf, descendants, listProcesses, signal, treeLevels, waitGone } from "./procfs.js";
@@ -17,13 +18,19 @@ export type OutputStream = "stdout" | "stderr";
 
 /** A stream of process events (a Start or Connect call). */
 export interface Subscriber {
-  data(stream: OutputStream, chunk: Buffer): void;
+  /** False when the subscriber is full: output stops until it calls `Command.drained`. */
+  data(stream: OutputStream, chunk: Buffer): boolean;
   end(event: EndEvent): void;
 }
 
 export class Command {
   readonly pid: number;
   private readonly subscribers = new Set<Subscriber>();
+  /** Subscribers that are full: while any is, the pipes are not read. */
+  private readonly full = new Set<Subscriber>();
+  /** The process exited while output was paused: finish once it flows again. */
+  private finishWhenFlowing: (() => void) | undefined;
+  private killRequested = false;
   private result: EndEvent | undefined;
   private readonly done: Promise<EndEvent>;
   private deadline: NodeJS.Timeout | undefined;
@@ -61,7 +68,10 @@ export class Command {
           code !== null
             ? { exitCode: code, exited: true, status: `exit status ${code}` }
             : { exitCode: -1, exited: false, status: `signal: ${sig === "SIGKILL" ? "killed" : (sig ?? "unknown")}` };
-        grace = setTimeout(finish, 250);
+        // Grace for a grandchild that keeps the pipes open; while paused, what is still in the pipes
+        // must be read first, so the grace starts once output flows again.
+        const armGrace = () => (grace = setTimeout(() => (this.paused ? (this.finishWhenFlowing = armGrace) : finish()), 250));
+        armGrace();
       });
       child.on("close", finish);
       child.on("error", (err) => {
@@ -105,11 +115,36 @@ export class Command {
       return () => {};
     }
     this.subscribers.add(s);
-    return () => this.subscribers.delete(s);
+    return () => {
+      this.subscribers.delete(s);
+      this.drained(s);
+    };
+  }
+
+  private get paused(): boolean {
+    return this.full.size > 0 && !this.killRequested;
   }
 
   private emit(stream: OutputStream, chunk: Buffer): void {
-    for (const s of this.subscribers) s.data(stream, chunk);
+    for (const s of this.subscribers) if (!s.data(stream, chunk)) this.full.add(s);
+    if (this.paused) {
+      this.child.stdout?.pause();
+      this.child.stderr?.pause();
+    }
+  }
+
+  /** `s` has room again (or is gone): output flows once no subscriber is full. */
+  drained(s: Subscriber): void {
+    if (!this.full.delete(s) || this.paused) return;
+    this.resumeOutput();
+  }
+
+  private resumeOutput(): void {
+    this.child.stdout?.resume();
+    this.child.stderr?.resume();
+    const finish = this.finishWhenFlowing;
+    this.finishWhenFlowing = undefined;
+    finish?.();
   }
 
   /** Kills the command when `ms` pass (the Start call's Connect deadline, as envd does). */
@@ -164,6 +199,9 @@ export class Command {
    */
   async kill(): Promise<void> {
     if (this.result) return;
+    // A killed command's output no longer waits for slow readers (its pipes must drain for it to end).
+    this.killRequested = true;
+    this.resumeOutput();
     const procs = listProcesses();
     const pids = this.pids(procs);
     if (this.underBwrap) {

@@ -12,7 +12,10 @@
  * - `POST /sandboxes/{id}/timeout {timeout}` and `POST /sandboxes/{id}/refreshes {duration}` → 204.
  * - `POST /v2/sandboxes/{id}/connect {timeout?}` → 200 (a running sandbox; the timeout only grows).
  * - `POST /sandboxes/{id}/pause` → 400: pausing is not supported locally.
- * - anything else → 501.
+ * - durations (`timeout`, `duration`) must be integers in [0, maxTimeoutSeconds] (24 h by default):
+ *   anything else is refused with 400 naming the maximum, never clamped; metadata and envVars must map
+ *   names to strings.
+ * - metrics, logs, snapshots, fork, network rules → 501 naming the feature; anything else → 501.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import os from "node:os";
@@ -57,17 +60,24 @@ async function jsonBody(req: IncomingMessage): Promise<Record<string, unknown>> 
 
 function stringRecord(value: unknown, field: string): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value) || Object.values(value).some((v) => typeof v !== "string")) {
-    throw new HttpError(400, `${field} must be an object of strings`);
+  if (typeof value !== "object" || Array.isArray(value)) throw new HttpError(400, `${field} must be an object of strings`);
+  for (const [k, v] of Object.entries(value)) {
+    if (typeof v !== "string") throw new HttpError(400, `${field}.${k} must be a string, got ${v === null ? "null" : typeof v}`);
   }
   return { ...(value as Record<string, string>) };
 }
 
-function seconds(value: unknown, field: string): number | undefined {
+/** A duration in seconds: a non-negative integer no longer than `max` (refused, not clamped). */
+function seconds(value: unknown, field: string, max: number): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (typeof value !== "number" || !Number.isInteger(value) || value < 0)
-    throw new HttpError(400, `${field} must be a non-negative integer (seconds)`);
+    throw new HttpError(400, `${field} must be a non-negative integer (seconds), got ${JSON.stringify(value)}`);
+  if (value > max) throw new HttpError(400, `${field} ${value} s exceeds the maximum of ${max} s (${formatDuration(max)})`);
   return value;
+}
+
+function formatDuration(s: number): string {
+  return s % 3600 === 0 ? `${s / 3600} h` : s % 60 === 0 ? `${s / 60} min` : `${s} s`;
 }
 
 const hardware = () => ({ cpuCount: os.availableParallelism(), memoryMB: Math.round(os.totalmem() / 2 ** 20), diskSizeMB: 0 });
@@ -101,6 +111,15 @@ function created(s: Sandbox) {
   };
 }
 
+/** Sandbox actions E2B has and the local host refuses (501 with a message naming the feature). */
+const UNSUPPORTED_ACTIONS: Record<string, string> = {
+  "GET metrics": "metrics are not collected",
+  "GET logs": "logs are not served",
+  "POST snapshots": "snapshots are not supported (there is no VM to checkpoint)",
+  "POST fork": "fork is not supported (there is no VM to checkpoint)",
+  "PUT network": "network rules are not supported (sandboxes share the host's network)",
+};
+
 export async function handleControlPlane(req: IncomingMessage, res: ServerResponse, url: URL, opts: ControlPlaneOptions): Promise<void> {
   try {
     await route(req, res, url, opts);
@@ -128,8 +147,9 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, opts: 
       return s ? sendJson(res, 200, { ...listed(s), envdAccessToken: s.accessToken, domain: null }) : notFound();
     }
     if (!action && method === "DELETE") return (await registry.kill(id)) ? sendNoContent(res) : notFound();
+    const max = registry.limits.maxTimeoutSeconds;
     if (method === "POST" && action === "timeout") {
-      const timeout = seconds((await jsonBody(req)).timeout, "timeout");
+      const timeout = seconds((await jsonBody(req)).timeout, "timeout", max);
       if (timeout === undefined) throw new HttpError(400, "timeout is required");
       const s = registry.get(id);
       if (!s) return notFound();
@@ -137,14 +157,14 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, opts: 
       return sendNoContent(res);
     }
     if (method === "POST" && action === "refreshes") {
-      const duration = seconds((await jsonBody(req)).duration, "duration") ?? 60;
+      const duration = seconds((await jsonBody(req)).duration, "duration", max) ?? 60;
       const s = registry.get(id);
       if (!s) return notFound();
       s.setTimeout(duration);
       return sendNoContent(res);
     }
     if (method === "POST" && (action === "connect" || action === "resume")) {
-      const timeout = seconds((await jsonBody(req)).timeout, "timeout");
+      const timeout = seconds((await jsonBody(req)).timeout, "timeout", max);
       const s = registry.get(id);
       if (!s) return notFound();
       if (timeout !== undefined && Date.now() + timeout * 1000 > s.endAt.getTime()) s.setTimeout(timeout);
@@ -154,7 +174,10 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, opts: 
       if (!registry.get(id)) return notFound();
       throw new HttpError(400, "pause is not supported by the local sandbox host: sandboxes run until killed or timed out");
     }
+    const refusal = action ? UNSUPPORTED_ACTIONS[`${method} ${action}`] : undefined;
+    if (refusal) return sendError(res, 501, `${refusal} by the local sandbox host`);
   }
+  if (method === "GET" && p === "/snapshots") return sendError(res, 501, "snapshots are not supported by the local sandbox host");
   sendError(res, 501, `${method} ${url.pathname} is not implemented by the local sandbox host`);
 }
 
@@ -167,7 +190,7 @@ async function create(req: IncomingMessage, res: ServerResponse, opts: ControlPl
   for (const [name, value] of Object.entries(envVars)) {
     if (!/^[^=\0]+$/.test(name) || value.includes("\0")) throw new HttpError(400, `invalid environment variable ${JSON.stringify(name)}`);
   }
-  const timeoutSeconds = seconds(body.timeout, "timeout");
+  const timeoutSeconds = seconds(body.timeout, "timeout", opts.registry.limits.maxTimeoutSeconds);
   if (body.autoPause === true)
     throw new HttpError(400, "pause is not supported by the local sandbox host (lifecycle.onTimeout must be 'kill')");
   if (Array.isArray(body.volumeMounts) && body.volumeMounts.length > 0)

@@ -5,16 +5,27 @@
  * - `GET /health` → 204.
  * - `process.Process`: `Start` and `Connect` (server streaming), `List`, `SendSignal`, `SendInput`,
  *   `CloseStdin` (unary). No PTY (`pty` in `Start`, `Update`) and no `StreamInput`.
- * - `GET /files?path=` (raw bytes) and `POST /files[?path=]` (multipart `file` parts, or a raw
- *   `application/octet-stream` body), for paths under `/home/user` and `/tmp`.
+ * - `GET /files?path=` (raw bytes; gzip when `Accept-Encoding` allows it, 406 when it allows neither
+ *   gzip nor identity) and `POST /files[?path=]` (multipart `file` parts, or a raw
+ *   `application/octet-stream` body; `Content-Encoding: gzip` is decompressed, other encodings are
+ *   refused with 400), for paths under `/home/user` and `/tmp`. Relative paths resolve under /home/user.
+ * - Signed `/files` URLs (`signature`, `signature_expiration`, from the SDK's `uploadUrl`/`downloadUrl`)
+ *   are checked with `checkSignature` instead of the access token.
+ * - The `user` option (Basic `Authorization` on RPCs, `username` on /files): `user` (the only user
+ *   sandboxes run as) is accepted; any other is refused (invalid_argument / 400), never ignored.
+ *
+ * Output streams apply backpressure: a client that reads slowly pauses the command's output (its
+ * writes block) instead of the host buffering or dropping it.
  *
  * A Start call's `Connect-Timeout-Ms` is the command's deadline: when it passes, the command is killed
  * and the stream ends with `deadline_exceeded`, as on E2B (hence `timeoutMs: 0` for long-running
  * background commands). A client disconnecting does not stop the command.
  */
+import { createHash } from "node:crypto";
 import { closeSync, createReadStream, fstatSync, ftruncateSync, writeSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import path from "node:path";
+import { createGzip, gunzipSync } from "node:zlib";
 import type { Command, EndEvent, OutputStream, ProcessConfig, Subscriber } from "./commands.js";
 import {
   ConnectRpcError,
@@ -28,13 +39,13 @@ import {
   sendUnaryError,
   STREAM_CONTENT_TYPE,
 } from "./connectRpc.js";
-import { BodyTooLargeError, header, readBody, sendError, sendJson, sendNoContent } from "./httpUtil.js";
+import { BodyTooLargeError, header, readBody, sameSecret, sendError, sendJson, sendNoContent } from "./httpUtil.js";
 import { boundaryOf, parseMultipart } from "./multipart.js";
 import type { Sandbox } from "./sandboxes.js";
 import { hostPathFor, normalizeSandboxPath, NotAFileError, openForRead, openForWrite, PathEscapeError } from "./sandboxPaths.js";
 
 export type EnvdLimits = {
-  /** Output a slow stream client may have queued on the host before more is dropped, bytes. */
+  /** Output a stream client may have queued on the host before the command is paused (backpressure), bytes. */
   maxBufferedOutputBytes: number;
   maxUploadBytes: number;
 };
@@ -42,11 +53,54 @@ export type EnvdLimits = {
 const PROCESS_SERVICE = "/process.Process/";
 const RPC_BODY_LIMIT = 1 << 20;
 
+/** The one user sandbox processes run as (uid 1000, as E2B's default user). */
+export const SANDBOX_USER = "user";
+
+/** Why `user` cannot be honoured, or undefined when it can (absent means the default user). */
+function unsupportedUser(user: string | undefined): string | undefined {
+  if (user === undefined || user === "" || user === SANDBOX_USER) return undefined;
+  return `user '${user}' is not supported by the local sandbox host: every sandbox process runs as '${SANDBOX_USER}' and there is no root`;
+}
+
+/** The user of an RPC: the SDK sends `Authorization: Basic base64("<user>:")` when a `user` option is given. */
+function rpcUser(req: IncomingMessage): string | undefined {
+  const auth = header(req, "authorization");
+  if (!auth) return undefined;
+  const m = /^Basic\s+(\S+)$/i.exec(auth.trim());
+  if (!m) throw new ConnectRpcError("invalid_argument", "the Authorization header must be Basic <base64 user:>");
+  const decoded = Buffer.from(m[1]!, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  return colon === -1 ? decoded : decoded.slice(0, colon);
+}
+
+/**
+ * Checks the signature of a URL from the SDK's `uploadUrl()`/`downloadUrl()` as envd does:
+ * `v1_` + base64(sha256("<path>:<read|write>:<user>:<access token>[:<expiration>]")) without padding.
+ * Undefined when it is valid; else 401 (wrong signature) or 403 (valid but expired).
+ */
+export function checkSignature(req: IncomingMessage, url: URL, accessToken: string): { status: number; message: string } | undefined {
+  const operation = req.method === "POST" ? "write" : req.method === "GET" ? "read" : undefined;
+  if (!operation) return { status: 401, message: `a signed URL is for GET or POST /files, not ${req.method}` };
+  const q = url.searchParams;
+  const expiration = q.get("signature_expiration");
+  const parts = [q.get("path") ?? "", operation, q.get("username") ?? "", accessToken];
+  const raw = [...parts, ...(expiration === null ? [] : [expiration])].join(":");
+  const expected = `v1_${createHash("sha256").update(raw).digest("base64").replace(/=+$/, "")}`;
+  if (!sameSecret(q.get("signature") ?? "", expected)) return { status: 401, message: "invalid signature" };
+  if (expiration !== null) {
+    const at = Number(expiration);
+    if (!Number.isInteger(at) || at * 1000 < Date.now()) {
+      return { status: 403, message: `the signature expired at ${Number.isInteger(at) ? new Date(at * 1000).toISOString() : expiration}` };
+    }
+  }
+  return undefined;
+}
+
 export async function handleEnvd(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox, limits: EnvdLimits): Promise<void> {
   const route = `${req.method} ${url.pathname}`;
   if (route === "GET /health") return sendNoContent(res);
   if (url.pathname === "/files") {
-    if (req.method === "GET") return readFile(res, url, sandbox);
+    if (req.method === "GET") return readFile(req, res, url, sandbox);
     if (req.method === "POST") return writeFiles(req, res, url, sandbox, limits);
   }
   if (req.method === "POST" && url.pathname.startsWith(PROCESS_SERVICE)) {
@@ -54,6 +108,8 @@ export async function handleEnvd(req: IncomingMessage, res: ServerResponse, url:
     const streaming = method === "Start" || method === "Connect";
     try {
       const body = await readBody(req, RPC_BODY_LIMIT);
+      const refusedUser = unsupportedUser(rpcUser(req));
+      if (refusedUser) throw new ConnectRpcError("invalid_argument", refusedUser);
       switch (method) {
         case "Start":
           return await start(req, res, parseEnvelopedRequest(body) as StartRequest, sandbox, limits);
@@ -132,11 +188,15 @@ function validConfig(p: StartRequest["process"]): ProcessConfig {
   return { cmd: p.cmd, args, envs, cwd: p.cwd };
 }
 
-/** A Start/Connect response stream: start event, data events, end event, end-of-stream. */
+/**
+ * A Start/Connect response stream: start event, data events, end event, end-of-stream. Backpressure:
+ * once more than `maxBuffered` bytes wait to be sent, `data` answers false and the command stops being
+ * read (its writes then block, as on E2B) until the client has read them (`drain`) or goes away.
+ */
 class StreamSubscriber implements Subscriber {
   private closed = false;
-  private readonly dropped: Record<OutputStream, number> = { stdout: 0, stderr: 0 };
   private keepalive: NodeJS.Timeout | undefined;
+  private command: Command | undefined;
 
   constructor(
     private readonly res: ServerResponse,
@@ -150,34 +210,28 @@ class StreamSubscriber implements Subscriber {
       this.keepalive = setInterval(() => this.write(envelope({ event: { keepalive: {} } })), keepaliveSeconds * 1000);
       this.keepalive.unref();
     }
+    res.on("drain", () => this.command?.drained(this));
     res.on("close", () => this.close());
+  }
+
+  /** Subscribes to `command`; the subscription ends when the response closes (the command keeps running). */
+  attach(command: Command): void {
+    this.command = command;
+    const unsubscribe = command.subscribe(this);
+    this.res.on("close", unsubscribe);
   }
 
   private write(frame: Buffer): void {
     if (!this.closed && !this.res.destroyed) this.res.write(frame);
   }
 
-  data(stream: OutputStream, chunk: Buffer): void {
-    if (this.closed || this.res.destroyed) return;
-    if (this.res.writableLength + chunk.length > this.maxBuffered) {
-      this.dropped[stream] += chunk.length;
-      return;
-    }
-    this.writeMarker(stream);
+  data(stream: OutputStream, chunk: Buffer): boolean {
+    if (this.closed || this.res.destroyed) return true;
     this.write(envelope({ event: { data: { [stream]: chunk.toString("base64") } } }));
-  }
-
-  /** Tells the client how much of `stream` it lost, once there is room again (or at the end). */
-  private writeMarker(stream: OutputStream): void {
-    if (this.dropped[stream] === 0) return;
-    const marker = `\n[lakitu sandbox host: dropped ${this.dropped[stream]} bytes of ${stream}: the client did not read fast enough]\n`;
-    this.dropped[stream] = 0;
-    this.write(envelope({ event: { data: { [stream]: Buffer.from(marker).toString("base64") } } }));
+    return this.res.writableLength < this.maxBuffered;
   }
 
   end(event: EndEvent): void {
-    this.writeMarker("stdout");
-    this.writeMarker("stderr");
     this.write(envelope({ event: { end: event } }));
     this.finish();
   }
@@ -197,6 +251,7 @@ class StreamSubscriber implements Subscriber {
   close(): void {
     this.closed = true;
     clearInterval(this.keepalive);
+    this.command?.drained(this);
   }
 }
 
@@ -210,8 +265,7 @@ async function start(req: IncomingMessage, res: ServerResponse, msg: StartReques
   const config = validConfig(msg.process);
   const command = await sandbox.startCommand(config, { tag: typeof msg.tag === "string" ? msg.tag : undefined, stdin: msg.stdin === true });
   const sub = new StreamSubscriber(res, command.pid, limits.maxBufferedOutputBytes, keepaliveOf(req));
-  const unsubscribe = command.subscribe(sub);
-  res.on("close", unsubscribe); // the command keeps running
+  sub.attach(command); // a client going away does not stop the command
   const deadline = requestTimeoutMs(req.headers["connect-timeout-ms"]);
   if (deadline !== undefined) {
     command.setDeadline(deadline, () => sub.fail("deadline_exceeded", `the command exceeded its ${deadline} ms timeout and was killed`));
@@ -221,8 +275,7 @@ async function start(req: IncomingMessage, res: ServerResponse, msg: StartReques
 function connect(req: IncomingMessage, res: ServerResponse, msg: { process?: Selector }, sandbox: Sandbox, limits: EnvdLimits): void {
   const command = mustFind(sandbox, msg.process);
   const sub = new StreamSubscriber(res, command.pid, limits.maxBufferedOutputBytes, keepaliveOf(req));
-  const unsubscribe = command.subscribe(sub);
-  res.on("close", unsubscribe);
+  sub.attach(command);
   const deadline = requestTimeoutMs(req.headers["connect-timeout-ms"]);
   if (deadline !== undefined) {
     const timer = setTimeout(() => sub.fail("deadline_exceeded", `the stream exceeded its ${deadline} ms timeout`), deadline);
@@ -266,7 +319,27 @@ function fileError(res: ServerResponse, sandboxPath: string, e: unknown): void {
   sendError(res, 500, `path '${sandboxPath}': ${e instanceof Error ? e.message : String(e)}`);
 }
 
-function readFile(res: ServerResponse, url: URL, sandbox: Sandbox): void {
+/** What `Accept-Encoding` allows: gzip when it is acceptable, identity, or nothing (406). */
+export function responseEncoding(accept: string | undefined): "gzip" | "identity" | undefined {
+  if (accept === undefined || accept.trim() === "") return "identity";
+  const q = new Map<string, number>();
+  for (const part of accept.split(",")) {
+    const [name, ...params] = part.trim().toLowerCase().split(";");
+    if (!name) continue;
+    const qParam = params.map((x) => x.trim()).find((x) => x.startsWith("q="));
+    const value = qParam ? Number(qParam.slice(2)) : 1;
+    q.set(name, Number.isFinite(value) ? value : 0);
+  }
+  const of = (name: string) => q.get(name) ?? q.get("*");
+  if ((of("gzip") ?? 0) > 0 || (q.get("x-gzip") ?? 0) > 0) return "gzip";
+  return (of("identity") ?? 1) > 0 ? "identity" : undefined;
+}
+
+function readFile(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox): void {
+  const refusedUser = unsupportedUser(url.searchParams.get("username") ?? undefined);
+  if (refusedUser) return sendError(res, 400, refusedUser);
+  const encoding = responseEncoding(header(req, "accept-encoding"));
+  if (!encoding) return sendError(res, 406, "no acceptable encoding found, supported: [identity, gzip]");
   const requested = url.searchParams.get("path");
   if (!requested) return sendError(res, 400, "path is required");
   const sandboxPath = normalizeSandboxPath(requested);
@@ -284,24 +357,46 @@ function readFile(res: ServerResponse, url: URL, sandbox: Sandbox): void {
     res.writeHead(200, { "content-type": "application/octet-stream", "content-length": 0 });
     return void res.end();
   }
-  res.writeHead(200, {
-    "content-type": "application/octet-stream",
-    "content-length": size,
-    "content-disposition": `attachment; filename="${encodeURIComponent(path.posix.basename(sandboxPath))}"`,
-  });
-  createReadStream("", { fd, autoClose: true, start: 0, end: size - 1 })
-    .on("error", () => res.destroy())
-    .pipe(res);
+  const disposition = `attachment; filename="${encodeURIComponent(path.posix.basename(sandboxPath))}"`;
+  const file = createReadStream("", { fd, autoClose: true, start: 0, end: size - 1 }).on("error", () => res.destroy());
+  if (encoding === "gzip") {
+    res.writeHead(200, {
+      "content-type": "application/octet-stream",
+      "content-encoding": "gzip",
+      vary: "Accept-Encoding",
+      "content-disposition": disposition,
+    });
+    file.pipe(createGzip().on("error", () => res.destroy())).pipe(res);
+    return;
+  }
+  res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size, "content-disposition": disposition });
+  file.pipe(res);
 }
 
 async function writeFiles(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox, limits: EnvdLimits): Promise<void> {
+  const refusedUser = unsupportedUser(url.searchParams.get("username") ?? undefined);
+  if (refusedUser) return sendError(res, 400, refusedUser);
+  const encoding = (header(req, "content-encoding") ?? "identity").trim().toLowerCase();
+  if (encoding !== "identity" && encoding !== "" && encoding !== "gzip" && encoding !== "x-gzip") {
+    req.resume();
+    return sendError(res, 400, `unsupported Content-Encoding '${encoding}': the local sandbox host accepts identity and gzip`);
+  }
+  const tooLarge = () => sendError(res, 400, `upload exceeds the local host's limit of ${limits.maxUploadBytes} bytes`);
   let body: Buffer;
   try {
     body = await readBody(req, limits.maxUploadBytes);
   } catch (e) {
-    if (e instanceof BodyTooLargeError)
-      return sendError(res, 400, `upload exceeds the local host's limit of ${limits.maxUploadBytes} bytes`);
+    if (e instanceof BodyTooLargeError) return tooLarge();
     throw e;
+  }
+  if (encoding === "gzip" || encoding === "x-gzip") {
+    // The body is stored decompressed, as envd does; the limit holds for the decompressed size too.
+    try {
+      body = gunzipSync(body, { maxOutputLength: limits.maxUploadBytes });
+    } catch (e) {
+      if (e instanceof RangeError || (e as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") return tooLarge();
+      return sendError(res, 400, `the body is not valid gzip (Content-Encoding: gzip): ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   const queryPath = url.searchParams.get("path") ?? undefined;
   const contentType = header(req, "content-type") ?? "";

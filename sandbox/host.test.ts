@@ -36,13 +36,12 @@ const create = (metadata: Record<string, string> = { run }, extra: Partial<Param
 const summary = (id: string) => host.list().find((s) => s.sandboxId === id);
 
 describe("commands", () => {
-  it("runs a foreground command with the sandbox's and the command's envs, in the workspace", async () => {
+  it("runs a foreground command with the sandbox's and the command's envs, in the home directory (E2B's default)", async () => {
     const sbx = await create({ run }, { envs: { FROM_CREATE: "c" } });
     const r = await sbx.commands.run("echo hi; echo $FROM_CREATE $FROM_RUN; pwd; echo $HOME", { envs: { FROM_RUN: "r" } });
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(
-      `hi\nc r\n${host.isolation === "bwrap" ? "/home/user/workspace\n/home/user" : `${summary(sbx.sandboxId)!.workspace}\n${path.join(summary(sbx.sandboxId)!.dir, "home")}`}\n`,
-    );
+    const home = host.isolation === "bwrap" ? "/home/user" : path.join(summary(sbx.sandboxId)!.dir, "home");
+    expect(r.stdout).toBe(`hi\nc r\n${home}\n${home}\n`);
     await sbx.kill();
   });
 
@@ -56,7 +55,7 @@ describe("commands", () => {
 
   it("keeps a background command running after the client disconnects", async () => {
     const sbx = await create();
-    const handle = await sbx.commands.run("sleep 0.5; echo later > bg.txt", { background: true, timeoutMs: 0 });
+    const handle = await sbx.commands.run("sleep 0.5; echo later > workspace/bg.txt", { background: true, timeoutMs: 0 });
     expect(handle.pid).toBeGreaterThan(0);
     await handle.disconnect();
     await expect(sbx.files.read("/home/user/workspace/bg.txt")).rejects.toBeInstanceOf(FileNotFoundError);
@@ -144,7 +143,7 @@ describe("files", () => {
       { path: "/tmp/m2", data: "2" },
     ]);
     expect(many.map((f) => f.path)).toEqual(["/home/user/workspace/m1", "/tmp/m2"]);
-    expect(await sbx.commands.run("cat m1").then((r) => r.stdout)).toBe("1");
+    expect(await sbx.commands.run("cat m1", { cwd: "/home/user/workspace" }).then((r) => r.stdout)).toBe("1");
     expect(await sbx.files.read("/tmp/m2")).toBe("2");
     expect(await sbx.files.read("/home/user/workspace/empty").catch((e: unknown) => e)).toBeInstanceOf(FileNotFoundError);
     await sbx.files.write("/home/user/workspace/empty", "");
@@ -158,7 +157,7 @@ describe("files", () => {
     await expect(sbx.files.read("/etc/passwd")).rejects.toBeInstanceOf(FileNotFoundError);
     await expect(sbx.files.read("/home/user/../../etc/passwd")).rejects.toBeInstanceOf(FileNotFoundError);
     // A FIFO the sandbox planted must not hang the host (opening one for reading blocks by default).
-    await sbx.commands.run("mkfifo pipe");
+    await sbx.commands.run("mkfifo workspace/pipe");
     await expect(sbx.files.read("/home/user/workspace/pipe")).rejects.toThrow(/not a regular file/);
     await expect(sbx.files.write("/home/user/workspace/pipe", "x")).rejects.toThrow(/not a regular file/);
     await expect(sbx.files.read("/home/user/workspace")).rejects.toThrow(/not a regular file/);

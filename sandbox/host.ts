@@ -2,25 +2,29 @@
  * Lakitu's local sandbox host: E2B's wire protocol on one loopback HTTP server, so the official `e2b`
  * SDK — pointed at it with `apiUrl` and `sandboxUrl` — drives local sandboxes exactly as it drives E2B.
  *
- * Implemented subset (e2b SDK 2.51):
+ * Implemented subset (e2b SDK 2.51; the feature-by-feature table is in README.md):
  *
  * Control plane (see controlPlane.ts; `X-API-KEY` required, 401 otherwise):
  *   POST /v2/sandboxes · GET /v2/sandboxes (metadata/state/template/startedAfter filters, order,
  *   limit + X-Next-Token pagination) · GET /sandboxes/{id} · DELETE /sandboxes/{id} ·
  *   POST /sandboxes/{id}/timeout · POST /sandboxes/{id}/refreshes · POST /v2/sandboxes/{id}/connect ·
- *   POST /sandboxes/{id}/pause (400: not supported). Everything else answers 501.
+ *   POST /sandboxes/{id}/pause (400: not supported). Timeouts over the maximum (24 h) are refused, not
+ *   clamped. Metrics, logs, snapshots, fork, network rules: 501 naming the feature; the rest 501.
  *
  * envd (requests with `e2b-sandbox-id`; `x-access-token` must be the sandbox's envdAccessToken; an
  * unknown or killed sandbox answers 502 as E2B's proxy does; see envd.ts):
- *   GET /health · process.Process/{Start, Connect} (Connect streaming, JSON) ·
- *   process.Process/{List, SendSignal, SendInput, CloseStdin} · GET /files · POST /files.
+ *   GET /health · process.Process/{Start, Connect} (Connect streaming, JSON, with backpressure) ·
+ *   process.Process/{List, SendSignal, SendInput, CloseStdin} · GET /files · POST /files (gzip both
+ *   ways). Signed /files URLs (SDK `uploadUrl`/`downloadUrl`) need no header: the signature names the
+ *   sandbox. The `user` option is honoured for `user` and refused for any other user.
  *   Not implemented: PTY, StreamInput, the filesystem.Filesystem service (list/stat/mkdir/remove/
- *   rename/watch), git helpers, metrics, logs, snapshots, templates, volumes.
+ *   rename/watch), metrics, logs, snapshots, templates, volumes.
  *
  * Sandboxes (see sandboxes.ts, isolation.ts): a directory `<root>/<id>/{home,workspace,tmp}` seen
- * inside as `/home/user`, `/home/user/workspace` (the default cwd) and `/tmp`; every command under
- * bubblewrap when available; killed (SIGKILL of every process, then the directory removed) on DELETE,
- * on timeout and on `close()`.
+ * inside as `/home/user` (the default cwd and the base of relative file paths, as on E2B),
+ * `/home/user/workspace` and `/tmp`; every command under bubblewrap when available; killed (SIGKILL
+ * of every process, then the directory removed) on DELETE, on timeout and on `close()`. On start the
+ * host removes the directories a crashed host left in its root.
  *
  * Known differences from E2B: each command has its own pid namespace (its background children end with
  * it; `ps` shows only its own tree); the network is the host's; the files API reaches /home/user and
@@ -38,7 +42,7 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { handleControlPlane } from "./controlPlane.js";
-import { handleEnvd, type EnvdLimits } from "./envd.js";
+import { checkSignature, handleEnvd, type EnvdLimits } from "./envd.js";
 import { header, sameSecret, sendError, sendJson } from "./httpUtil.js";
 import { Isolation, type IsolationMode, type ReadOnlyMount } from "./isolation.js";
 import { listProcesses } from "./procfs.js";
@@ -67,7 +71,7 @@ export type SandboxHostOptions = {
   maxCommandsPerSandbox?: number;
   /** RLIMIT_NPROC for sandbox processes (per sandbox with own uids, else per command). Default 256. */
   maxProcesses?: number;
-  /** Output queued for one slow stream client before more is dropped (with a marker). Default 4 MiB. */
+  /** Output queued for one slow stream client before the command is paused (backpressure). Default 4 MiB. */
   maxBufferedOutputBytes?: number;
   /** Largest files.write body. Default 100 MiB. */
   maxUploadBytes?: number;
@@ -155,6 +159,8 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     },
     warn,
   );
+  // A host that crashed left its sandboxes' directories behind: remove those no running host owns.
+  registry.reconcileRoot();
   const envdLimits: EnvdLimits = {
     maxBufferedOutputBytes: opts.maxBufferedOutputBytes ?? 4 << 20,
     maxUploadBytes: opts.maxUploadBytes ?? 100 << 20,
@@ -169,6 +175,8 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     const handled =
       sandboxId !== undefined
         ? envd(req, res, url, sandboxId)
+        : url.pathname === "/files" && url.searchParams.has("signature")
+          ? signedFiles(req, res, url)
         : !sameSecret(header(req, "x-api-key"), apiKey)
           ? Promise.resolve(sendError(res, 401, "Invalid API key"))
           : handleControlPlane(req, res, url, { registry, templates, retryAfterSeconds });
@@ -182,12 +190,31 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     const sandbox = registry.get(sandboxId);
     // E2B's edge proxy answers 502 for a sandbox that is not running; the SDK reads it as "gone".
     if (!sandbox) return sendJson(res, 502, { code: 502, message: `The sandbox ${sandboxId} was not found`, sandboxId });
-    if (!sameSecret(header(req, "x-access-token"), sandbox.accessToken)) {
+    const signed = url.pathname === "/files" && url.searchParams.has("signature") && header(req, "x-access-token") === undefined;
+    if (signed) {
+      const refused = checkSignature(req, url, sandbox.accessToken);
+      if (refused) return sendError(res, refused.status, refused.message);
+    } else if (!sameSecret(header(req, "x-access-token"), sandbox.accessToken)) {
       return url.pathname.includes(".")
         ? sendJson(res, 401, { code: "unauthenticated", message: "invalid access token" })
         : sendError(res, 401, "invalid access token");
     }
     return handleEnvd(req, res, url, sandbox, envdLimits);
+  }
+
+  /**
+   * A URL from the SDK's `uploadUrl()`/`downloadUrl()`: no sandbox id header (on E2B it is in the
+   * hostname; here every sandbox shares the host's URL), so the sandbox is the one whose access token
+   * the signature was made with.
+   */
+  async function signedFiles(req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> {
+    let expired: { status: number; message: string } | undefined;
+    for (const sandbox of registry.all()) {
+      const refused = checkSignature(req, url, sandbox.accessToken);
+      if (!refused) return handleEnvd(req, res, url, sandbox, envdLimits);
+      if (refused.status === 403) expired = refused;
+    }
+    return sendError(res, expired?.status ?? 401, expired?.message ?? "invalid signature: it matches no running sandbox's access token");
   }
 
   // Longer than the SDK's keep-alive use of idle connections, so the host never closes one under a request.

@@ -121,7 +121,7 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
     expect((await sh(sbx, "echo made-inside > /home/user/workspace/inside.txt")).exitCode).toBe(0);
     expect(readFileSync(path.join(workspace(), "inside.txt"), "utf8")).toBe("made-inside\n");
     writeFileSync(path.join(workspace(), "from-host.txt"), "host");
-    expect((await sh(sbx, "cat from-host.txt")).stdout).toBe("host");
+    expect((await sh(sbx, "cat workspace/from-host.txt")).stdout).toBe("host");
   });
 
   it("runs node and the read-only mounted runtime, as user (uid 1000) in its own pid namespace", async () => {
@@ -165,7 +165,7 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
 });
 
 describe("without isolation", () => {
-  it("warns once, runs in the workspace with a scrubbed environment", async () => {
+  it("warns once, runs in the home directory with a scrubbed environment", async () => {
     const warnings: string[] = [];
     process.env[SECRET_NAME] = SECRET;
     const host = await startSandboxHost({ root: tempRoot("none"), isolation: "none", warn: (m) => warnings.push(m) });
@@ -174,7 +174,7 @@ describe("without isolation", () => {
       const sbx = await Sandbox.create("lakitu", { apiKey: host.apiKey, apiUrl: host.url, sandboxUrl: host.url });
       const r = await sbx.commands.run("pwd; env", { envs: { GIVEN: "1" } });
       const s = host.list()[0]!;
-      expect(r.stdout.split("\n")[0]).toBe(s.workspace);
+      expect(r.stdout.split("\n")[0]).toBe(path.join(s.dir, "home"));
       expect(r.stdout).toContain("GIVEN=1");
       expect(r.stdout).not.toContain(SECRET);
     } finally {

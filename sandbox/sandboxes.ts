@@ -5,17 +5,18 @@
  * A sandbox stays `running` until it is killed (DELETE, its timeout, host close) even when all its
  * commands have exited — as on E2B, where the VM outlives its processes. It is gone once killed or once
  * its directory disappears (checked on every lookup). Killing SIGKILLs every process of it, waits for
- * them to be gone, then deletes the directory; it is idempotent.
+ * them to be gone, then deletes the directory; it is idempotent. Each directory holds `host.pid`, the
+ * pid of the host that owns it, so a later host can remove what a crashed one left (`reconcileRoot`).
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, lstatSync, rmSync } from "node:fs";
-import { chown, mkdir, rm } from "node:fs/promises";
+import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chown, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, type ProcessConfig } from "./commands.js";
 import { ConnectRpcError } from "./connectRpc.js";
 import { randomUid, type Isolation } from "./isolation.js";
 import { listProcesses, processesOfUid, signal, waitGone } from "./procfs.js";
-import { hostPathFor, normalizeSandboxPath, SANDBOX_WORKSPACE, sandboxDirs, type SandboxDirs } from "./sandboxPaths.js";
+import { hostPathFor, normalizeSandboxPath, SANDBOX_HOME, sandboxDirs, type SandboxDirs } from "./sandboxPaths.js";
 
 export type SandboxLimits = {
   maxSandboxes: number;
@@ -72,7 +73,8 @@ export class Sandbox {
         `the sandbox already runs ${running} commands (limit ${this.limits.maxCommandsPerSandbox})`,
       );
     }
-    const cwd = normalizeSandboxPath(config.cwd || SANDBOX_WORKSPACE);
+    // E2B's default working directory is the user's home (relative file paths resolve there too).
+    const cwd = normalizeSandboxPath(config.cwd || SANDBOX_HOME);
     const mapped = hostPathFor(this.dirs, cwd);
     if (mapped) {
       let ok = false;
@@ -174,6 +176,45 @@ export class SandboxRegistry {
     private readonly warn: (message: string) => void,
   ) {}
 
+  /**
+   * Removes what a host that is gone (crashed, killed) left in the root: sandbox directories whose
+   * owning host process no longer runs. Directories of hosts still running (another `lakitu sandbox
+   * serve` on the same root, another host in this process) are left alone. Returns the removed ids.
+   */
+  reconcileRoot(): string[] {
+    const removed: string[] = [];
+    let entries: string[];
+    try {
+      entries = readdirSync(this.root);
+    } catch {
+      return removed;
+    }
+    for (const id of entries) {
+      if (!SANDBOX_ID.test(id) || this.sandboxes.has(id)) continue;
+      const dir = path.join(this.root, id);
+      try {
+        if (!lstatSync(dir).isDirectory()) continue;
+      } catch {
+        continue;
+      }
+      let owner: number | undefined;
+      try {
+        owner = Number.parseInt(readFileSync(path.join(dir, OWNER_FILE), "utf8"), 10);
+      } catch {
+        owner = undefined; // no owner file: a directory of a crashed host (or of an older host)
+      }
+      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+      try {
+        rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+        removed.push(id);
+        this.warn(`lakitu sandbox: removed the directory of sandbox ${id}, left behind by a host that is gone (${dir})`);
+      } catch (e) {
+        this.warn(`lakitu sandbox: could not remove the leftover sandbox directory ${dir}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+    return removed;
+  }
+
   get size(): number {
     return this.sandboxes.size;
   }
@@ -189,6 +230,8 @@ export class SandboxRegistry {
     const dirs = sandboxDirs(this.root, id);
     const uid = this.isolation.usesOwnUids ? randomUid() : undefined;
     await mkdir(dirs.dir, { mode: 0o711 });
+    // Which host process owns the directory: a later host removes it once that process is gone.
+    await writeFile(path.join(dirs.dir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
     for (const d of [dirs.home, dirs.workspace, dirs.tmp, path.join(dirs.home, "workspace")]) {
       await mkdir(d, { mode: 0o700 });
       if (uid !== undefined) await chown(d, uid, uid);
@@ -250,6 +293,18 @@ export class SandboxRegistry {
   async killAll(): Promise<void> {
     await Promise.all([...this.sandboxes.keys()].map((id) => this.kill(id)));
     await Promise.all([...this.dying]);
+  }
+}
+
+const OWNER_FILE = "host.pid";
+const SANDBOX_ID = /^[a-z0-9]{20}$/;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -72,7 +72,7 @@ function findRuntime(cwd: string, given: string | undefined): string {
   }
   const candidates = [join(cwd, ".lakitu", "build", "runtime"), join(lakituPackage().root, "runtime", "dist")];
   const found = candidates.find((d) => existsSync(join(d, "main.js")));
-  if (!found) throw new CliError("no sandbox runtime bundle to mount", "run lakitu build first (it writes .lakitu/build/runtime)", "no_runtime");
+  if (!found) throw new CliError("no sandbox runtime bundle to mount", "run npx lakitu build in your app (it writes .lakitu/build/runtime), or npm run build:runtime in a clone of lakitu (it writes runtime/dist)", "no_runtime");
   return found;
 }
 
