@@ -71,11 +71,20 @@ describe("e2bProvider against the local sandbox host", () => {
 
     const pids = host.list().find((x) => x.sandboxId === sandboxId)!.pids;
     expect(pids.length).toBeGreaterThan(0);
-    for (const pid of pids) expect(readFileSync(`/proc/${pid}/cmdline`).includes(token), `cmdline of ${pid}`).toBe(false);
+    // A short-lived process of the list (the command's `cat`) may be gone by the time /proc is read.
+    const proc = (pid: number, file: string): string => {
+      try {
+        return readFileSync(`/proc/${pid}/${file}`, "latin1");
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT" || (e as NodeJS.ErrnoException).code === "ESRCH") return "";
+        throw e;
+      }
+    };
+    for (const pid of pids) expect(proc(pid, "cmdline").includes(token), `cmdline of ${pid}`).toBe(false);
     expect(cmdlinesContaining(token)).toEqual([]); // nowhere on the host
     // Handed over in a file, not the environment: no process of the sandbox has it in /proc/<pid>/environ.
-    expect(pids.filter((pid) => readFileSync(`/proc/${pid}/environ`).includes(token))).toEqual([]);
-    expect(pids.some((pid) => readFileSync(`/proc/${pid}/environ`).includes("LAKITU_TOKEN_FILE=.lakitu/session-token"))).toBe(true);
+    expect(pids.filter((pid) => proc(pid, "environ").includes(token))).toEqual([]);
+    expect(pids.some((pid) => proc(pid, "environ").includes("LAKITU_TOKEN_FILE=.lakitu/session-token"))).toBe(true);
     // The command deletes the file right after reading it (as the runtime does).
     await waitFor("the token file to be deleted", () => (existsSync(path.join(s.workspace, ".lakitu", "session-token")) ? undefined : true));
 
