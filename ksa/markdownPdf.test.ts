@@ -6,11 +6,9 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { decodePDFRawStream, PDFArray, PDFDict, PDFDocument, PDFName, PDFRawStream, PDFRef, type PDFPage } from "pdf-lib";
 import { afterAll, describe, expect, test, vi } from "vitest";
-import { createOutputBuffer, readOutput } from "../runtime/outputBuffer.js";
-import type { FromWorker } from "../runtime/workerProtocol.js";
+import { runBuiltStep } from "../runtime/testing/builtStep.js";
 import { buildRuntime } from "../scripts/build-runtime.js";
 import { copyPdfFonts, dejavuFontDir, markdownToPdf, PDF_FONT_FILES, PDF_FONTS_DIR, pdfFontDir } from "./markdownPdf.js";
 
@@ -208,25 +206,10 @@ describe("where the fonts come from", () => {
     for (const f of Object.values(PDF_FONT_FILES)) expect(statSync(join(out, PDF_FONTS_DIR, f)).size).toBe(statSync(join(dejavuFontDir()!, f)).size);
 
     const ws = temp("lakitu-pdf-ws-");
-    const output = createOutputBuffer(4096);
-    const worker = new Worker(join(out, "worker.js"), { workerData: { output, workspace: ws, outputDir: join(ws, "out"), allowedKsas: ["pdf"], stageName: "Fonts" } });
-    try {
-      const done = await new Promise<FromWorker>((resolve, reject) => {
-        worker.on("error", reject);
-        worker.on("message", (m: FromWorker) => {
-          if (m.type === "ready") {
-            const code = 'const { pdf } = require("lakitu/ksa");\nconsole.log(JSON.stringify(await pdf.fromMarkdown({ markdown: "# Привет, мир\\n\\nΕλληνικά **и жирный** `код` 中", path: "out/u.pdf" })));';
-            worker.postMessage({ type: "run", code, filename: "step.js" });
-          }
-          if (m.type === "done") resolve(m);
-        });
-      });
-      const log = readOutput(output).text;
-      expect(done, log).toEqual({ type: "done" });
-      expect(JSON.parse(log.trim())).toMatchObject({ path: "out/u.pdf", pages: 1, missingChars: "中" });
-    } finally {
-      await worker.terminate();
-    }
+    const code = 'const { pdf } = require("lakitu/ksa");\nconsole.log(JSON.stringify(await pdf.fromMarkdown({ markdown: "# Привет, мир\\n\\nΕλληνικά **и жирный** `код` 中", path: "out/u.pdf" })));';
+    const step = await runBuiltStep(join(out, "worker.js"), ["pdf"], code, { workspace: ws, stageName: "Fonts" });
+    expect(step.error, step.output).toBeUndefined();
+    expect(JSON.parse(step.output.trim())).toMatchObject({ path: "out/u.pdf", pages: 1, missingChars: "中" });
     const { doc, text } = await pdfText(readFileSync(join(ws, "out/u.pdf")));
     expect(text).toContain("Привет, мир");
     expect(text).toContain("Ελληνικά");

@@ -33,6 +33,12 @@ const schema = z.object({
   LAKITU_HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
   LAKITU_STEP_TIMEOUT_MS: int(100, 24 * 3_600_000).default(120_000),
   LAKITU_MAX_OUTPUT_BYTES: int(256, 16 * 1024 * 1024).default(16_384),
+  LAKITU_AGENT_USER: z
+    .string()
+    .trim()
+    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name (lowercase letters, digits, _ and -), e.g. lakitu-agent")
+    .optional(),
+  LAKITU_COMPONENT_SOCKET: z.string().trim().startsWith("/", "must be an absolute path, e.g. /run/lakitu/component.sock").optional(),
 });
 
 const HINTS: Record<string, string> = {
@@ -45,6 +51,8 @@ const HINTS: Record<string, string> = {
   LAKITU_HEARTBEAT_MS: "heartbeat interval in milliseconds",
   LAKITU_STEP_TIMEOUT_MS: "per-step execution timeout in milliseconds",
   LAKITU_MAX_OUTPUT_BYTES: "cap on captured output per step, in bytes",
+  LAKITU_AGENT_USER: "the user agent code runs as",
+  LAKITU_COMPONENT_SOCKET: "unix socket the sandbox host bridges to the component",
 };
 
 export type RuntimeEnv = {
@@ -58,6 +66,10 @@ export type RuntimeEnv = {
   heartbeatMs: number;
   stepTimeoutMs: number;
   maxOutputBytes: number;
+  /** The sandbox's agent user; agent code must run as it (the run fails if it cannot). */
+  agentUser?: string;
+  /** When set, every call to the component goes through this unix socket (a sandbox without network). */
+  componentSocket?: string;
 };
 
 export type EnvResult = { ok: true; env: RuntimeEnv } | { ok: false; problems: string[] };
@@ -121,8 +133,17 @@ export function parseEnv(source: Record<string, string | undefined>, cwd = proce
       heartbeatMs: e.LAKITU_HEARTBEAT_MS,
       stepTimeoutMs: e.LAKITU_STEP_TIMEOUT_MS,
       maxOutputBytes: e.LAKITU_MAX_OUTPUT_BYTES,
+      ...(e.LAKITU_AGENT_USER ? { agentUser: e.LAKITU_AGENT_USER } : {}),
+      ...(e.LAKITU_COMPONENT_SOCKET ? { componentSocket: e.LAKITU_COMPONENT_SOCKET } : {}),
     },
   };
 }
 
-const OPTIONAL = new Set(["LAKITU_WORKSPACE", "LAKITU_HEARTBEAT_MS", "LAKITU_STEP_TIMEOUT_MS", "LAKITU_MAX_OUTPUT_BYTES"]);
+const OPTIONAL = new Set([
+  "LAKITU_WORKSPACE",
+  "LAKITU_HEARTBEAT_MS",
+  "LAKITU_STEP_TIMEOUT_MS",
+  "LAKITU_MAX_OUTPUT_BYTES",
+  "LAKITU_AGENT_USER",
+  "LAKITU_COMPONENT_SOCKET",
+]);

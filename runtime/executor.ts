@@ -1,19 +1,23 @@
 /**
- * Runs one step of agent code.
+ * Runs one step of agent code, in a process of its own.
  *
- * The code is transpiled in-process with sucrase (TypeScript + ESM imports → CommonJS `require`), then
- * run in a fresh `worker_threads` Worker with a scrubbed environment and heap limits. Each worker runs
- * exactly one step and is thrown away, so nothing a step leaves behind (timers, patched globals,
- * half-finished promises) can leak into the next. To keep that cheap, the next worker is booted in
- * the background as soon as a step ends (while the model thinks), so a step normally starts on a
- * warm worker. A step that runs past its timeout is terminated (this also stops `while (true) {}`).
+ * The code is transpiled in the runtime with sucrase (TypeScript + ESM imports → CommonJS `require`),
+ * then run by a fresh executor process (`worker.ts`): a separate Node process with a scrubbed
+ * environment and a heap limit, started under the sandbox's agent user when there is one (another uid,
+ * so it cannot read the runtime's memory, environment or files). It never holds the session token: KSA
+ * calls that need the server come back here as requests, are checked against the stage's allowed KSAs,
+ * and only then forwarded. Each process runs exactly one step and is killed afterwards together with
+ * everything it started, so nothing a step leaves behind (timers, daemons, patched globals) reaches the
+ * next. To keep that cheap, the next process boots while the model thinks. A step that runs past its
+ * timeout is killed (this also stops `while (true) {}`); its output up to then is kept.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
-import { pathToFileURL } from "node:url";
-import { Worker, type ResourceLimits } from "node:worker_threads";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { transform } from "sucrase";
-import { createOutputBuffer, readOutput } from "./outputBuffer.js";
-import type { FromWorker, SerializedError, ToWorker, WorkerInit } from "./workerProtocol.js";
+import { killAgentProcesses, type AgentUser } from "./agentUser.js";
+import { OutputCollector } from "./outputBuffer.js";
+import { LineSplitter, parseFromWorker, TO_PARENT_FD, type FromWorker, type SerializedError, type ToWorker, type WorkerInit } from "./workerProtocol.js";
 
 export type StepErrorKind = "syntax" | "runtime" | "timeout" | "crash" | "canceled";
 
@@ -41,14 +45,21 @@ export type ExecutorOptions = {
   stepTimeoutMs: number;
   /** Console output kept per step. */
   maxOutputBytes: number;
-  /** Forwards a gateway KSA call (the runtime calls the component's /ksa). */
+  /** Forwards a gateway KSA call (the runtime calls the component's /ksa). Only allowed KSAs reach it. */
   gateway: Gateway;
   /** Environment of the step; default `scrubEnv(process.env)`. */
   env?: Record<string, string>;
   /** Secrets whose values must not appear in the step's environment under any name. */
   secrets?: readonly string[];
-  /** Default: 512 MB old generation, 64 MB young generation, 8 MB stack. */
-  resourceLimits?: ResourceLimits;
+  /** Heap limit of the executor process (V8 old generation). Default 512 MiB. */
+  maxHeapMb?: number;
+  /**
+   * The user agent code runs as (the runtime must be root to switch to it). Undefined: the runtime's
+   * own uid — then agent code could read the runtime's memory, so run.ts warns.
+   */
+  agentUser?: AgentUser;
+  /** The executor entry (tests run a built `worker.js`). Default: `worker.js` next to this bundle. */
+  workerPath?: string;
   /** Boot the next worker as soon as a step ends. Default true. */
   prewarm?: boolean;
   /** See WorkerInit.ksaModule (tests). */
@@ -59,7 +70,8 @@ export type ExecutorOptions = {
 
 const SECRET_NAME = /TOKEN|SECRET|KEY|PASSWORD/i;
 const BOOT_TIMEOUT_MS = 30_000;
-const DEFAULT_LIMITS: ResourceLimits = { maxOldGenerationSizeMb: 512, maxYoungGenerationSizeMb: 64, stackSizeMb: 8 };
+/** After a step settles, how long the pipes may take to deliver the last output. */
+const DRAIN_MS = 1_000;
 
 /** The environment agent code may see: no LAKITU_* and nothing whose name looks like a secret. */
 export function scrubEnv(env: NodeJS.ProcessEnv, secrets: readonly string[] = []): Record<string, string> {
@@ -94,13 +106,15 @@ function codeFrame(code: string, line: number, column: number): string {
 }
 
 type Warm = {
-  worker: Worker;
-  output: SharedArrayBuffer;
+  child: ChildProcess;
+  output: OutputCollector;
   ready: Promise<void>;
-  /** Set while the worker runs a step. */
+  /** Set while the process runs a step. */
   onMessage?: (m: FromWorker) => void;
-  onExit?: (code: number, error?: Error) => void;
+  onExit?: (code: number | null, signal: NodeJS.Signals | null, reason?: string) => void;
   exited: boolean;
+  /** Resolves when stdout and stderr have ended (the process and everything it started are gone). */
+  drained: Promise<void>;
 };
 
 export class Executor {
@@ -131,12 +145,12 @@ export class Executor {
       await warm.ready;
     } catch (e) {
       this.current = undefined;
-      void warm.worker.terminate();
-      return failed("crash", `the step worker failed to start: ${(e as Error).message}`, 0);
+      this.kill(warm);
+      return failed("crash", `the step process failed to start: ${(e as Error).message}`, 0);
     }
     if (this.closed || opts.signal?.aborted || abort.signal.aborted) {
       this.current = undefined;
-      void warm.worker.terminate();
+      this.kill(warm);
       return failed("canceled", "the step was not run: the runtime is stopping", 0);
     }
     const timeoutMs = Math.max(1, Math.min(this.options.stepTimeoutMs, opts.timeoutMs ?? Infinity));
@@ -160,24 +174,19 @@ export class Executor {
           finish(m.error ? { error: stepError(m.error, m.phase, filename, code.split("\n").length) } : {});
         }
       };
-      warm.onExit = (exitCode, error) => {
-        if (error) {
-          const oom = (error as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
-          finish({ error: { kind: "crash", message: oom ? `the step ran out of memory (${error.message})` : `the step worker crashed: ${error.message}` } });
-        } else {
-          finish(exitCode === 0 ? {} : { error: { kind: "runtime", message: `the step called process.exit(${exitCode})` } });
-        }
-      };
-      if (warm.exited) finish({ error: { kind: "crash", message: "the step worker exited before the step started" } });
-      else warm.worker.postMessage({ type: "run", code: t.js, filename } satisfies ToWorker);
+      warm.onExit = (exitCode, signal, reason) =>
+        finish(exitCode === 0 && !reason ? {} : { error: exitError(exitCode, signal, reason, this.options.maxHeapMb ?? DEFAULT_HEAP_MB) });
+      if (warm.exited) finish({ error: { kind: "crash", message: "the step process exited before the step started" } });
+      else send(warm, { type: "run", code: t.js, filename });
     });
     const durationMs = performance.now() - started;
     abort.abort();
     this.current = undefined;
-    // The worker's memory is gone after terminate, but the shared buffer is ours.
-    void warm.worker.terminate();
-    const out = readOutput(warm.output);
-    // Boot the next worker off the critical path: the caller gets this step's result first.
+    this.kill(warm);
+    // Killed with everything it started: the pipes end, and the output up to the kill is ours.
+    await Promise.race([warm.drained, new Promise((r) => setTimeout(r, DRAIN_MS))]);
+    const out = warm.output.read();
+    // Boot the next process off the critical path: the caller gets this step's result first.
     if (this.options.prewarm !== false) {
       setImmediate(() => {
         if (!this.closed && !this.spare) this.spare = this.boot();
@@ -193,7 +202,7 @@ export class Executor {
     };
   }
 
-  /** Resolves when a worker is booted and waiting for the next step (boots one if none is). */
+  /** Resolves when an executor process is booted and waiting for the next step (boots one if none is). */
   async warm(): Promise<void> {
     if (this.closed) return;
     this.spare ??= this.boot();
@@ -205,74 +214,112 @@ export class Executor {
     this.current?.abort.abort();
   }
 
-  /** Stops everything: the running step and the spare worker. */
+  /** Stops everything: the running step and the spare process. */
   async close(): Promise<void> {
     this.closed = true;
     this.stopCurrent();
     const spare = this.spare;
     this.spare = undefined;
-    if (spare) await spare.worker.terminate();
+    if (spare) {
+      this.kill(spare);
+      await Promise.race([spare.drained, new Promise((r) => setTimeout(r, DRAIN_MS))]);
+    }
+  }
+
+  /** The process group of the step, then every other process of the agent user except the spare. */
+  private kill(warm: Warm): void {
+    const pid = warm.child.pid;
+    if (pid !== undefined) {
+      try {
+        process.kill(-pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+    const user = this.options.agentUser;
+    if (user) killAgentProcesses(user.uid, this.spare?.child.pid);
   }
 
   private async forward(warm: Warm, m: Extract<FromWorker, { type: "ksa" }>, signal: AbortSignal): Promise<void> {
     let reply: ToWorker;
-    try {
-      reply = { type: "ksa:result", id: m.id, ok: true, value: await this.options.gateway(m.ksa, m.fn, m.args, signal) };
-    } catch (e) {
-      reply = { type: "ksa:result", id: m.id, ok: false, message: (e as Error)?.message ?? String(e) };
+    if (!this.options.allowedKsas.includes(m.ksa)) {
+      reply = { type: "ksa:result", id: m.id, ok: false, message: `forbidden: the stage "${this.options.stageName}" does not allow the KSA "${m.ksa}"` };
+    } else {
+      try {
+        reply = { type: "ksa:result", id: m.id, ok: true, value: await this.options.gateway(m.ksa, m.fn, m.args, signal) };
+      } catch (e) {
+        reply = { type: "ksa:result", id: m.id, ok: false, message: (e as Error)?.message ?? String(e) };
+      }
     }
-    if (!warm.exited && !signal.aborted) warm.worker.postMessage(reply);
+    if (!warm.exited && !signal.aborted) send(warm, reply);
   }
 
   private boot(): Warm {
     const o = this.options;
-    const output = createOutputBuffer(o.maxOutputBytes);
     const init: WorkerInit = {
-      output,
       workspace: o.workspace,
       outputDir: o.outputDir,
       allowedKsas: o.allowedKsas,
       stageName: o.stageName,
       ksaModule: o.ksaModule,
     };
-    const entry = workerEntry();
-    const worker = new Worker(entry.source, {
-      eval: entry.eval,
-      workerData: init,
+    const entry = workerEntry(o.workerPath);
+    const child = spawn(process.execPath, [`--max-old-space-size=${o.maxHeapMb ?? DEFAULT_HEAP_MB}`, ...entry], {
+      cwd: o.workspace,
       env: o.env ?? scrubEnv(process.env, o.secrets),
-      resourceLimits: o.resourceLimits ?? DEFAULT_LIMITS,
-      stdout: true,
-      stderr: true,
-      execArgv: [],
+      stdio: ["pipe", "pipe", "pipe", "pipe"],
+      // Its own process group: killing the step kills what it started.
+      detached: true,
+      ...(o.agentUser ? { uid: o.agentUser.uid, gid: o.agentUser.gid } : {}),
     });
-    // Anything written around our console capture (it should be nothing) is discarded, not inherited.
-    worker.stdout.resume();
-    worker.stderr.resume();
-    const warm: Warm = { worker, output, ready: Promise.resolve(), exited: false };
+    const output = new OutputCollector(o.maxOutputBytes);
+    const warm: Warm = { child, output, ready: Promise.resolve(), exited: false, drained: Promise.resolve() };
+    const ended = (s: NodeJS.ReadableStream | null) => new Promise<void>((r) => (s ? s.on("close", () => r()).on("error", () => r()) : r()));
+    child.stdout!.on("data", (d: Buffer) => output.write(d));
+    child.stderr!.on("data", (d: Buffer) => output.write(d));
+    warm.drained = Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => {});
+    child.stdin!.on("error", () => {});
+    let protocolError: string | undefined;
     warm.ready = new Promise<void>((resolve, reject) => {
       const bootTimer = setTimeout(() => reject(new Error(`no ready signal within ${BOOT_TIMEOUT_MS} ms`)), BOOT_TIMEOUT_MS);
       bootTimer.unref();
-      let lastError: Error | undefined;
-      worker.on("message", (m: FromWorker) => {
-        if (m.type === "ready") {
-          clearTimeout(bootTimer);
-          this.warnOnce(m);
-          resolve();
-          return;
-        }
-        warm.onMessage?.(m);
-      });
-      worker.on("error", (e) => {
-        lastError = e;
-      });
-      worker.on("exit", (code) => {
+      const violation = (problem: string) => {
+        protocolError ??= `the step process broke the executor protocol (${problem})`;
+        this.kill(warm);
+      };
+      const splitter = new LineSplitter(
+        (line) => {
+          const parsed = parseFromWorker(line);
+          if (!parsed.ok) return violation(parsed.problem);
+          const m = parsed.message;
+          if (m.type === "ready") {
+            clearTimeout(bootTimer);
+            this.warnOnce(m);
+            resolve();
+            return;
+          }
+          warm.onMessage?.(m);
+        },
+        () => violation("a message over the size limit"),
+      );
+      const channel = child.stdio[TO_PARENT_FD] as NodeJS.ReadableStream;
+      channel.on("data", (d: Buffer) => splitter.push(d));
+      channel.on("error", () => {});
+      child.on("error", (e) => {
         warm.exited = true;
         clearTimeout(bootTimer);
-        reject(lastError ?? new Error(`the worker exited with code ${code} while starting`));
-        warm.onExit?.(code, lastError);
+        reject(e);
+        warm.onExit?.(null, null, e.message);
+      });
+      child.on("exit", (code, signal) => {
+        warm.exited = true;
+        clearTimeout(bootTimer);
+        reject(new Error(protocolError ?? `the step process exited (${signal ?? `code ${code}`}) while starting`));
+        warm.onExit?.(code, signal, protocolError);
       });
     });
     warm.ready.catch(() => {});
+    send(warm, init);
     return warm;
   }
 
@@ -282,6 +329,22 @@ export class Executor {
     if (m.ksaError) this.options.onWarning?.(m.ksaError);
     if (m.ksaSkipped) this.options.onWarning?.(`the stage allows KSAs this runtime does not have: ${m.ksaSkipped.join(", ")}`);
   }
+}
+
+const DEFAULT_HEAP_MB = 512;
+
+function send(warm: Warm, m: ToWorker | WorkerInit): void {
+  if (warm.exited || !warm.child.stdin?.writable) return;
+  warm.child.stdin.write(`${JSON.stringify(m)}\n`);
+}
+
+/** How a step whose process ended before reporting `done` failed. */
+function exitError(code: number | null, signal: NodeJS.Signals | null, reason: string | undefined, heapMb: number): NonNullable<StepResult["error"]> {
+  if (reason) return { kind: "crash", message: reason };
+  // V8 aborts (SIGABRT, or exit 134 through a shell) when the heap limit is reached.
+  if (signal === "SIGABRT" || code === 134) return { kind: "crash", message: `the step ran out of memory (heap limit ${heapMb} MiB)` };
+  if (signal) return { kind: "crash", message: `the step process was killed (${signal})` };
+  return { kind: "runtime", message: `the step called process.exit(${code})` };
 }
 
 function failed(kind: StepErrorKind, message: string, durationMs: number): StepResult {
@@ -306,15 +369,12 @@ function stepError(e: SerializedError, phase: "compile" | "run" | undefined, fil
   return { kind, message: `${e.name}: ${e.message}`, stack };
 }
 
-/** The worker entry: the built `worker.js` next to the bundle, or `worker.ts` through tsx in a checkout. */
-function workerEntry(): { source: string | URL; eval: boolean } {
+/** Arguments that start the executor: the built `worker.js` next to this bundle, or `worker.ts` through tsx in a checkout. */
+function workerEntry(workerPath: string | undefined): string[] {
+  if (workerPath) return [workerPath];
   const here = import.meta.url;
-  if (!here.endsWith(".ts")) return { source: new URL("./worker.js", here), eval: false };
-  // The ESM build of tsx's API (resolving through require gives the CommonJS one).
-  const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-  const entry = new URL("./worker.ts", here).href;
-  return {
-    source: `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`,
-    eval: true,
-  };
+  if (!here.endsWith(".ts")) return [fileURLToPath(new URL("./worker.js", here))];
+  // The ESM loader of tsx (resolving through require gives the CommonJS build).
+  const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm").replace(/\.cjs$/, ".mjs")).href;
+  return ["--import", tsx, fileURLToPath(new URL("./worker.ts", here))];
 }

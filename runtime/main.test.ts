@@ -87,9 +87,11 @@ describe("runtime/main.ts", () => {
           [
             'import { mkdirSync, readFileSync, writeFileSync } from "node:fs";',
             'import { artifacts } from "lakitu/ksa";',
-            // The process's initial environment is readable from inside it; the runtime must cope.
-            'const found = readFileSync("/proc/self/environ", "utf8").split("\\0").filter((l) => l.startsWith("LAKITU_TOKEN="));',
-            'console.log("env:", JSON.stringify(process.env.LAKITU_TOKEN), "environ:", found.join(","));',
+            // Agent code runs in its own process: its own environment never had the token. Without an
+            // agent user it shares the runtime's uid and can read the runtime's start-up environment.
+            'const own = readFileSync("/proc/self/environ", "utf8").split("\\0").filter((l) => l.startsWith("LAKITU_"));',
+            'const found = readFileSync(`/proc/${process.ppid}/environ`, "utf8").split("\\0").filter((l) => l.startsWith("LAKITU_TOKEN="));',
+            'console.log("env:", JSON.stringify(process.env.LAKITU_TOKEN), "own:", own.length, "environ:", found.join(","));',
             'mkdirSync("out", { recursive: true });',
             'writeFileSync("out/leak.txt", "x " + found.join("\\n"));',
             'await artifacts.save({ name: "ok.md", content: "fine" });',
@@ -115,10 +117,10 @@ describe("runtime/main.ts", () => {
       expect(r.headers.authorization).toBe(`Bearer ${token}`);
     }
     expect(main.output()).not.toContain(token);
-    // process.env was scrubbed; /proc/self/environ still holds the start-up environment, so the token
-    // reached the agent's code, and redaction is what kept it from leaving.
+    // The executor's environment is scrubbed; the runtime's start-up environment, readable here because
+    // no agent user separates the uids, held the token, and redaction is what kept it from leaving.
     const obs = fake.llmCalls[1].observation;
-    expect(obs).toContain('env: undefined environ: LAKITU_TOKEN=[redacted]');
+    expect(obs).toContain("env: undefined own: 0 environ: LAKITU_TOKEN=[redacted]");
     expect(fake.artifacts.has("ok.md")).toBe(true);
     expect(fake.artifacts.has("leak.txt")).toBe(false);
     expect([...fake.events.values()].some((e) => e.text === "leak.txt contains the session token; it was not uploaded")).toBe(true);

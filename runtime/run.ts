@@ -8,9 +8,11 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { runAgent, type AgentOutcome, type StopReason } from "./agent.js";
 import { AbortedError, GiveUpError, LakituClient, LakituHttpError, RunOverError, type RetryPolicy } from "./client.js";
 import type { RuntimeEnv } from "./env.js";
+import { chownTree, resolveAgentUser, type AgentUser } from "./agentUser.js";
 import { Executor } from "./executor.js";
 import { capText } from "./redact.js";
 import { EventReporter, startHeartbeat } from "./reporter.js";
+import { socketFetch } from "./socketFetch.js";
 import { parseTask } from "./task.js";
 import { Uploader } from "./uploader.js";
 
@@ -56,6 +58,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
     token: env.token,
     generation: env.generation,
     retry: opts.retry,
+    ...(env.componentSocket ? { fetch: socketFetch(env.componentSocket) } : {}),
     onRunOver: (e) => stopWith({ kind: "over", message: e.message }),
   });
   const reporter = new EventReporter(client, { secrets: [env.token], flushMs: opts.flushMs, onError: log });
@@ -84,6 +87,21 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       return await finish(client, reporter, undefined, { status: "failed", error: parsed.message, steps: 0 }, opts, log);
     }
     const task = parsed.task;
+    // Agent code runs as the sandbox's agent user when it names one; if that is impossible the run
+    // fails rather than running agent code next to the token.
+    let agentUser: AgentUser | undefined;
+    if (env.agentUser) {
+      const found = resolveAgentUser(env.agentUser);
+      if (!found.ok) {
+        const message = `containment unavailable: ${found.problem}`;
+        log(message);
+        reporter.emit("status", message, { level: "error", data: { code: "containment_unavailable" } });
+        return await finish(client, reporter, undefined, { status: "failed", error: message, steps: 0 }, opts, log);
+      }
+      agentUser = found.user;
+    } else {
+      reporter.emit("status", "agent code runs under the runtime's own uid: this sandbox names no agent user (LAKITU_AGENT_USER)", { level: "warn" });
+    }
     if (task.runId !== env.runId) log(`warning: the task is for run ${task.runId}, LAKITU_RUN_ID says ${env.runId}`);
     client.setDeadline(task.limits.deadline);
 
@@ -101,6 +119,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       });
       reporter.emit("status", `resumed: restored ${restored.length} of ${task.restore.length} file(s) of the paused run`, { data: { restored } });
     }
+    if (agentUser) await chownTree(outputDir, agentUser);
 
     reporter.emit("status", "started", {
       data: { runId: task.runId, attempt: task.attempt, stage: task.stage.name, maxSteps: task.limits.maxSteps, deadline: task.limits.deadline },
@@ -119,6 +138,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       maxOutputBytes: env.maxOutputBytes,
       secrets: [env.token],
       ksaModule: opts.ksaModule,
+      agentUser,
       gateway: async (ksa, fn, args, signal) =>
         (await client.ksa(ksa, fn, args, { signal, giveUpAt: Math.min(client.getDeadline(), Date.now() + env.stepTimeoutMs) })).result,
       onWarning: (message) => reporter.emit("status", message, { level: "warn" }),

@@ -1,48 +1,42 @@
 /**
- * A step worker: boots once (console capture, the "lakitu/ksa" module), runs exactly one step's
- * code, reports how it settled, and is then terminated by the parent. The code runs as the body of an
- * async function, so top-level `await` works; its `require` admits "lakitu/ksa" and Node built-ins.
+ * The executor process: boots (console capture, the "lakitu/ksa" module), runs exactly one step's code,
+ * reports how it settled, and is then killed by the runtime. It runs agent code, so it holds nothing
+ * worth stealing: no session token (not in its memory, environment or files), and — in a sandbox that
+ * provides an agent user — another uid than the runtime and no network. KSA calls that need the server
+ * are requests to the runtime over the protocol in workerProtocol.ts.
+ *
+ * The code runs as the body of an async function, so top-level `await` works; its `require` admits
+ * "lakitu/ksa" and Node built-ins. Console output (stdout and stderr) goes to stdout, in order.
  */
 import { Console } from "node:console";
-import { EventEmitter } from "node:events";
+import { writeSync } from "node:fs";
 import { createRequire, isBuiltin } from "node:module";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
 import vm from "node:vm";
-import { parentPort, workerData } from "node:worker_threads";
-import { OutputWriter } from "./outputBuffer.js";
-import type { FromWorker, SerializedError, ToWorker, WorkerInit } from "./workerProtocol.js";
+import { TO_PARENT_FD, type FromWorker, type SerializedError, type ToWorker, type WorkerInit } from "./workerProtocol.js";
 
 type KsaImpl = {
   createKsaModule: (ctx: unknown, defs: Array<{ name: string }>, allowed: string[], stageName: string) => unknown;
   BUILTIN_KSAS: Array<{ name: string; defaultAllowed: boolean }>;
-  /** The stage's list when non-empty, else every default-allowed KSA. */
-  resolveAllowed?: (stageAllowed: string[], defs: Array<{ name: string; defaultAllowed: boolean }>) => string[];
 };
 
-const init = workerData as WorkerInit;
-const port = parentPort!;
-const post = (m: FromWorker) => port.postMessage(m);
+const post = (m: FromWorker) => {
+  writeSync(TO_PARENT_FD, `${JSON.stringify(m)}\n`);
+};
 
-// Console capture: everything printed goes to the shared output buffer, in order, synchronously.
-const out = new OutputWriter(init.output);
-const sink = Object.assign(new EventEmitter(), {
-  write(chunk: unknown) {
-    out.write(typeof chunk === "string" || chunk instanceof Uint8Array ? chunk : String(chunk));
-    return true;
-  },
-});
-const stream = sink as unknown as NodeJS.WritableStream;
-globalThis.console = new Console({ stdout: stream, stderr: stream, colorMode: false });
-for (const stream of [process.stdout, process.stderr]) {
-  stream.write = ((chunk: unknown, encOrCb?: unknown, cb?: unknown) => {
-    sink.write(chunk);
-    const done = typeof encOrCb === "function" ? encOrCb : cb;
-    if (typeof done === "function") queueMicrotask(() => (done as () => void)());
-    return true;
-  }) as typeof stream.write;
-}
+// Console capture: stderr joins stdout, so the runtime reads one ordered stream.
+const stdoutWrite = process.stdout.write.bind(process.stdout);
+process.stderr.write = stdoutWrite as typeof process.stderr.write;
+globalThis.console = new Console({ stdout: process.stdout, stderr: process.stdout, colorMode: false });
 
-// Gateway calls cross to the parent, which calls the component's /ksa route.
+const input = createInterface({ input: process.stdin, crlfDelay: Infinity });
+const lines = input[Symbol.asyncIterator]();
+const first = await lines.next();
+if (first.done) process.exit(0);
+const init = JSON.parse(first.value) as WorkerInit;
+
+// Gateway calls cross to the runtime, which checks the stage's policy and calls the component.
 let nextCall = 0;
 const calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
 function gateway(ksa: string, fn: string, args: unknown): Promise<unknown> {
@@ -59,10 +53,9 @@ let ksaSkipped: string[] | undefined;
 try {
   const impl = (init.ksaModule ? await import(init.ksaModule) : await import("./ksaBuiltin.js")) as KsaImpl;
   const known = new Set(impl.BUILTIN_KSAS.map((d) => d.name));
-  // A KSA the component allows but this runtime does not have must not take down the others.
-  const requested = impl.resolveAllowed ? impl.resolveAllowed(init.allowedKsas, impl.BUILTIN_KSAS) : init.allowedKsas;
-  const allowed = requested.filter((n) => known.has(n));
-  ksaSkipped = requested.filter((n) => !known.has(n));
+  // A KSA the stage allows but this runtime does not have must not take down the others.
+  const allowed = init.allowedKsas.filter((n) => known.has(n));
+  ksaSkipped = init.allowedKsas.filter((n) => !known.has(n));
   ksaModule = impl.createKsaModule({ workspace: init.workspace, outputDir: init.outputDir, gateway }, impl.BUILTIN_KSAS, allowed, init.stageName);
 } catch (e) {
   ksaError = `the "lakitu/ksa" module failed to load: ${(e as Error)?.message ?? String(e)}`;
@@ -86,9 +79,9 @@ function finish(error?: unknown, phase?: "compile" | "run"): void {
 }
 
 function serialize(e: unknown): SerializedError {
-  if (e instanceof Error) return { name: e.name, message: e.message, stack: e.stack };
-  if (e && typeof e === "object" && "message" in e) return { name: "Error", message: String((e as { message: unknown }).message) };
-  return { name: "Error", message: `a non-Error value was thrown: ${safeString(e)}` };
+  if (e instanceof Error) return { name: String(e.name).slice(0, 200), message: String(e.message).slice(0, 16_384), stack: e.stack?.slice(0, 16_384) };
+  if (e && typeof e === "object" && "message" in e) return { name: "Error", message: String((e as { message: unknown }).message).slice(0, 16_384) };
+  return { name: "Error", message: `a non-Error value was thrown: ${safeString(e)}`.slice(0, 16_384) };
 }
 
 function safeString(v: unknown): string {
@@ -100,21 +93,9 @@ function safeString(v: unknown): string {
 }
 
 // Errors that escape the step's promise (a throwing timer callback, a forgotten rejected promise) end
-// the step with that error instead of killing the worker silently.
+// the step with that error instead of killing the process silently.
 process.on("uncaughtException", (e) => finish(e, "run"));
 process.on("unhandledRejection", (e) => finish(e, "run"));
-
-port.on("message", (m: ToWorker) => {
-  if (m.type === "ksa:result") {
-    const call = calls.get(m.id);
-    calls.delete(m.id);
-    if (!call) return;
-    if (m.ok) call.resolve(m.value);
-    else call.reject(new Error(m.message));
-    return;
-  }
-  if (m.type === "run") void run(m.code, m.filename);
-});
 
 async function run(code: string, filename: string): Promise<void> {
   let fn: (...args: unknown[]) => Promise<void>;
@@ -137,3 +118,14 @@ async function run(code: string, filename: string): Promise<void> {
 }
 
 post({ type: "ready", ksaError, ksaSkipped: ksaSkipped?.length ? ksaSkipped : undefined });
+
+for await (const line of { [Symbol.asyncIterator]: () => lines }) {
+  const m = JSON.parse(line) as ToWorker;
+  if (m.type === "ksa:result") {
+    const call = calls.get(m.id);
+    calls.delete(m.id);
+    if (!call) continue;
+    if (m.ok) call.resolve(m.value);
+    else call.reject(new Error(m.message));
+  } else if (m.type === "run") void run(m.code, m.filename);
+}

@@ -1,10 +1,8 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Worker } from "node:worker_threads";
 import { afterEach, describe, expect, test } from "vitest";
-import { createOutputBuffer, readOutput } from "../../runtime/outputBuffer.js";
-import type { FromWorker } from "../../runtime/workerProtocol.js";
+import { runBuiltStep } from "../../runtime/testing/builtStep.js";
 import { EXAMPLE_KSA } from "../init/scaffold.js";
 import { makeApp, type App } from "../testing/fixtures.js";
 import { lakitu } from "../testing/run.js";
@@ -21,29 +19,6 @@ const ksa = (name: string, fn = `params: z.object({ n: z.number() }), result: z.
 import { z } from "zod";
 export const k = defineKSA({ name: "${name}", description: "Doubles.", category: "project", defaultAllowed: false, functions: { twice: { description: "Doubles n.", ${fn} } } });
 `;
-
-/** Boots the built step worker and runs one step of agent code in it. */
-async function runStep(workerJs: string, allowedKsas: string[], code: string): Promise<{ ready: FromWorker; done: FromWorker; output: string }> {
-  const ws = mkdtempSync(join(tmpdir(), "lakitu-ws-"));
-  const output = createOutputBuffer(4096);
-  const worker = new Worker(workerJs, { workerData: { output, workspace: ws, outputDir: ws, allowedKsas, stageName: "Build test" } });
-  try {
-    return await new Promise((resolve, reject) => {
-      let ready: FromWorker;
-      worker.on("error", reject);
-      worker.on("message", (m: FromWorker) => {
-        if (m.type === "ready") {
-          ready = m;
-          worker.postMessage({ type: "run", code, filename: "step.js" });
-        }
-        if (m.type === "done") resolve({ ready, done: m, output: readOutput(output).text });
-      });
-    });
-  } finally {
-    await worker.terminate();
-    rmSync(ws, { recursive: true, force: true });
-  }
-}
 
 describe("lakitu build", () => {
   test("bundles the runtime with the app's KSAs, which agent code can require", async () => {
@@ -64,12 +39,12 @@ describe("lakitu build", () => {
     expect(JSON.parse(readFileSync(join(dir, "template.json"), "utf8")).fromImage).toBe("node:22-bookworm-slim");
     expect(JSON.parse(readFileSync(join(dir, "ksa-registry.json"), "utf8")).map((e: { name: string }) => e.name)).toEqual(["double", "slug"]);
 
-    const step = await runStep(join(dir, "runtime/worker.js"), ["slug", "double", "file"], [
+    const step = await runBuiltStep(join(dir, "runtime/worker.js"), ["slug", "double", "file"], [
       'const { slug, double } = require("lakitu/ksa");',
       'console.log(await slug.make({ text: "Héllo, Wörld!" }), await double.twice({ n: 21 }));',
     ].join("\n"));
-    expect(step.ready).toEqual({ type: "ready", ksaError: undefined, ksaSkipped: undefined });
-    expect(step.done).toEqual({ type: "done" });
+    expect(step.warnings).toEqual([]);
+    expect(step.error).toBeUndefined();
     expect(step.output).toBe("hello-world 42\n");
   }, 60_000);
 

@@ -65,7 +65,7 @@ export class FakeComponent {
     return {
       runId: t.runId ?? "run_1",
       attempt: t.attempt ?? 1,
-      stage: { name: "draft", goals: ["write the report"], deliverables: [], allowedKsas: [], ...t.stage },
+      stage: { name: "draft", goals: ["write the report"], deliverables: [], allowedKsas: ["file", "artifacts", "remote"], ...t.stage },
       card: t.card ?? { title: "Test card" },
       ...(t.retryContext === undefined ? {} : { retryContext: t.retryContext }),
       limits: { maxSteps: 10, deadline: Date.now() + 60_000, ...t.limits },

@@ -1,0 +1,77 @@
+/**
+ * The sandbox's agent user: the uid agent code runs under, so that it cannot read the runtime's memory,
+ * environment or files (the session token lives there). The sandbox names it in `LAKITU_AGENT_USER`
+ * (the E2B template and the local host create `lakitu-agent`); the runtime must run as root to switch
+ * to it. `resolveAgentUser` says why it cannot when it cannot.
+ */
+import { readdirSync, readFileSync } from "node:fs";
+import { lchown, readdir } from "node:fs/promises";
+import { join } from "node:path";
+
+export type AgentUser = { name: string; uid: number; gid: number };
+
+/** Looks `name` up in `/etc/passwd` (the sandbox's own) and checks the runtime can switch to it. */
+export function resolveAgentUser(
+  name: string,
+  opts: { passwd?: string; uid?: number } = {},
+): { ok: true; user: AgentUser } | { ok: false; problem: string } {
+  let passwd: string;
+  try {
+    passwd = opts.passwd ?? readFileSync("/etc/passwd", "utf8");
+  } catch (e) {
+    return { ok: false, problem: `cannot read /etc/passwd to find the agent user "${name}": ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+  }
+  const line = passwd.split("\n").find((l) => l.split(":")[0] === name);
+  const [, , uid, gid] = line?.split(":") ?? [];
+  if (!line || !/^\d+$/.test(uid ?? "") || !/^\d+$/.test(gid ?? "")) return { ok: false, problem: `the agent user "${name}" is not in /etc/passwd` };
+  const user = { name, uid: Number(uid), gid: Number(gid) };
+  const self = opts.uid ?? process.getuid?.();
+  if (user.uid === 0) return { ok: false, problem: `the agent user "${name}" is root` };
+  if (self !== 0) return { ok: false, problem: `the runtime runs as uid ${self}, not root, so it cannot start agent code as "${name}"` };
+  return { ok: true, user };
+}
+
+/**
+ * SIGKILLs every process of `uid` except `exceptPid` (the prewarmed executor): what a step started, even
+ * daemons that left its process group, does not outlive the step. Processes that exit meanwhile are fine.
+ */
+export function killAgentProcesses(uid: number, exceptPid?: number): number {
+  let killed = 0;
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === exceptPid || pid === process.pid) continue;
+    let status: string;
+    try {
+      status = readFileSync(`/proc/${pid}/status`, "utf8");
+    } catch {
+      continue;
+    }
+    // Uid: real effective saved fs — any of them being the agent's means the agent controls it.
+    const ids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
+    if (!ids.includes(uid)) continue;
+    try {
+      process.kill(pid, "SIGKILL");
+      killed++;
+    } catch {
+      // gone already, or not ours to kill
+    }
+  }
+  return killed;
+}
+
+/** Gives `dir` and everything under it to the agent user (the runtime creates the output folder and restores files as root). */
+export async function chownTree(dir: string, user: AgentUser): Promise<void> {
+  await lchown(dir, user.uid, user.gid);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = join(dir, entry.name);
+    if (entry.isDirectory()) await chownTree(full, user);
+    else await lchown(full, user.uid, user.gid);
+  }
+}

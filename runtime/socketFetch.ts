@@ -1,0 +1,50 @@
+/**
+ * `fetch` over a unix socket. In a sandbox without network, the host provides the component as a unix
+ * socket (`LAKITU_COMPONENT_SOCKET`) that only the runtime's uid may open and that the host bridges to
+ * the component's origin; the URL's path and query are sent as they are, its host only as the Host
+ * header. Implements what `LakituClient` uses: method, headers, a string or byte body, an abort signal,
+ * and a buffered response.
+ */
+import { request } from "node:http";
+
+export function socketFetch(socketPath: string): typeof fetch {
+  return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
+    const url = new URL(typeof input === "string" || input instanceof URL ? input : input.url);
+    const headers: Record<string, string> = { host: url.host };
+    new Headers(init.headers).forEach((value, key) => {
+      headers[key] = value;
+    });
+    const body = init.body;
+    if (body !== undefined && body !== null && typeof body !== "string" && !(body instanceof Uint8Array)) {
+      throw new TypeError("socketFetch sends string or Uint8Array bodies only");
+    }
+    if (body !== undefined && body !== null) headers["content-length"] = String(Buffer.byteLength(body));
+    return await new Promise<Response>((resolve, reject) => {
+      const signal = init.signal ?? undefined;
+      if (signal?.aborted) return reject(signal.reason ?? new Error("aborted"));
+      const req = request({ socketPath, path: `${url.pathname}${url.search}`, method: init.method ?? "GET", headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("error", reject);
+        res.on("end", () => {
+          const responseHeaders = new Headers();
+          for (const [k, v] of Object.entries(res.headers)) {
+            if (v === undefined) continue;
+            for (const one of Array.isArray(v) ? v : [v]) responseHeaders.append(k, one);
+          }
+          const status = res.statusCode ?? 502;
+          const nullBody = status === 204 || status === 205 || status === 304;
+          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: responseHeaders }));
+        });
+      });
+      const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
+      signal?.addEventListener("abort", onAbort, { once: true });
+      req.on("error", (e) => {
+        signal?.removeEventListener("abort", onAbort);
+        reject(new TypeError(`fetch failed: ${e.message}`, { cause: e }));
+      });
+      req.on("close", () => signal?.removeEventListener("abort", onAbort));
+      req.end(body ?? undefined);
+    });
+  }) as typeof fetch;
+}
