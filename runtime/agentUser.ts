@@ -4,6 +4,7 @@
  * (the E2B template and the local host create `lakitu-agent`); the runtime must run as root to switch
  * to it. `resolveAgentUser` says why it cannot when it cannot.
  */
+import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { lchown, readdir } from "node:fs/promises";
 import { join } from "node:path";
@@ -74,4 +75,17 @@ export async function chownTree(dir: string, user: AgentUser): Promise<void> {
     if (entry.isDirectory()) await chownTree(full, user);
     else await lchown(full, user.uid, user.gid);
   }
+}
+
+/**
+ * `unshare` when this runtime can give the executor a network namespace of its own (only `lo`): as
+ * root with CAP_SYS_ADMIN, e.g. in the E2B template's VM. Undefined otherwise — then agent code has
+ * the sandbox's network, which on the local host is none (the host gives each sandbox its own).
+ */
+export function networkIsolation(): string | undefined {
+  for (const candidate of ["/usr/bin/unshare", "/bin/unshare"]) {
+    const probe = spawnSync(candidate, ["--net", "--", "true"], { stdio: "ignore", timeout: 10_000 });
+    if (!probe.error) return probe.status === 0 ? candidate : undefined;
+  }
+  return undefined;
 }

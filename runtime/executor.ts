@@ -58,6 +58,8 @@ export type ExecutorOptions = {
    * own uid — then agent code could read the runtime's memory, so run.ts warns.
    */
   agentUser?: AgentUser;
+  /** `unshare`, to start the executor in a network namespace of its own (only with `agentUser`). */
+  unshare?: string;
   /** The executor entry (tests run a built `worker.js`). Default: `worker.js` next to this bundle. */
   workerPath?: string;
   /** Boot the next worker as soon as a step ends. Default true. */
@@ -263,14 +265,18 @@ export class Executor {
       stageName: o.stageName,
       ksaModule: o.ksaModule,
     };
-    const entry = workerEntry(o.workerPath);
-    const child = spawn(process.execPath, [`--max-old-space-size=${o.maxHeapMb ?? DEFAULT_HEAP_MB}`, ...entry], {
+    const node = [process.execPath, `--max-old-space-size=${o.maxHeapMb ?? DEFAULT_HEAP_MB}`, ...workerEntry(o.workerPath)];
+    const user = o.agentUser;
+    // With `unshare`: a network namespace of its own, then the agent user (unshare drops the groups).
+    const argv =
+      user && o.unshare ? [o.unshare, "--net", "--setgid", String(user.gid), "--setuid", String(user.uid), "--", ...node] : node;
+    const child = spawn(argv[0]!, argv.slice(1), {
       cwd: o.workspace,
       env: o.env ?? scrubEnv(process.env, o.secrets),
       stdio: ["pipe", "pipe", "pipe", "pipe"],
       // Its own process group: killing the step kills what it started.
       detached: true,
-      ...(o.agentUser ? { uid: o.agentUser.uid, gid: o.agentUser.gid } : {}),
+      ...(user && !o.unshare ? { uid: user.uid, gid: user.gid } : {}),
     });
     const output = new OutputCollector(o.maxOutputBytes);
     const warm: Warm = { child, output, ready: Promise.resolve(), exited: false, drained: Promise.resolve() };

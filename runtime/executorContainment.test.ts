@@ -6,7 +6,9 @@ import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveAgentUser } from "./agentUser.js";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { networkIsolation, resolveAgentUser } from "./agentUser.js";
 import { Executor, type Gateway } from "./executor.js";
 import { FAKE_KSA } from "./testing/harness.js";
 
@@ -146,6 +148,37 @@ describe.runIf(isRoot)("under the agent user (the runtime is root)", () => {
       expect(alive).toBe(false);
     } finally {
       await ex.close();
+    }
+  });
+});
+
+describe.runIf(isRoot)("without network (the runtime can unshare)", () => {
+  it("agent code cannot reach a loopback server the runtime can reach", async () => {
+    const server = createServer((_req, res) => res.end("reachable"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const code = [
+      "const net = require('node:net');",
+      `const s = net.connect(${port}, '127.0.0.1');`,
+      "console.log(await new Promise((r) => { s.on('connect', () => r('connected')); s.on('error', (e: any) => r(e.code)); }));",
+    ].join("\n");
+    const unshare = networkIsolation();
+    expect(unshare).toBeDefined();
+    // One executor at a time: each sweeps the agent user's processes after its step.
+    const contained = executor({ agentUser: AGENT, unshare });
+    try {
+      expect((await contained.run(code, { step: 1 })).output.trim()).toBe("ENETUNREACH");
+    } finally {
+      await contained.close();
+    }
+    const open = executor({ agentUser: AGENT });
+    try {
+      // The same code with the sandbox's network: the check above is not vacuous.
+      expect((await open.run(code, { step: 1 })).output.trim()).toBe("connected");
+    } finally {
+      await open.close();
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
     }
   });
 });

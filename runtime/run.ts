@@ -8,7 +8,7 @@ import { isAbsolute, relative, resolve } from "node:path";
 import { runAgent, type AgentOutcome, type StopReason } from "./agent.js";
 import { AbortedError, GiveUpError, LakituClient, LakituHttpError, RunOverError, type RetryPolicy } from "./client.js";
 import type { RuntimeEnv } from "./env.js";
-import { chownTree, resolveAgentUser, type AgentUser } from "./agentUser.js";
+import { chownTree, networkIsolation, resolveAgentUser, type AgentUser } from "./agentUser.js";
 import { Executor } from "./executor.js";
 import { capText } from "./redact.js";
 import { EventReporter, startHeartbeat } from "./reporter.js";
@@ -90,6 +90,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
     // Agent code runs as the sandbox's agent user when it names one; if that is impossible the run
     // fails rather than running agent code next to the token.
     let agentUser: AgentUser | undefined;
+    let unshare: string | undefined;
     if (env.agentUser) {
       const found = resolveAgentUser(env.agentUser);
       if (!found.ok) {
@@ -99,6 +100,10 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
         return await finish(client, reporter, undefined, { status: "failed", error: message, steps: 0 }, opts, log);
       }
       agentUser = found.user;
+      unshare = networkIsolation();
+      reporter.emit("status", `agent code runs as ${agentUser.name} (uid ${agentUser.uid}) ${unshare ? "without network" : "with the sandbox's network"}`, {
+        data: { agentUser: agentUser.name, executorNetwork: unshare ? "none" : "sandbox" },
+      });
     } else {
       reporter.emit("status", "agent code runs under the runtime's own uid: this sandbox names no agent user (LAKITU_AGENT_USER)", { level: "warn" });
     }
@@ -139,6 +144,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       secrets: [env.token],
       ksaModule: opts.ksaModule,
       agentUser,
+      unshare,
       gateway: async (ksa, fn, args, signal) =>
         (await client.ksa(ksa, fn, args, { signal, giveUpAt: Math.min(client.getDeadline(), Date.now() + env.stepTimeoutMs) })).result,
       onWarning: (message) => reporter.emit("status", message, { level: "warn" }),
