@@ -10,9 +10,10 @@ test("the Dockerfile: Node image, the tools, the runtime at /opt/lakitu/runtime,
     "RUN apt-get update && DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes apt-get install -y --no-install-recommends bash ca-certificates curl git jq procps python3 ripgrep unzip zip",
     "RUN rm -rf /var/lib/apt/lists/*",
     "COPY runtime /opt/lakitu/runtime",
-    "RUN mkdir -p /home/user/workspace",
+    "RUN useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin lakitu-agent",
+    "RUN mkdir -p /home/user/workspace && chmod 1777 /home/user/workspace",
     "WORKDIR /home/user/workspace",
-    "ENV LAKITU_RUNTIME=/opt/lakitu/runtime/main.js",
+    "ENV LAKITU_RUNTIME=/opt/lakitu/runtime/main.js LAKITU_AGENT_USER=lakitu-agent",
     "",
   ]);
 });

@@ -19,6 +19,11 @@ export const WORKSPACE_DIR = "/home/user/workspace";
 /** Node 22 LTS on Debian bookworm; the runtime bundle targets Node 20 and runs on it. */
 export const NODE_IMAGE_VARIANT = "22-bookworm-slim";
 /**
+ * The user agent code runs as: no sudo, no home, no login. The runtime runs as root (holding the session
+ * token) and starts each step as this user (`LAKITU_AGENT_USER`), so agent code cannot read it.
+ */
+export const AGENT_USER = "lakitu-agent";
+/**
  * What agent code finds on PATH besides node. The built-in KSAs need nothing beyond Node (pdf, file
  * and artifacts are in the bundle); `shell.run` runs programs, and these are the ones agents reach for.
  */
@@ -41,7 +46,9 @@ export function lakituTemplate(opts: LakituTemplateOptions): TemplateBuilder {
     .aptInstall([...SANDBOX_TOOLS, ...(opts.aptPackages ?? [])], { noInstallRecommends: true })
     .runCmd("rm -rf /var/lib/apt/lists/*", { user: "root" })
     .copy(opts.runtimeDir ?? "runtime", RUNTIME_DIR, { user: "root" })
-    .makeDir(WORKSPACE_DIR)
+    .runCmd(`useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin ${AGENT_USER}`, { user: "root" })
+    // Shared by the default user, the runtime and the agent user; sticky, so none deletes another's files.
+    .runCmd(`mkdir -p ${WORKSPACE_DIR} && chmod 1777 ${WORKSPACE_DIR}`, { user: "root" })
     .setWorkdir(WORKSPACE_DIR)
-    .setEnvs({ LAKITU_RUNTIME: `${RUNTIME_DIR}/main.js` });
+    .setEnvs({ LAKITU_RUNTIME: `${RUNTIME_DIR}/main.js`, LAKITU_AGENT_USER: AGENT_USER });
 }
