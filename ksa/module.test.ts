@@ -7,7 +7,7 @@ import { z } from "zod";
 import { BUILTIN_KSAS } from "./builtins/index.js";
 import { defineKSA } from "./define.js";
 import { KsaCallError, KsaPolicyError } from "./errors.js";
-import { createKsaModule, resolveAllowed } from "./module.js";
+import { createKsaModule } from "./module.js";
 import type { KsaContext, KsaDefinition } from "./types.js";
 
 let workspace: string;
@@ -105,14 +105,6 @@ describe("policy", () => {
   test("the context must be usable", () => {
     expect(() => createKsaModule({ ...ctxWith(), workspace: "rel" }, BUILTIN_KSAS, [], "S")).toThrow(/workspace must be an absolute path/);
     expect(() => createKsaModule({ ...ctxWith(), outputDir: "/elsewhere" }, BUILTIN_KSAS, [], "S")).toThrow(/outputDir must be an absolute path inside/);
-  });
-});
-
-describe("resolveAllowed", () => {
-  test("a stage's own list wins (deduplicated); an empty or missing list means the default KSAs", () => {
-    expect(resolveAllowed(["web", "file", "web"], BUILTIN_KSAS)).toEqual(["web", "file"]);
-    expect(resolveAllowed([], BUILTIN_KSAS)).toEqual(["file", "shell", "artifacts", "plan", "pdf"]);
-    expect(resolveAllowed(undefined, BUILTIN_KSAS)).not.toContain("web");
   });
 });
 

@@ -652,7 +652,7 @@ export const KSA_REGISTRY: KsaRegistryEntry[] = [
     "functions": [
       {
         "name": "fetch",
-        "description": "GETs an http(s) URL and returns its status, content type and body as text, cut at maxBytes (default 262144; truncated tells).",
+        "description": "GETs an http(s) URL and returns its status, content type and body as text, cut at maxBytes (default 262144; truncated tells). Public internet hosts only, on ports 80 and 443, no user:pass@; private, loopback, link-local and metadata addresses are refused, at most 5 redirects are followed (each checked the same way), and the whole request has 10 s.",
         "gateway": true,
         "params": {
           "type": "object",

@@ -85,7 +85,14 @@ export type LlmReply = { reply: string; stop?: "budget_exceeded" | "max_steps" |
 export type InboxMessage = { seq: number; text: string; author?: string };
 export type EventInput = { seq: number; kind: string; level?: "debug" | "info" | "warn" | "error"; text?: string; data?: unknown; ts?: number };
 export type ManifestEntry = { name: string; type?: string; sha256?: string };
-export type Completion = { status: "succeeded" | "failed" | "canceled"; summary?: string; error?: string; manifest: ManifestEntry[] };
+export type Completion = {
+  status: "succeeded" | "failed" | "canceled";
+  summary?: string;
+  error?: string;
+  manifest: ManifestEntry[];
+  /** How many events (seqs 0..eventCount-1) the runtime sent: the component marks any it lacks as a gap. */
+  eventCount?: number;
+};
 
 export class LakituClient {
   private readonly base: string;

@@ -86,7 +86,7 @@ describe("main with a bad environment", () => {
 });
 
 describe("tokenFromFile", () => {
-  it("reads the token from LAKITU_TOKEN_FILE (relative to the workspace) and deletes the file", async () => {
+  it("reads the token from LAKITU_TOKEN_FILE (relative to HOME, else the workspace) and deletes the file", async () => {
     const { mkdtempSync, writeFileSync, existsSync, mkdirSync } = await import("node:fs");
     const { tmpdir } = await import("node:os");
     const { join } = await import("node:path");
@@ -97,6 +97,14 @@ describe("tokenFromFile", () => {
     expect(r.problem).toBeUndefined();
     expect(r.env.LAKITU_TOKEN).toBe("lkt.s1.secret-value-0123456789");
     expect(existsSync(join(ws, ".lakitu/session-token"))).toBe(false);
+    // With HOME set (root's home in a sandbox) the file is found there, not in the workspace.
+    const home = mkdtempSync(join(tmpdir(), "lakitu-home-"));
+    mkdirSync(join(home, ".lakitu"));
+    writeFileSync(join(home, ".lakitu/session-token"), "lkt.s1.from-home-0123456789\n");
+    writeFileSync(join(ws, ".lakitu/session-token"), "lkt.s1.from-workspace-0123456789\n");
+    const h = tokenFromFile({ LAKITU_TOKEN_FILE: ".lakitu/session-token", LAKITU_WORKSPACE: ws, HOME: home }, "/");
+    expect(h.env.LAKITU_TOKEN).toBe("lkt.s1.from-home-0123456789");
+    expect(existsSync(join(home, ".lakitu/session-token"))).toBe(false);
   });
 
   it("names the variable when the file cannot be read, without a token", () => {

@@ -76,13 +76,14 @@ export type EnvResult = { ok: true; env: RuntimeEnv } | { ok: false; problems: s
 
 /**
  * The token may come in a file instead of the environment (`LAKITU_TOKEN_FILE`, relative to the
- * workspace): the provider writes it before starting the runtime, which reads it and deletes it at once,
- * so the token is in no process environment (`/proc/<pid>/environ`) the agent's code could read.
+ * runtime's home — root's, which only root can read — or else to the workspace): the provider writes it
+ * before starting the runtime, which reads it and deletes it at once, so the token is in no process
+ * environment (`/proc/<pid>/environ`) and no file the agent's code could read.
  */
 export function tokenFromFile(source: Record<string, string | undefined>, cwd = process.cwd()): { env: Record<string, string | undefined>; problem?: string } {
   const file = source.LAKITU_TOKEN_FILE;
   if (!file || source.LAKITU_TOKEN) return { env: source };
-  const path = resolve(cwd, source.LAKITU_WORKSPACE ?? ".", file);
+  const path = resolve(cwd, source.HOME || source.LAKITU_WORKSPACE || ".", file);
   try {
     const token = readFileSync(path, "utf8").trim();
     rmSync(path, { force: true });

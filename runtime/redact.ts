@@ -1,16 +1,18 @@
 /**
  * Secrets out, sizes bounded: every piece of text the runtime sends (events, observations, KSA
  * arguments, errors) goes through these helpers. The session token is removed even when agent code
- * somehow got hold of it; so is anything shaped like a Lakitu session token.
+ * somehow got hold of it, literal or encoded (base64/base64url at any alignment, hex, percent- and
+ * JSON-escaped: the forms of convex/shared/redact.ts); so is anything shaped like a Lakitu session token.
  */
 import { TOKEN_PATTERN } from "../convex/model/tokens.js";
+import { secretForms } from "../convex/shared/redact.js";
 
 export const REDACTED = "[redacted]";
 
 /** Returns a function that replaces every secret (and any Lakitu-shaped token) in a string. */
 export function redactor(secrets: readonly string[]): (text: string) => string {
   // Short strings are not secrets worth mangling text for (and would redact ordinary words).
-  const list = [...new Set(secrets.filter((s) => s.length >= 8))].sort((a, b) => b.length - a.length);
+  const list = [...new Set(secrets.filter((s) => s.length >= 8).flatMap(secretForms))].sort((a, b) => b.length - a.length);
   return (text) => {
     let out = text;
     for (const s of list) if (out.includes(s)) out = out.split(s).join(REDACTED);

@@ -87,6 +87,51 @@ describe("EventReporter", () => {
     expect(reporter.pending).toBe(1);
   });
 
+  it("a refused event leaves a gap marker at its seq, so the log shows the loss", async () => {
+    const poisoned = (r: RecordedRequest) => r.path === "events" && (JSON.parse(r.body.toString()).events as Array<{ kind: string }>).some((e) => e.kind === "poison");
+    const { fake, reporter, errors } = await setup((r) => (poisoned(r) ? "400" : undefined));
+    reporter.emit("status", "a");
+    reporter.emit("poison", "refused content");
+    reporter.emit("status", "b");
+    await reporter.flush();
+    expect(fake.storedSeqs.sort((x, y) => x - y)).toEqual([0, 1, 2]);
+    const marker = fake.events.get(1)!;
+    expect(marker).toMatchObject({ kind: "gap", level: "warn", data: { from: 1, to: 1, reason: expect.stringMatching(/^refused by the component: /) } });
+    expect(marker.text).toMatch(/^event 1 was lost: refused by the component/);
+    expect(errors).toEqual([expect.stringMatching(/^event 1 \(poison\) was refused/)]);
+    expect(reporter.pending).toBe(0);
+  });
+
+  it("a queue that overflows while the component is down drops new events into one gap marker", async () => {
+    let down = true;
+    const { fake: component, reporter } = await (async () => {
+      const token = testToken();
+      const f = await new FakeComponent({ token, generation: 1, fault: (r) => (down && r.path === "events" ? "503" : undefined) }).start();
+      fake = f;
+      const client = new LakituClient({ url: f.url, token, generation: 1, retry: FAST_RETRY });
+      client.setDeadline(Date.now() + 60_000);
+      return { fake: f, reporter: new EventReporter(client, { secrets: [token], flushMs: 20, maxQueued: 5 }) };
+    })();
+    for (let i = 0; i < 10; i++) reporter.emit("output", `line ${i}`);
+    expect(reporter.pending).toBe(5);
+    down = false;
+    await reporter.flush();
+    reporter.emit("output", "after");
+    await reporter.flush();
+    expect(component.storedSeqs.sort((x, y) => x - y)).toEqual([0, 1, 2, 3, 4, 5, 10]);
+    expect(component.events.get(5)).toMatchObject({ kind: "gap", text: "events 5..9 were lost: the runtime's event queue was full (the component was unreachable)", data: { from: 5, to: 9 } });
+  });
+
+  it("removes the token in its encoded forms too (base64 at any alignment, hex, JSON-escaped)", async () => {
+    const { fake, reporter, token } = await setup();
+    const hex = Buffer.from(token).toString("hex");
+    reporter.emit("output", `b64 ${Buffer.from(`xy${token}`).toString("base64")} hex ${hex.toUpperCase()}`, { data: { [Buffer.from(token).toString("base64url")]: hex } });
+    await reporter.flush();
+    const sent = fake.requests.map((r) => r.body.toString()).join("\n");
+    for (const form of [hex, hex.toUpperCase(), Buffer.from(token).toString("base64url").slice(0, 40)]) expect(sent).not.toContain(form);
+    expect(fake.events.get(0)!.text).toMatch(/^b64 .*\[redacted\].* hex \[redacted\]$/);
+  });
+
   it("stops sending once the run is over for us", async () => {
     const { fake, reporter } = await setup(() => "401");
     reporter.emit("status", "a");

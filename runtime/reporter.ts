@@ -4,8 +4,10 @@
  * Events get a monotonic `seq` from 0 and are sent in order, one batch in flight at a time, always from
  * the head of the queue; a batch leaves the queue only once the component acknowledged it. A failed or
  * timed-out batch is resent as is: the component stores by `(run, seq)`, so a resend never duplicates
- * and nothing is dropped short of the run being over (401 / 409 stale) or an event the component
- * rejects on its own (which is reported to `onError`, not retried forever).
+ * and nothing is dropped short of the run being over (401 / 409 stale), an event the component
+ * rejects on its own (reported to `onError`, not retried forever), or a queue that overflows while the
+ * component is unreachable. What is dropped leaves a `gap` event in its place (`data: { from, to,
+ * reason }`, at the first lost seq), so the log shows the hole instead of silence.
  */
 import { LakituHttpError, RunOverError, type EventInput, type LakituClient } from "./client.js";
 import { capText, redactor } from "./redact.js";
@@ -26,11 +28,16 @@ export type ReporterOptions = {
   maxDataChars?: number;
   /** Failures worth knowing about locally (the stream itself cannot carry them). */
   onError?: (message: string) => void;
+  /** Events kept unsent at most; past it new events are dropped into one gap marker. Default 10000. */
+  maxQueued?: number;
 };
+
+/** A stretch of seqs the reporter gave up on. */
+export type EventGap = { from: number; to: number; reason: string };
 
 const MAX_BATCH_CHARS = 512 * 1024;
 
-type Queued = { event: EventInput; chars: number };
+type Queued = { event: EventInput; chars: number; gap?: true };
 
 export class EventReporter {
   private nextSeq = 0;
@@ -43,6 +50,9 @@ export class EventReporter {
   private readonly maxTextChars: number;
   private readonly maxDataChars: number;
   private readonly redact: (text: string) => string;
+  private readonly maxQueued: number;
+  /** Events dropped because the queue was full, not yet replaced by their marker. */
+  private overflow: EventGap | undefined;
 
   constructor(
     private readonly client: LakituClient,
@@ -53,6 +63,7 @@ export class EventReporter {
     this.maxTextChars = options.maxTextChars ?? 8000;
     this.maxDataChars = options.maxDataChars ?? 4000;
     this.redact = redactor(options.secrets);
+    this.maxQueued = Math.max(2, options.maxQueued ?? 10_000);
   }
 
   /** Events not yet acknowledged by the component. */
@@ -68,6 +79,12 @@ export class EventReporter {
   emit(kind: EventKind, text?: string, opts: { level?: EventLevel; data?: unknown } = {}): number {
     const seq = this.nextSeq++;
     if (this.stopped) return seq;
+    this.queueOverflowMarker();
+    if (this.queue.length >= this.maxQueued) {
+      this.overflow = { from: this.overflow?.from ?? seq, to: seq, reason: "the runtime's event queue was full (the component was unreachable)" };
+      this.options.onError?.(`event ${seq} (${kind}) dropped: the event queue is full`);
+      return seq;
+    }
     const event: EventInput = { seq, kind: this.redact(kind).slice(0, 64) || "event", ts: Date.now() };
     if (opts.level) event.level = opts.level;
     if (text !== undefined) event.text = capText(this.redact(text), this.maxTextChars);
@@ -90,6 +107,7 @@ export class EventReporter {
    */
   async flush(timeoutMs?: number): Promise<void> {
     const until = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    this.queueOverflowMarker();
     while (this.queue.length > 0 && !this.stopped) {
       const before = this.queue[0].event.seq;
       const round = this.pump();
@@ -133,6 +151,7 @@ export class EventReporter {
         const giveUpAt = Math.max(this.client.getDeadline(), Date.now() + 15_000);
         await this.client.events(batch, { giveUpAt });
         this.queue.splice(0, batch.length);
+        this.queueOverflowMarker();
       } catch (e) {
         if (e instanceof RunOverError) {
           this.stop();
@@ -150,14 +169,23 @@ export class EventReporter {
             this.batchSize = 1;
             continue;
           }
-          this.queue.shift();
+          const refused = this.queue.shift()!;
           this.options.onError?.(`event ${batch[0].seq} (${batch[0].kind}) was refused: ${e.message}`);
+          // The refused event's seq carries a marker instead (a refused marker is dropped: no loop).
+          if (!refused.gap) this.queue.unshift(gapEntry({ from: refused.event.seq, to: refused.event.seq, reason: `refused by the component: ${capText(this.redact(e.message), 300)}` }));
           continue;
         }
         this.options.onError?.(`events ${batch[0].seq}..${batch[batch.length - 1].seq} not sent yet: ${(e as Error).message}`);
         return;
       }
     }
+  }
+
+  /** Puts the marker for overflowed events in the queue once there is room again. */
+  private queueOverflowMarker(): void {
+    if (!this.overflow || this.queue.length >= this.maxQueued) return;
+    this.queue.push(gapEntry(this.overflow));
+    this.overflow = undefined;
   }
 
   private takeBatch(): EventInput[] {
@@ -183,6 +211,12 @@ export class EventReporter {
     if (json.length > this.maxDataChars) return { truncated: true, chars: json.length, preview: json.slice(0, 200) };
     return JSON.parse(json) as unknown;
   }
+}
+
+function gapEntry(g: EventGap): Queued {
+  const range = g.from === g.to ? `event ${g.from} was` : `events ${g.from}..${g.to} were`;
+  const event: EventInput = { seq: g.from, kind: "gap", level: "warn", text: `${range} lost: ${g.reason}`, data: { from: g.from, to: g.to, reason: g.reason }, ts: Date.now() };
+  return { event, chars: JSON.stringify(event).length, gap: true };
 }
 
 export type Heartbeat = { stop(): void };

@@ -237,6 +237,7 @@ async function finish(
         status: outcome.status,
         ...(outcome.status === "succeeded" ? { summary: outcome.summary } : { error }),
         manifest: uploader?.manifest() ?? [],
+        eventCount: reporter.seq,
       },
       { giveUpAt: giveUpAt(1) },
     );

@@ -9,6 +9,7 @@
  * dropped, so a command nobody listens to never blocks on a full pipe.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Writable } from "node:stream";
 import { childrenOf, descendants, listProcesses, signal, treeLevels, waitGone } from "./procfs.js";
 import type { SpawnPlan } from "./isolation.js";
 
@@ -31,6 +32,8 @@ export class Command {
   /** The process exited while output was paused: finish once it flows again. */
   private finishWhenFlowing: (() => void) | undefined;
   private killRequested = false;
+  /** Set when the host kills the command for a sandbox limit: it then ends with 137 and this error. */
+  private killReason: string | undefined;
   private result: EndEvent | undefined;
   private readonly done: Promise<EndEvent>;
   private deadline: NodeJS.Timeout | undefined;
@@ -64,8 +67,9 @@ export class Command {
         resolve(this.result);
       };
       child.on("exit", (code, sig) => {
-        exit =
-          code !== null
+        exit = this.killReason
+          ? { exitCode: 137, exited: true, status: "signal: killed", error: this.killReason }
+          : code !== null
             ? { exitCode: code, exited: true, status: `exit status ${code}` }
             : { exitCode: -1, exited: false, status: `signal: ${sig === "SIGKILL" ? "killed" : (sig ?? "unknown")}` };
         // Grace for a grandchild that keeps the pipes open; while paused, what is still in the pipes
@@ -81,7 +85,10 @@ export class Command {
     });
   }
 
-  /** Spawns the plan; rejects when the process cannot be started at all (missing binary, EAGAIN). */
+  /**
+   * Spawns the plan; rejects when the process cannot be started at all (missing binary, EAGAIN) or its
+   * user namespace cannot be set up (`plan.handshake`, on fd 3; the process is then killed).
+   */
   static spawn(plan: SpawnPlan, config: ProcessConfig, opts: { tag?: string; stdin: boolean; underBwrap: boolean }): Promise<Command> {
     const child = spawn(plan.file, plan.args, {
       cwd: plan.cwd,
@@ -89,13 +96,25 @@ export class Command {
       uid: plan.uid,
       gid: plan.gid,
       detached: true, // own process group (setsid): the host kills the whole group
-      stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe"],
+      stdio: [opts.stdin ? "pipe" : "ignore", "pipe", "pipe", ...(plan.handshake ? (["pipe"] as const) : [])],
     });
     return new Promise((resolve, reject) => {
       child.once("error", reject);
       child.once("spawn", () => {
         child.off("error", reject);
-        resolve(new Command(child, config, opts.tag, opts.underBwrap));
+        const command = new Command(child, config, opts.tag, opts.underBwrap);
+        if (!plan.handshake) return resolve(command);
+        const fd3 = child.stdio[3] as Writable;
+        fd3.on("error", () => {}); // the process died before the handshake
+        plan
+          .handshake(command.pid, () => fd3.end("go\n"))
+          .then(
+            () => resolve(command),
+            async (e: unknown) => {
+              await command.kill();
+              reject(e instanceof Error ? e : new Error(String(e)));
+            },
+          );
       });
     });
   }
@@ -195,10 +214,11 @@ export class Command {
    * namespace's init goes first: the kernel then kills and reaps everything inside it and bwrap exits on
    * its own, so nothing is orphaned as a zombie onto the host's init. Without bwrap the tree dies from
    * the leaves up, for the same reason. The process group and every pid seen in the tree follow, for
-   * what is left.
+   * what is left. With a `reason` (a sandbox limit) the command ends with exit code 137 and that error.
    */
-  async kill(): Promise<void> {
+  async kill(reason?: string): Promise<void> {
     if (this.result) return;
+    this.killReason ??= reason;
     // A killed command's output no longer waits for slow readers (its pipes must drain for it to end).
     this.killRequested = true;
     this.resumeOutput();

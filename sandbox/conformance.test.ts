@@ -87,15 +87,17 @@ describe("working directory", () => {
 });
 
 describe("the user option", () => {
-  it("accepts user 'user' and refuses any other user with InvalidArgumentError, for commands and files", async () => {
+  it("honours 'user' and 'root' and refuses any other user with InvalidArgumentError, for commands and files", async () => {
     expect((await sbx.commands.run("id -un 2>/dev/null || echo user", { user: "user" })).exitCode).toBe(0);
-    const cmd = await sbx.commands.run("id", { user: "root" }).catch((e: unknown) => e);
+    expect((await sbx.commands.run("id -u", { user: "root" })).stdout).toBe("0\n");
+    const cmd = await sbx.commands.run("id", { user: "admin" }).catch((e: unknown) => e);
     expect(cmd).toBeInstanceOf(InvalidArgumentError);
-    expect(String(cmd)).toMatch(/user 'root' is not supported/);
-    await expect(sbx.files.write("/home/user/u.txt", "x", { user: "root" })).rejects.toBeInstanceOf(InvalidArgumentError);
-    await expect(sbx.files.read("/home/user/gz.txt", { user: "root" })).rejects.toThrow(/user 'root' is not supported/);
+    expect(String(cmd)).toMatch(/user 'admin' is not supported/);
+    await expect(sbx.files.write("/home/user/u.txt", "x", { user: "admin" })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(sbx.files.read("/home/user/gz.txt", { user: "admin" })).rejects.toThrow(/user 'admin' is not supported/);
     await sbx.files.write("/home/user/u.txt", "x", { user: "user" });
     expect(await sbx.files.read("/home/user/u.txt", { user: "user" })).toBe("x");
+    expect(await sbx.files.read("/home/user/u.txt", { user: "root" })).toBe("x");
   });
 });
 
@@ -151,7 +153,7 @@ describe("features the host refuses", () => {
     await expect(sbx.fork()).rejects.toThrow(/fork is not supported/);
     await expect(sbx.getMetrics()).rejects.toThrow(/metrics are not collected/);
     await expect(sbx.updateNetwork({ denyOut: ["0.0.0.0/0"] })).rejects.toThrow(/network rules are not supported/);
-    await expect(Sandbox.create("base", { ...opts, network: { denyOut: ["0.0.0.0/0"] } })).rejects.toThrow(/network restrictions/);
+    await expect(Sandbox.create("base", { ...opts, network: { denyOut: ["10.0.0.0/8"] } })).rejects.toThrow(/unless they deny all traffic/);
     await expect(sbx.pty.create({ cols: 80, rows: 24, onData: () => {} })).rejects.toThrow(/PTY is not supported/);
     await expect(sbx.files.list("/home/user")).rejects.toThrow(local);
     await expect(sbx.files.makeDir("/home/user/d")).rejects.toThrow(local);

@@ -29,6 +29,8 @@ export type ControlPlaneOptions = {
   /** Accepted template names; undefined accepts any. */
   templates: ReadonlySet<string> | undefined;
   retryAfterSeconds: number;
+  /** `isolated`: sandboxes have no network (so `allowInternetAccess: false` is what they get anyway). */
+  network: "isolated" | "shared";
 };
 
 class HttpError extends Error {
@@ -117,7 +119,7 @@ const UNSUPPORTED_ACTIONS: Record<string, string> = {
   "GET logs": "logs are not served",
   "POST snapshots": "snapshots are not supported (there is no VM to checkpoint)",
   "POST fork": "fork is not supported (there is no VM to checkpoint)",
-  "PUT network": "network rules are not supported (sandboxes share the host's network)",
+  "PUT network": "network rules are not supported (sandboxes have no network, or the host's whole network with --shared-network)",
 };
 
 export async function handleControlPlane(req: IncomingMessage, res: ServerResponse, url: URL, opts: ControlPlaneOptions): Promise<void> {
@@ -141,7 +143,8 @@ async function route(req: IncomingMessage, res: ServerResponse, url: URL, opts: 
   if (m) {
     const id = decodeURIComponent(m[1]!);
     const action = m[2];
-    const notFound = () => sendError(res, 404, `sandbox "${id}" not found`);
+    // A sandbox the host killed for a resource limit answers with why (sandboxLimits.ts).
+    const notFound = () => sendError(res, 404, registry.goneReason(id) ?? `sandbox "${id}" not found`);
     if (!action && method === "GET") {
       const s = registry.get(id);
       return s ? sendJson(res, 200, { ...listed(s), envdAccessToken: s.accessToken, domain: null }) : notFound();
@@ -196,9 +199,18 @@ async function create(req: IncomingMessage, res: ServerResponse, opts: ControlPl
   if (Array.isArray(body.volumeMounts) && body.volumeMounts.length > 0)
     throw new HttpError(400, "volumes are not supported by the local sandbox host");
   if (body.mcp) throw new HttpError(400, "MCP is not supported by the local sandbox host");
-  if (body.allow_internet_access === false || (body.network && typeof body.network === "object" && Object.keys(body.network).length > 0)) {
-    throw new HttpError(400, "network restrictions are not supported by the local sandbox host: sandboxes share the host's network");
-  }
+  // Isolated: no sandbox has a network, so "no internet" is honoured and "internet" cannot be.
+  if (opts.network === "isolated" && body.allow_internet_access === true)
+    throw new HttpError(
+      400,
+      "allowInternetAccess: true is not supported by this local sandbox host: sandboxes have no network (start it with --shared-network)",
+    );
+  if (opts.network === "shared" && body.allow_internet_access === false)
+    throw new HttpError(
+      400,
+      "allowInternetAccess: false is not supported by this local sandbox host: it shares its network with sandboxes (--shared-network)",
+    );
+  checkNetworkRules(body.network, opts.network);
   if (opts.templates && !opts.templates.has(templateId)) throw new HttpError(404, `template '${templateId}' not found`);
   const { registry } = opts;
   if (registry.size >= registry.limits.maxSandboxes) {
@@ -208,6 +220,38 @@ async function create(req: IncomingMessage, res: ServerResponse, opts: ControlPl
   }
   const sandbox = await registry.create({ templateId, metadata, envVars, timeoutSeconds });
   sendJson(res, 201, created(sandbox));
+}
+
+/**
+ * Network rules on create. Isolated sandboxes have no network at all, so rules that deny everything
+ * (`denyOut: ["0.0.0.0/0"]`, with or without `allowOut` exceptions — the E2B provider allows only the
+ * component's host, which a local sandbox reaches through its bridge socket) are honoured as "nothing
+ * more than that"; rules that leave the internet open, other rule kinds, and any rule on a host that
+ * shares its network are refused.
+ */
+function checkNetworkRules(network: unknown, mode: "isolated" | "shared"): void {
+  if (network === undefined || network === null) return;
+  if (typeof network !== "object" || Array.isArray(network)) throw new HttpError(400, "network must be an object");
+  const keys = Object.keys(network);
+  if (keys.length === 0) return;
+  const unsupported = "network rules are not supported by this local sandbox host";
+  if (mode === "shared") throw new HttpError(400, `${unsupported}: it shares its network with sandboxes (--shared-network)`);
+  const other = keys.filter((k) => k !== "allowOut" && k !== "denyOut");
+  if (other.length > 0)
+    throw new HttpError(400, `network.${other[0]} is not supported by the local sandbox host: only allowOut/denyOut that deny all traffic`);
+  const { allowOut, denyOut } = network as { allowOut?: unknown; denyOut?: unknown };
+  for (const [name, list] of [
+    ["allowOut", allowOut],
+    ["denyOut", denyOut],
+  ] as const) {
+    if (list !== undefined && (!Array.isArray(list) || list.some((x) => typeof x !== "string")))
+      throw new HttpError(400, `network.${name} must be a list of strings`);
+  }
+  if (!(denyOut as string[] | undefined)?.includes("0.0.0.0/0"))
+    throw new HttpError(
+      400,
+      `${unsupported} unless they deny all traffic (denyOut: ["0.0.0.0/0"]): sandboxes here have no network at all (the component is reached through /run/lakitu/component.sock)`,
+    );
 }
 
 /** The SDK's metadata query: `k=v&k2=v2` with keys and values URL-encoded (then the whole encoded again). */

@@ -8,11 +8,14 @@
  * - `GET /files?path=` (raw bytes; gzip when `Accept-Encoding` allows it, 406 when it allows neither
  *   gzip nor identity) and `POST /files[?path=]` (multipart `file` parts, or a raw
  *   `application/octet-stream` body; `Content-Encoding: gzip` is decompressed, other encodings are
- *   refused with 400), for paths under `/home/user` and `/tmp`. Relative paths resolve under /home/user.
+ *   refused with 400), for paths under `/home/user`, `/tmp` and `/root`. Relative paths resolve under the
+ *   user's home (/home/user, or /root for root).
  * - Signed `/files` URLs (`signature`, `signature_expiration`, from the SDK's `uploadUrl`/`downloadUrl`)
  *   are checked with `checkSignature` instead of the access token.
- * - The `user` option (Basic `Authorization` on RPCs, `username` on /files): `user` (the only user
- *   sandboxes run as) is accepted; any other is refused (invalid_argument / 400), never ignored.
+ * - The `user` option (Basic `Authorization` on RPCs, `username` on /files): `user` (uid 1000, the
+ *   default) and `root` (uid 0) are honoured — commands run as that user, files are read and written
+ *   with that user's permissions and created files belong to it; any other user is refused
+ *   (invalid_argument / 400), never ignored.
  *
  * Output streams apply backpressure: a client that reads slowly pauses the command's output (its
  * writes block) instead of the host buffering or dropping it.
@@ -42,7 +45,17 @@ import {
 import { BodyTooLargeError, header, readBody, sameSecret, sendError, sendJson, sendNoContent } from "./httpUtil.js";
 import { boundaryOf, parseMultipart } from "./multipart.js";
 import type { Sandbox } from "./sandboxes.js";
-import { hostPathFor, normalizeSandboxPath, NotAFileError, openForRead, openForWrite, PathEscapeError } from "./sandboxPaths.js";
+import {
+  hostPathFor,
+  normalizeSandboxPath,
+  NotAFileError,
+  openForRead,
+  openForWrite,
+  PathEscapeError,
+  PermissionError,
+  type Actor,
+} from "./sandboxPaths.js";
+import { hostIdOf, parseSandboxUser, type SandboxUser } from "./sandboxUsers.js";
 
 export type EnvdLimits = {
   /** Output a stream client may have queued on the host before the command is paused (backpressure), bytes. */
@@ -53,13 +66,17 @@ export type EnvdLimits = {
 const PROCESS_SERVICE = "/process.Process/";
 const RPC_BODY_LIMIT = 1 << 20;
 
-/** The one user sandbox processes run as (uid 1000, as E2B's default user). */
+/** The default user of commands and files (uid 1000, as E2B's default user). */
 export const SANDBOX_USER = "user";
 
-/** Why `user` cannot be honoured, or undefined when it can (absent means the default user). */
-function unsupportedUser(user: string | undefined): string | undefined {
-  if (user === undefined || user === "" || user === SANDBOX_USER) return undefined;
-  return `user '${user}' is not supported by the local sandbox host: every sandbox process runs as '${SANDBOX_USER}' and there is no root`;
+function homeOf(user: SandboxUser): string {
+  return user === "root" ? "/root" : "/home/user";
+}
+
+/** Who a files request acts as (undefined: a single-uid sandbox, where users cannot be told apart). */
+function actorOf(sandbox: Sandbox, user: SandboxUser): Actor | undefined {
+  const ids = hostIdOf(sandbox.ids, user);
+  return ids && { ...ids, privileged: user === "root" };
 }
 
 /** The user of an RPC: the SDK sends `Authorization: Basic base64("<user>:")` when a `user` option is given. */
@@ -108,11 +125,11 @@ export async function handleEnvd(req: IncomingMessage, res: ServerResponse, url:
     const streaming = method === "Start" || method === "Connect";
     try {
       const body = await readBody(req, RPC_BODY_LIMIT);
-      const refusedUser = unsupportedUser(rpcUser(req));
-      if (refusedUser) throw new ConnectRpcError("invalid_argument", refusedUser);
+      const parsedUser = parseSandboxUser(rpcUser(req));
+      if ("error" in parsedUser) throw new ConnectRpcError("invalid_argument", parsedUser.error);
       switch (method) {
         case "Start":
-          return await start(req, res, parseEnvelopedRequest(body) as StartRequest, sandbox, limits);
+          return await start(req, res, parseEnvelopedRequest(body) as StartRequest, sandbox, limits, parsedUser.user);
         case "Connect":
           return connect(req, res, parseEnvelopedRequest(body) as { process?: Selector }, sandbox, limits);
         case "List":
@@ -260,10 +277,21 @@ function keepaliveOf(req: IncomingMessage): number | undefined {
   return Number.isFinite(n) && n >= 1 ? Math.min(n, 3600) : undefined;
 }
 
-async function start(req: IncomingMessage, res: ServerResponse, msg: StartRequest, sandbox: Sandbox, limits: EnvdLimits): Promise<void> {
+async function start(
+  req: IncomingMessage,
+  res: ServerResponse,
+  msg: StartRequest,
+  sandbox: Sandbox,
+  limits: EnvdLimits,
+  user: SandboxUser,
+): Promise<void> {
   if (msg.pty) throw new ConnectRpcError("unimplemented", "PTY is not supported by the local sandbox host");
   const config = validConfig(msg.process);
-  const command = await sandbox.startCommand(config, { tag: typeof msg.tag === "string" ? msg.tag : undefined, stdin: msg.stdin === true });
+  const command = await sandbox.startCommand(config, {
+    tag: typeof msg.tag === "string" ? msg.tag : undefined,
+    stdin: msg.stdin === true,
+    user,
+  });
   const sub = new StreamSubscriber(res, command.pid, limits.maxBufferedOutputBytes, keepaliveOf(req));
   sub.attach(command); // a client going away does not stop the command
   const deadline = requestTimeoutMs(req.headers["connect-timeout-ms"]);
@@ -305,7 +333,7 @@ function sendInput(res: ServerResponse, msg: { process?: Selector; input?: { std
 // ---------------------------------------------------------------------------------------------
 // files
 
-const OUTSIDE = "the local sandbox host serves files under /home/user and /tmp only";
+const OUTSIDE = "the local sandbox host serves files under /home/user, /tmp and /root only";
 
 function fileError(res: ServerResponse, sandboxPath: string, e: unknown): void {
   const code = (e as NodeJS.ErrnoException).code;
@@ -316,6 +344,7 @@ function fileError(res: ServerResponse, sandboxPath: string, e: unknown): void {
   if (code === "EISDIR") return sendError(res, 400, `path '${sandboxPath}' is a directory`);
   if (code === "ENXIO" || e instanceof NotAFileError) return sendError(res, 400, `path '${sandboxPath}' is not a regular file`);
   if (e instanceof PathEscapeError) return sendError(res, 400, `path '${sandboxPath}': ${e.message}`);
+  if (e instanceof PermissionError) return sendError(res, 403, `path '${sandboxPath}': ${e.message}`);
   sendError(res, 500, `path '${sandboxPath}': ${e instanceof Error ? e.message : String(e)}`);
 }
 
@@ -336,18 +365,18 @@ export function responseEncoding(accept: string | undefined): "gzip" | "identity
 }
 
 function readFile(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox): void {
-  const refusedUser = unsupportedUser(url.searchParams.get("username") ?? undefined);
-  if (refusedUser) return sendError(res, 400, refusedUser);
+  const parsedUser = parseSandboxUser(url.searchParams.get("username") ?? undefined);
+  if ("error" in parsedUser) return sendError(res, 400, parsedUser.error);
   const encoding = responseEncoding(header(req, "accept-encoding"));
   if (!encoding) return sendError(res, 406, "no acceptable encoding found, supported: [identity, gzip]");
   const requested = url.searchParams.get("path");
   if (!requested) return sendError(res, 400, "path is required");
-  const sandboxPath = normalizeSandboxPath(requested);
+  const sandboxPath = normalizeSandboxPath(requested, homeOf(parsedUser.user));
   const mapped = hostPathFor(sandbox.dirs, sandboxPath);
   if (!mapped) return sendError(res, 404, `path '${sandboxPath}' is not readable: ${OUTSIDE}`);
   let fd: number;
   try {
-    fd = openForRead(mapped.hostPath, mapped.base);
+    fd = openForRead(mapped.hostPath, mapped.base, actorOf(sandbox, parsedUser.user));
   } catch (e) {
     return fileError(res, sandboxPath, e);
   }
@@ -374,8 +403,11 @@ function readFile(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: 
 }
 
 async function writeFiles(req: IncomingMessage, res: ServerResponse, url: URL, sandbox: Sandbox, limits: EnvdLimits): Promise<void> {
-  const refusedUser = unsupportedUser(url.searchParams.get("username") ?? undefined);
-  if (refusedUser) return sendError(res, 400, refusedUser);
+  const parsedUser = parseSandboxUser(url.searchParams.get("username") ?? undefined);
+  if ("error" in parsedUser) {
+    req.resume();
+    return sendError(res, 400, parsedUser.error);
+  }
   const encoding = (header(req, "content-encoding") ?? "identity").trim().toLowerCase();
   if (encoding !== "identity" && encoding !== "" && encoding !== "gzip" && encoding !== "x-gzip") {
     req.resume();
@@ -418,12 +450,12 @@ async function writeFiles(req: IncomingMessage, res: ServerResponse, url: URL, s
   const written: Array<{ name: string; type: "file"; path: string }> = [];
   for (const file of files) {
     if (!file.path) return sendError(res, 400, "file path is required");
-    const sandboxPath = normalizeSandboxPath(file.path);
+    const sandboxPath = normalizeSandboxPath(file.path, homeOf(parsedUser.user));
     const mapped = hostPathFor(sandbox.dirs, sandboxPath);
     if (!mapped || mapped.hostPath === mapped.base) return sendError(res, 400, `path '${sandboxPath}' is not writable: ${OUTSIDE}`);
     let fd: number | undefined;
     try {
-      fd = openForWrite(mapped.hostPath, mapped.base, sandbox.uid);
+      fd = openForWrite(mapped.hostPath, mapped.base, actorOf(sandbox, parsedUser.user));
       ftruncateSync(fd, 0);
       for (let off = 0; off < file.data.length;) off += writeSync(fd, file.data, off, file.data.length - off, off);
     } catch (e) {

@@ -16,19 +16,26 @@
  *   GET /health · process.Process/{Start, Connect} (Connect streaming, JSON, with backpressure) ·
  *   process.Process/{List, SendSignal, SendInput, CloseStdin} · GET /files · POST /files (gzip both
  *   ways). Signed /files URLs (SDK `uploadUrl`/`downloadUrl`) need no header: the signature names the
- *   sandbox. The `user` option is honoured for `user` and refused for any other user.
+ *   sandbox. The `user` option is honoured for `user` and `root` and refused for any other user.
  *   Not implemented: PTY, StreamInput, the filesystem.Filesystem service (list/stat/mkdir/remove/
  *   rename/watch), metrics, logs, snapshots, templates, volumes.
  *
- * Sandboxes (see sandboxes.ts, isolation.ts): a directory `<root>/<id>/{home,workspace,tmp}` seen
- * inside as `/home/user` (the default cwd and the base of relative file paths, as on E2B),
- * `/home/user/workspace` and `/tmp`; every command under bubblewrap when available; killed (SIGKILL
- * of every process, then the directory removed) on DELETE, on timeout and on `close()`. On start the
- * host removes the directories a crashed host left in its root.
+ * Sandboxes (see sandboxes.ts, isolation.ts, sandboxUsers.ts): a directory
+ * `<root>/<id>/{home,workspace,tmp,root,run}` seen inside as `/home/user` (the default cwd and the base
+ * of relative file paths, as on E2B), `/home/user/workspace`, `/tmp`, `/root` and `/run/lakitu`; every
+ * command under bubblewrap (the host refuses to start without it unless isolation `none` is explicit),
+ * without network, as `user` or `root` — own host uids for root, user and lakitu-agent when the host
+ * runs as root; the component reached only through the bridge socket (componentBridge.ts); killed
+ * (SIGKILL of every process, then the directory removed) on DELETE, on timeout and on `close()`. On
+ * start the host removes the directories a crashed host left in its root.
+ *
+ * Resource limits (sandboxLimits.ts, resourceEnforcement.ts): memory, processes, disk, /dev/shm and CPU
+ * time per sandbox, sampled by resourceMonitor.ts and, when the host can, held by cgroups
+ * (cgroupLimits.ts); a sandbox that crosses one is killed and GET /sandboxes/{id} answers 404 naming it.
  *
  * Known differences from E2B: each command has its own pid namespace (its background children end with
- * it; `ps` shows only its own tree); the network is the host's; the files API reaches /home/user and
- * /tmp only; pause/resume, PTY and the filesystem RPC service are absent; `commands.list()` does not
+ * it; `ps` shows only its own tree); no network (unless `sharedNetwork`); the files API reaches
+ * /home/user, /tmp and /root only; pause/resume, PTY and the filesystem RPC service are absent; `commands.list()` does not
  * echo envs. As on E2B: a Start call's timeout (`timeoutMs`, SDK default 60 s) kills the command; a
  * sandbox whose processes all exited stays `running` until killed or timed out (as an E2B VM does).
  *
@@ -44,11 +51,15 @@ import path from "node:path";
 import { handleControlPlane } from "./controlPlane.js";
 import { checkSignature, handleEnvd, type EnvdLimits } from "./envd.js";
 import { header, sameSecret, sendError, sendJson } from "./httpUtil.js";
-import { Isolation, type IsolationMode, type ReadOnlyMount } from "./isolation.js";
+import { parseUpstream } from "./componentBridge.js";
+import { Isolation, type IsolationMode, type NetworkMode, type ReadOnlyMount } from "./isolation.js";
 import { listProcesses } from "./procfs.js";
+import { enforceResourceLimits } from "./resourceEnforcement.js";
+import type { SandboxUsage } from "./resourceMonitor.js";
+import { resolveLimits, shmTmpfsBytes, type ResourceLimits } from "./sandboxLimits.js";
 import { SandboxRegistry } from "./sandboxes.js";
 
-export type { IsolationMode, ReadOnlyMount } from "./isolation.js";
+export type { IsolationMode, NetworkMode, ReadOnlyMount } from "./isolation.js";
 
 export type SandboxHostOptions = {
   /** Default 0 (any free port). */
@@ -59,8 +70,23 @@ export type SandboxHostOptions = {
   apiKey?: string;
   /** Where sandbox directories live. Default `os.tmpdir()/lakitu-sandboxes`. */
   root?: string;
-  /** Default `auto`: bwrap when it works, else unisolated with a warning. */
+  /**
+   * Default `auto`: bubblewrap, and the host refuses to start when it is missing or does not work (the
+   * error says how to install it). `none` (explicit only) runs sandboxes unisolated, with a warning.
+   */
   isolation?: IsolationMode;
+  /**
+   * The component's origin (e.g. the deployment's `.convex.site` URL, or the embedded deployment's
+   * loopback URL). Each sandbox's bridge socket (/run/lakitu/component.sock, root only) forwards every
+   * request to this origin and nowhere else. Unset: the bridge answers 502.
+   */
+  componentUrl?: string;
+  /**
+   * Share the host's network with sandboxes instead of giving each one its own network namespace with
+   * only `lo`. Default false. For users running their own SDK code that needs the network; Lakitu's
+   * runtime needs only the bridge.
+   */
+  sharedNetwork?: boolean;
   /** Read-only host paths mapped into every sandbox (bwrap only), e.g. the runtime at /opt/lakitu. */
   mounts?: ReadOnlyMount[];
   /** Accepted template names (others: 404 as on E2B). Default: any. */
@@ -69,8 +95,19 @@ export type SandboxHostOptions = {
   maxSandboxes?: number;
   /** Concurrently running commands per sandbox. Default 16. */
   maxCommandsPerSandbox?: number;
-  /** RLIMIT_NPROC for sandbox processes (per sandbox with own uids, else per command). Default 256. */
+  /**
+   * RLIMIT_NPROC for sandbox processes (per sandbox with own uids, else per command); a sandbox that
+   * reaches it is killed. Default 256 (also settable as `limits.maxProcesses`).
+   */
   maxProcesses?: number;
+  /**
+   * Per-sandbox resource limits (see sandboxLimits.ts and README.md); a sandbox that crosses one is
+   * killed and GET /sandboxes/{id} answers 404 naming the limit. Defaults: memory 1 GiB, disk 1 GiB
+   * and 200 000 files, /dev/shm 64 MiB, CPU 10 min; `Infinity` turns one off.
+   */
+  limits?: Partial<ResourceLimits>;
+  /** Give each sandbox memory and pids cgroups when the host can (root, cgroup v1). Default true. */
+  cgroups?: boolean;
   /** Output queued for one slow stream client before the command is paused (backpressure). Default 4 MiB. */
   maxBufferedOutputBytes?: number;
   /** Largest files.write body. Default 100 MiB. */
@@ -81,7 +118,11 @@ export type SandboxHostOptions = {
   maxTimeoutSeconds?: number;
   /** Retry-After of the 429 at maxSandboxes, seconds. Default 1. */
   retryAfterSeconds?: number;
-  /** When the host runs as root, run each sandbox as its own unprivileged host uid. Default true. */
+  /**
+   * When the host runs as root, give each sandbox's root, user and lakitu-agent their own unprivileged
+   * host uids (a user namespace per command maps 0, 1000 and 1001 onto them). Default true; false makes
+   * the three one uid, as on a host not running as root.
+   */
   perSandboxUid?: boolean;
   /** Where warnings go. Default console.warn. */
   warn?: (message: string) => void;
@@ -97,8 +138,12 @@ export type SandboxSummary = {
   workspace: string;
   /** Host directory holding home, workspace and tmp (removed on kill). */
   dir: string;
-  /** The sandbox's own host uid, when it has one. */
+  /** Host uid of the sandbox's `user` (1000), when the sandbox has own uids. */
   uid: number | undefined;
+  /** Host uids of the sandbox's root, user and lakitu-agent, when it has own uids. */
+  ids: { root: number; user: number; agent: number } | undefined;
+  /** Host path of the sandbox's component bridge socket (/run/lakitu/component.sock inside). */
+  componentSocket: string | undefined;
   /** Host pids of every live process of the sandbox. */
   pids: number[];
   /** The commands still running: host pid, what runs, and when its Start deadline kills it (if any). */
@@ -110,8 +155,20 @@ export type SandboxHost = {
   apiKey: string;
   /** What sandboxes actually get. */
   isolation: "bwrap" | "none";
+  /** `isolated` (own network namespace, only `lo`; bwrap) or `shared` (the host's network). */
+  network: NetworkMode;
+  /** Where the bridge forwards (an origin), if set. */
+  componentUrl: string | undefined;
+  /** True when each sandbox has its own host uids for root, user and lakitu-agent (host running as root). */
+  ownUids: boolean;
   /** How sandbox processes are limited (human-readable). */
   processLimit: string;
+  /** The resource limits every sandbox gets. */
+  limits: ResourceLimits;
+  /** How the limits are enforced (human-readable): cgroups or not, polling interval. */
+  resourceEnforcement: string;
+  /** A sandbox's resource usage at the monitor's last sample (undefined before the first). */
+  usage(sandboxId: string): SandboxUsage | undefined;
   root: string;
   list(): SandboxSummary[];
   /** Kills every sandbox and stops the server. */
@@ -136,14 +193,19 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     const rootMode = statSync(root).mode & 0o7777;
     if ((rootMode & 0o011) !== 0o011) chmodSync(root, rootMode | 0o011);
   }
+  const limits = resolveLimits({ ...opts.limits, ...(opts.maxProcesses !== undefined ? { maxProcesses: opts.maxProcesses } : {}) });
+  const componentUpstream = parseUpstream(opts.componentUrl);
   const isolation = await Isolation.resolve({
     mode: opts.isolation ?? "auto",
     root,
     mounts: opts.mounts ?? [],
-    maxProcesses: opts.maxProcesses ?? 256,
+    maxProcesses: limits.maxProcesses,
     perSandboxUid: opts.perSandboxUid ?? true,
+    network: opts.sharedNetwork ? "shared" : "isolated",
     warn,
   });
+  // Without bwrap there is no network namespace: the network is the host's whatever was asked.
+  const network: NetworkMode = isolation.kind === "bwrap" ? isolation.network : "shared";
   if (isolation.kind === "bwrap" && process.pid === 1) {
     // bwrap's init inside each sandbox is left for the host's pid 1 to reap once a command ends.
     warn("lakitu sandbox: the host runs as pid 1, which must reap orphaned processes: run it under an init (docker run --init, tini)");
@@ -156,9 +218,15 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
       maxCommandsPerSandbox: opts.maxCommandsPerSandbox ?? 16,
       defaultTimeoutSeconds: opts.defaultTimeoutSeconds ?? 300,
       maxTimeoutSeconds: opts.maxTimeoutSeconds ?? 86_400,
+      shmTmpfsBytes: isolation.kind === "bwrap" ? shmTmpfsBytes(limits.shmBytes) : undefined,
+      // The disk limit is sampled; a single file is also stopped at it when written (EFBIG).
+      maxFileBytes: Number.isFinite(limits.diskBytes) && limits.diskBytes > 0 ? limits.diskBytes : undefined,
     },
     warn,
+    componentUpstream,
   );
+  // Resource limits: a sandbox that crosses one is killed and leaves a tombstone naming it.
+  const resources = enforceResourceLimits({ limits, registry, shmTmpfsBytes: registry.limits.shmTmpfsBytes, cgroups: opts.cgroups ?? true, warn });
   // A host that crashed left its sandboxes' directories behind: remove those no running host owns.
   registry.reconcileRoot();
   const envdLimits: EnvdLimits = {
@@ -179,7 +247,7 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
           ? signedFiles(req, res, url)
         : !sameSecret(header(req, "x-api-key"), apiKey)
           ? Promise.resolve(sendError(res, 401, "Invalid API key"))
-          : handleControlPlane(req, res, url, { registry, templates, retryAfterSeconds });
+          : handleControlPlane(req, res, url, { registry, templates, retryAfterSeconds, network });
     handled.catch((e: unknown) => {
       if (!res.headersSent) sendError(res, 500, e instanceof Error ? e.message : String(e));
       else res.destroy();
@@ -189,7 +257,10 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
   async function envd(req: http.IncomingMessage, res: http.ServerResponse, url: URL, sandboxId: string): Promise<void> {
     const sandbox = registry.get(sandboxId);
     // E2B's edge proxy answers 502 for a sandbox that is not running; the SDK reads it as "gone".
-    if (!sandbox) return sendJson(res, 502, { code: 502, message: `The sandbox ${sandboxId} was not found`, sandboxId });
+    if (!sandbox) {
+      const message = registry.goneReason(sandboxId) ?? `The sandbox ${sandboxId} was not found`;
+      return sendJson(res, 502, { code: 502, message, sandboxId });
+    }
     const signed = url.pathname === "/files" && url.searchParams.has("signature") && header(req, "x-access-token") === undefined;
     if (signed) {
       const refused = checkSignature(req, url, sandbox.accessToken);
@@ -232,7 +303,13 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     url: `http://${host}:${address.port}`,
     apiKey,
     isolation: isolation.kind,
+    network,
+    componentUrl: componentUpstream?.origin,
+    ownUids: isolation.usesOwnUids,
     processLimit: isolation.describeProcessLimit(),
+    limits,
+    resourceEnforcement: resources.describe,
+    usage: (id) => resources.usage(id),
     root,
     list: () => {
       const procs = listProcesses();
@@ -245,6 +322,8 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
         workspace: s.dirs.workspace,
         dir: s.dirs.dir,
         uid: s.uid,
+        ids: s.ids && { ...s.ids },
+        componentSocket: s.bridge?.socketPath,
         pids: s.pids(procs),
         commands: [...s.commands.values()]
           .filter((c) => !c.exited)
@@ -254,6 +333,7 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
     close: () =>
       (closing ??= (async () => {
         const stopped = new Promise<void>((r) => server.close(() => r()));
+        resources.stop();
         await registry.killAll();
         server.closeAllConnections();
         await stopped;

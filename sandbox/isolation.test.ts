@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { CommandExitError, FileNotFoundError, Sandbox, SandboxError } from "e2b";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandboxHost, type SandboxHost } from "./host.js";
-import { NO_BWRAP_WARNING } from "./isolation.js";
+import { IsolationUnavailableError, NO_ISOLATION_WARNING } from "./isolation.js";
 import { bwrapInstalled, tempRoot } from "./testing/helpers.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -87,7 +87,7 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
       expect((await sh(sbx, "ls /")).stdout.split("\n").filter(Boolean).sort()).not.toContain(top);
   });
 
-  it("passes no host environment: only PATH, HOME, LANG and the given envs", async () => {
+  it("passes no host environment: only PATH, HOME, LANG, the bridge socket, the agent user (own uids) and the given envs", async () => {
     expect(process.env[SECRET_NAME]).toBe(SECRET);
     const env = await sbx.commands.run("env", { envs: { SESSION_ONLY: "yes" } });
     expect(env.stdout).not.toContain(SECRET);
@@ -97,7 +97,9 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
       .filter(Boolean)
       .map((l) => l.split("=")[0])
       .filter((n) => !["PWD", "SHLVL", "_", "OLDPWD"].includes(n!)); // set by bash itself
-    expect(names.sort()).toEqual(["HOME", "LANG", "PATH", "SESSION_ONLY"]);
+    // LAKITU_AGENT_USER only where the sandbox has its own uids (a host running as root).
+    const agentUser = process.getuid?.() === 0 ? ["LAKITU_AGENT_USER"] : [];
+    expect(names.sort()).toEqual(["HOME", "LAKITU_COMPONENT_SOCKET", ...agentUser, "LANG", "PATH", "SESSION_ONLY"].sort());
   });
 
   it("makes the system read-only", async () => {
@@ -134,9 +136,16 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
     expect((await sbx.commands.run("cat /proc/1/cmdline | tr '\\0' ' '")).stdout).toMatch(/^\S*bwrap /);
   });
 
-  it("reaches the host's loopback (the runtime calls the component there)", async () => {
-    const r = await sbx.commands.run(`node -e "fetch('${host.url}/v2/sandboxes').then(r => console.log(r.status))"`);
-    expect(r.stdout).toBe("401\n"); // reached, and without the API key nothing is allowed
+  it("has no network: the host's loopback services are refused, only lo exists", async () => {
+    const r = await sh(sbx, `node -e "fetch('${host.url}/v2/sandboxes').then(r => console.log(r.status), e => console.log(e.cause.code))"`);
+    expect(r.stdout).toBe("ECONNREFUSED\n");
+    const dev = (await sh(sbx, "tail -n +3 /proc/net/dev")).stdout;
+    expect(
+      dev
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split(":")[0]!.trim()),
+    ).toEqual(["lo"]);
   });
 
   it("does not follow the sandbox's symlinks out of it through the files API", async () => {
@@ -165,12 +174,14 @@ describe.skipIf(!HAS_BWRAP)("bwrap isolation (skipped only when bwrap is not ins
 });
 
 describe("without isolation", () => {
-  it("warns once, runs in the home directory with a scrubbed environment", async () => {
+  it("runs only when chosen explicitly, with a warning, in the home directory with a scrubbed environment", async () => {
     const warnings: string[] = [];
     process.env[SECRET_NAME] = SECRET;
     const host = await startSandboxHost({ root: tempRoot("none"), isolation: "none", warn: (m) => warnings.push(m) });
     try {
       expect(host.isolation).toBe("none");
+      expect(host.network).toBe("shared");
+      expect(warnings).toContain(NO_ISOLATION_WARNING);
       const sbx = await Sandbox.create("lakitu", { apiKey: host.apiKey, apiUrl: host.url, sandboxUrl: host.url });
       const r = await sbx.commands.run("pwd; env", { envs: { GIVEN: "1" } });
       const s = host.list()[0]!;
@@ -183,18 +194,33 @@ describe("without isolation", () => {
     }
   });
 
-  it("prints the bwrap-missing warning when auto finds no bwrap", async () => {
-    const warnings: string[] = [];
+  it("refuses to start with isolation 'auto' (the default) when bwrap is missing: it never fails open", async () => {
     const savedPath = process.env.PATH;
     process.env.PATH = "/nonexistent";
     try {
-      const host = await startSandboxHost({ root: tempRoot("nobwrap"), warn: (m) => warnings.push(m) });
-      expect(host.isolation).toBe("none");
-      await host.close();
+      const started = startSandboxHost({ root: tempRoot("nobwrap"), warn: () => {} });
+      await expect(started).rejects.toBeInstanceOf(IsolationUnavailableError);
+      await expect(started).rejects.toMatchObject({ code: "isolation_unavailable" });
+      await expect(started).rejects.toThrow(/apt-get install -y bubblewrap.*isolation 'none' explicitly/s);
     } finally {
       process.env.PATH = savedPath;
     }
-    expect(warnings).toEqual([NO_BWRAP_WARNING]);
+  });
+
+  it("refuses to start with isolation 'auto' when bwrap is installed but broken", async () => {
+    const fake = tempRoot("fakebwrap");
+    writeFileSync(path.join(fake, "bwrap"), "#!/bin/sh\necho 'bwrap: setting up uid map: Permission denied' >&2\nexit 1\n", {
+      mode: 0o755,
+    });
+    const savedPath = process.env.PATH;
+    process.env.PATH = `${fake}:${savedPath}`;
+    try {
+      await expect(startSandboxHost({ root: tempRoot("brokenbwrap"), warn: () => {} })).rejects.toThrow(
+        /bubblewrap is installed but failed to start a sandbox.*Permission denied.*isolation 'none' explicitly/s,
+      );
+    } finally {
+      process.env.PATH = savedPath;
+    }
   });
 
   it("refuses to start with isolation 'bwrap' when bwrap is missing", async () => {

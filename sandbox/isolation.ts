@@ -1,31 +1,77 @@
 /**
- * How a sandbox command is started: inside bubblewrap (`bwrap`) when available, else directly with a
- * scrubbed environment and one loud warning.
+ * How a sandbox command is started: inside bubblewrap (`bwrap`); without it only when isolation `none`
+ * was chosen explicitly (then directly, with a scrubbed environment and a loud warning). Isolation never
+ * fails open: with `auto` or `bwrap`, a missing or broken bwrap stops the host from starting.
  *
  * Inside bwrap a command sees: the host's `/usr` (and `/bin`, `/sbin`, `/lib*`, as the host has them),
  * a handful of `/etc` files programs need (TLS roots, resolver, hosts, ld.so cache, alternatives), a
- * synthetic `/etc/passwd` and `/etc/group` (`user`, uid 1000), the Node install that runs the host, the
- * configured read-only `mounts`, and — writable — only its sandbox's `/home/user`, `/home/user/workspace`
- * and `/tmp`. Fresh `/proc` and `/dev`; new user, pid, ipc, uts (and cgroup) namespaces; no capabilities;
- * dies with the host. The network namespace is shared on purpose: the runtime calls the component on the
- * host's loopback.
+ * synthetic `/etc/passwd` and `/etc/group` (root 0, user 1000, lakitu-agent 1001; sandboxUsers.ts), the
+ * Node install that runs the host, the configured read-only `mounts`, and — writable — only its
+ * sandbox's `/home/user`, `/home/user/workspace`, `/tmp`, `/root` and `/run/lakitu` (the component
+ * bridge socket, componentBridge.ts). Fresh `/proc` and `/dev`; new pid, ipc, uts (and cgroup)
+ * namespaces; no network but `lo` (`--unshare-net`) unless the host shares its network explicitly; no
+ * nested user namespaces; dies with the host.
  *
- * The environment is exactly PATH, HOME, LANG plus the sandbox's and the command's envs. It is given to
- * the spawned process as its environment, not as `--setenv` arguments, so secrets never appear in a
- * command line (`/proc/<pid>/cmdline` is world-readable).
+ * Users. Host running as root: the command runs in a user namespace mapping the sandbox's 0, 1000 and
+ * 1001 onto three host uids of its own (userNamespace.ts); bwrap runs as that namespace's root and drops
+ * every capability, except for `user: "root"` commands, which keep what the runtime needs to start and
+ * stop agent code as lakitu-agent and to manage its files (ROOT_CAPABILITIES); `user` commands switch
+ * to 1000 with setpriv. Host not root: one unprivileged user namespace (`--unshare-user`) with a single
+ * uid, 0 for `root` and 1000 for `user`; the three users are then one host uid (nothing separates them).
+ *
+ * The environment is exactly PATH, HOME, LANG (plus LAKITU_COMPONENT_SOCKET when the bridge is there)
+ * and the sandbox's and the command's envs. It is given to the spawned process as its environment, not
+ * as `--setenv` arguments, so secrets never appear in a command line (`/proc/<pid>/cmdline` is
+ * world-readable).
  */
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
-import { chown, mkdir, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { SANDBOX_HOME, SANDBOX_TMP, SANDBOX_WORKSPACE, type SandboxDirs } from "./sandboxPaths.js";
+import type { Writable } from "node:stream";
+import { COMPONENT_SOCKET, COMPONENT_SOCKET_ENV } from "./componentBridge.js";
+import {
+  createSandboxDirs,
+  SANDBOX_HOME,
+  SANDBOX_ROOT_HOME,
+  SANDBOX_RUN,
+  SANDBOX_TMP,
+  SANDBOX_WORKSPACE,
+  type SandboxDirs,
+} from "./sandboxPaths.js";
+import { AGENT_NAME, allocateHostIds, GROUP, hostIdOf, PASSWD, ROOT_ID, USER_ID, type HostIds, type SandboxUser } from "./sandboxUsers.js";
+import { HANDSHAKE_FD, mapUserNamespace, userNamespacePrefix } from "./userNamespace.js";
 
 export type IsolationMode = "auto" | "bwrap" | "none";
+/** Whether sandboxes get their own network namespace (only `lo`) or share the host's. */
+export type NetworkMode = "isolated" | "shared";
 /** A read-only host directory (or file) visible inside every sandbox at `sandboxPath` (bwrap only). */
 export type ReadOnlyMount = { hostPath: string; sandboxPath: string };
 
-export const NO_BWRAP_WARNING =
-  "lakitu sandbox: bubblewrap (bwrap) not found — sandboxes are NOT isolated; install it with apt-get install -y bubblewrap";
+const INSTALL_HINT =
+  "install it (Debian/Ubuntu: apt-get install -y bubblewrap; Fedora: dnf install bubblewrap) and make sure unprivileged " +
+  "user namespaces are allowed (Ubuntu >= 23.10: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0; Docker: the " +
+  "default seccomp profile blocks them). To run sandboxes WITHOUT isolation, choose isolation 'none' explicitly " +
+  "(lakitu sandbox serve --isolation none)";
+/** The refusal when bubblewrap is not installed (isolation `auto` or `bwrap`). */
+export const NO_BWRAP_ERROR = `lakitu sandbox: bubblewrap (bwrap) is not installed, so sandboxes cannot be isolated; ${INSTALL_HINT}`;
+/** The warning of isolation `none` (chosen explicitly). */
+export const NO_ISOLATION_WARNING =
+  "lakitu sandbox: isolation 'none' — sandboxes are NOT isolated (host files, network and processes are reachable); install bubblewrap (apt-get install -y bubblewrap) and use isolation 'auto'";
+/** @deprecated the warning of isolation `none`; `auto` no longer falls back to it. */
+export const NO_BWRAP_WARNING = NO_ISOLATION_WARNING;
+
+/** Error of a host that cannot isolate sandboxes; `code` for callers that map it (CLI, tests). */
+export class IsolationUnavailableError extends Error {
+  readonly code = "isolation_unavailable";
+}
+
+/**
+ * Capabilities a `user: "root"` command keeps (own-uid sandboxes): start agent code as lakitu-agent
+ * (SETUID, SETGID), stop it (KILL), and read, remove or hand over the files it wrote in the workspace
+ * and /tmp (DAC_OVERRIDE, FOWNER, CHOWN). All only over the sandbox's own user namespace.
+ */
+export const ROOT_CAPABILITIES = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN"];
 
 const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
 /** `/etc` entries programs commonly need; bound read-only when the host has them. Nothing with secrets. */
@@ -53,24 +99,28 @@ const ETC_ENTRIES = [
   "/etc/mime.types",
   "/etc/os-release",
 ];
-const SANDBOX_UID = 1000;
 const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-const PASSWD = `root:x:0:0:root:/root:/bin/bash
-user:x:${SANDBOX_UID}:${SANDBOX_UID}:user:${SANDBOX_HOME}:/bin/bash
-nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
-`;
-const GROUP = `root:x:0:
-user:x:${SANDBOX_UID}:
-nogroup:x:65534:
-`;
 
-/** What to spawn for one command. `uid`/`gid` set when the sandbox runs as its own host user. */
-export type SpawnPlan = { file: string; args: string[]; env: Record<string, string>; cwd: string; uid?: number; gid?: number };
+/**
+ * What to spawn for one command. `uid`/`gid` set when the sandbox runs as its own host users;
+ * `handshake` set when the spawned process waits on fd 3 for the host to map its user namespace.
+ */
+export type SpawnPlan = {
+  file: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  uid?: number;
+  gid?: number;
+  handshake?: (pid: number, release: () => void) => Promise<void>;
+};
 
 export type CommandSpec = {
   dirs: SandboxDirs;
-  /** The sandbox's own host uid (host running as root), else undefined. */
-  uid?: number;
+  /** The sandbox's own host uids (host running as root), else undefined. */
+  ids?: HostIds;
+  /** Who runs the command. Default `user`. */
+  user?: SandboxUser;
   cmd: string;
   args: string[];
   /** Sandbox path of the working directory. */
@@ -78,6 +128,12 @@ export type CommandSpec = {
   /** Host path of the working directory (none mode). */
   hostCwd?: string;
   envs: Record<string, string>;
+  /** True when the sandbox has a component bridge socket (in `dirs.run`). */
+  bridge?: boolean;
+  /** Size of the command's /dev/shm tmpfs, bytes (bwrap); undefined leaves bwrap's /dev as is. */
+  shmBytes?: number;
+  /** RLIMIT_FSIZE of the command, bytes: no file it writes grows past this. */
+  maxFileBytes?: number;
 };
 
 function findOnPath(name: string): string | undefined {
@@ -93,11 +149,45 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function run(file: string, args: string[], opts: { uid?: number; gid?: number } = {}): Promise<{ ok: boolean; output: string }> {
+function run(file: string, args: string[]): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000, env: { PATH: BASE_PATH }, ...opts }, (err, stdout, stderr) => {
+    execFile(file, args, { timeout: 10_000, env: { PATH: BASE_PATH } }, (err, stdout, stderr) => {
       resolve({ ok: !err, output: `${stdout}${stderr}`.trim() || (err ? err.message : "") });
     });
+  });
+}
+
+/** Runs a plan to completion (with its user-namespace handshake), collecting its output. */
+function runPlan(plan: SpawnPlan, timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(plan.file, plan.args, {
+      cwd: plan.cwd,
+      env: plan.env,
+      uid: plan.uid,
+      gid: plan.gid,
+      stdio: ["ignore", "pipe", "pipe", ...(plan.handshake ? (["pipe"] as const) : [])],
+    });
+    let output = "";
+    child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      resolve({ ok: false, output: e.message });
+    });
+    child.on("close", (code, sig) => {
+      clearTimeout(timer);
+      resolve({ ok: code === 0, output: output.trim() || `exit ${code ?? sig}` });
+    });
+    if (plan.handshake && child.pid !== undefined) {
+      const fd3 = child.stdio[HANDSHAKE_FD] as Writable;
+      plan
+        .handshake(child.pid, () => fd3.end("go\n"))
+        .catch((e: unknown) => {
+          output += String(e);
+          child.kill("SIGKILL");
+        });
+    }
   });
 }
 
@@ -126,23 +216,25 @@ export function worldReadable(p: string, traverseOnly = false): boolean {
   }
 }
 
+type Tools = { bwrap?: string; prlimit?: string; setpriv?: string; unshare?: string };
+
 export class Isolation {
   private constructor(
     readonly kind: "bwrap" | "none",
-    private readonly bwrap: string | undefined,
-    private readonly prlimit: string | undefined,
-    private readonly setpriv: string | undefined,
+    private readonly tools: Tools,
     /** bwrap arguments that are the same for every command: namespaces and read-only binds. */
     private readonly fixedArgs: string[],
-    /** Fork-bomb limit: processes per sandbox (own uid) or per command (shared uid, bwrap). */
+    /** Fork-bomb limit: processes per sandbox uid (own uids) or per command (shared uid, bwrap). */
     readonly maxProcesses: number,
-    /** Why a sandbox cannot run as its own host uid (undefined when it can). */
+    /** Why a sandbox cannot run as its own host uids (undefined when it can). */
     readonly perSandboxUidBlocker: string | undefined,
+    readonly network: NetworkMode,
   ) {}
 
   /**
-   * Picks the isolation for `mode`: `bwrap` requires a working bubblewrap (throws otherwise), `none` runs
-   * commands directly, `auto` uses bwrap when it works and otherwise warns once and runs directly.
+   * Picks the isolation for `mode`: `auto` and `bwrap` require a working bubblewrap and throw
+   * `IsolationUnavailableError` (saying how to install it) otherwise; `none` runs commands directly,
+   * with a warning.
    */
   static async resolve(opts: {
     mode: IsolationMode;
@@ -150,16 +242,18 @@ export class Isolation {
     mounts: ReadOnlyMount[];
     maxProcesses: number;
     perSandboxUid: boolean;
+    network?: NetworkMode;
     warn: (message: string) => void;
   }): Promise<Isolation> {
     const { mode, root, mounts, maxProcesses, warn } = opts;
+    const network = opts.network ?? "isolated";
     for (const m of mounts) {
       if (!path.isAbsolute(m.hostPath) || !path.isAbsolute(m.sandboxPath))
         throw new Error(`mount paths must be absolute: ${JSON.stringify(m)}`);
       if (!existsSync(m.hostPath)) throw new Error(`mount source does not exist: ${m.hostPath}`);
       const target = path.posix.normalize(m.sandboxPath);
       if (
-        [SANDBOX_HOME, SANDBOX_TMP, "/proc", "/dev", "/etc/passwd", "/etc/group"].some(
+        [SANDBOX_HOME, SANDBOX_TMP, SANDBOX_ROOT_HOME, SANDBOX_RUN, "/proc", "/dev", "/etc/passwd", "/etc/group"].some(
           (p) => target === p || target.startsWith(p + "/") || p.startsWith(target + "/"),
         )
       ) {
@@ -176,88 +270,87 @@ export class Isolation {
       await writeFile(tmp, content, { mode: 0o644 });
       await rename(tmp, path.join(etcDir, name));
     }
-    const prlimit = findOnPath("prlimit");
-    const setpriv = findOnPath("setpriv");
+    const bwrap = findOnPath("bwrap");
+    const tools: Tools = { prlimit: findOnPath("prlimit"), setpriv: findOnPath("setpriv"), unshare: findOnPath("unshare") };
     const isRoot = process.getuid?.() === 0;
     let blocker: string | undefined;
     if (!isRoot) blocker = "the host does not run as root";
     else if (!opts.perSandboxUid) blocker = "disabled by the perSandboxUid option";
+    else if (!tools.unshare || !tools.setpriv) blocker = "unshare and setpriv (util-linux) are needed";
     else {
       const install = nodeInstallDir();
       const needed = [install.bind ?? process.execPath, ...mounts.map((m) => m.hostPath)];
       const unreadable = worldReadable(root, true) ? needed.find((p) => !worldReadable(p)) : root;
       if (unreadable) blocker = `${unreadable} is not readable by other users`;
     }
-    if (isRoot && opts.perSandboxUid && blocker)
-      warn(`lakitu sandbox: sandboxes share the host's uid (${blocker}); the per-sandbox process limit is off`);
+    const shareWarning = (why: string) =>
+      `lakitu sandbox: a sandbox's root, user and lakitu-agent share one host uid (${why}); the per-sandbox process limit is off`;
+    if (isRoot && opts.perSandboxUid && blocker) warn(shareWarning(blocker));
 
-    const make = (kind: "bwrap" | "none", bwrap?: string, version: number[] = [], uidBlocker = blocker) =>
+    const make = (kind: "bwrap" | "none", version: number[] = [], uidBlocker = blocker) =>
       new Isolation(
         kind,
-        bwrap,
-        prlimit,
-        setpriv,
-        kind === "bwrap" ? fixedBwrapArgs(version, etcDir, mounts) : [],
+        { ...tools, bwrap: kind === "bwrap" ? bwrap : undefined },
+        kind === "bwrap" ? fixedBwrapArgs(version, etcDir, mounts, uidBlocker === undefined) : [],
         maxProcesses,
         uidBlocker,
+        network,
       );
 
-    if (mode === "none") return make("none");
-    const bwrap = findOnPath("bwrap");
-    if (!bwrap) {
-      if (mode === "bwrap")
-        throw new Error("isolation 'bwrap' requested but bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap");
-      warn(NO_BWRAP_WARNING);
+    if (mode === "none") {
+      warn(NO_ISOLATION_WARNING);
       return make("none");
     }
+    if (!bwrap) throw new IsolationUnavailableError(NO_BWRAP_ERROR);
     const versionText = (await run(bwrap, ["--version"])).output;
     const version = (versionText.match(/(\d+)\.(\d+)(?:\.(\d+))?/) ?? []).slice(1, 4).map((n) => Number(n ?? 0));
-    const isolation = make("bwrap", bwrap, version);
+    const isolation = make("bwrap", version);
     let probe = await isolation.probe(root);
     if (probe.ok) return isolation;
     if (isolation.usesOwnUids) {
       // Some hosts let root, but not other users, create user namespaces: isolate with the shared uid.
-      const shared = make("bwrap", bwrap, version, `bwrap cannot start a sandbox as an unprivileged uid here (${probe.output})`);
+      const shared = make("bwrap", version, `bwrap cannot start a sandbox as an unprivileged uid here (${probe.output})`);
       const second = await shared.probe(root);
       if (second.ok) {
-        warn(`lakitu sandbox: sandboxes share the host's uid (${shared.perSandboxUidBlocker}); the per-sandbox process limit is off`);
+        warn(shareWarning(shared.perSandboxUidBlocker!));
         return shared;
       }
       probe = second;
     }
-    const hint =
-      `bwrap failed to start a sandbox: ${probe.output}. Unprivileged user namespaces may be disabled ` +
-      "(Ubuntu ≥ 23.10: sysctl -w kernel.apparmor_restrict_unprivileged_userns=0; Docker: the default seccomp profile)";
-    if (mode === "bwrap") throw new Error(`lakitu sandbox: ${hint}`);
-    warn(`lakitu sandbox: ${hint} — sandboxes are NOT isolated`);
-    return make("none");
+    throw new IsolationUnavailableError(
+      `lakitu sandbox: bubblewrap is installed but failed to start a sandbox (${probe.output}); ${INSTALL_HINT}`,
+    );
   }
 
   get usesOwnUids(): boolean {
     return this.perSandboxUidBlocker === undefined;
   }
 
-  /** Starts `true` in a throwaway sandbox to check that bwrap works here with these mounts. */
+  /** Starts a check in a throwaway sandbox, as `user`, to see that bwrap works here with these mounts. */
   private async probe(root: string): Promise<{ ok: boolean; output: string }> {
     const id = `.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
     const dir = path.join(root, id);
-    const dirs = { dir, home: path.join(dir, "home"), workspace: path.join(dir, "workspace"), tmp: path.join(dir, "tmp") };
-    const uid = this.usesOwnUids ? randomUid() : undefined;
+    const dirs: SandboxDirs = {
+      dir,
+      home: path.join(dir, "home"),
+      workspace: path.join(dir, "workspace"),
+      tmp: path.join(dir, "tmp"),
+      root: path.join(dir, "root"),
+      run: path.join(dir, "run"),
+    };
+    const ids = this.usesOwnUids ? allocateHostIds() : undefined;
     try {
-      await mkdir(dir, { mode: 0o711 });
-      for (const d of [dirs.home, dirs.workspace, dirs.tmp]) {
-        await mkdir(d, { mode: 0o700 });
-        if (uid !== undefined) await chown(d, uid, uid);
-      }
+      await createSandboxDirs(dirs, ids);
       const plan = this.plan({
         dirs,
-        uid,
+        ids,
+        user: "user",
         cmd: "/bin/sh",
         args: ["-c", "test -w /home/user/workspace && test -w /tmp"],
         cwd: SANDBOX_WORKSPACE,
         envs: {},
       });
-      return await run(plan.file, plan.args, { uid: plan.uid, gid: plan.gid });
+      return await runPlan(plan);
     } catch (e) {
       return { ok: false, output: String(e) };
     } finally {
@@ -265,33 +358,45 @@ export class Isolation {
     }
   }
 
-  /** The environment of a command: PATH, HOME, LANG, then the sandbox's and the command's envs. */
+  /** The environment of a command: PATH, HOME, LANG, the bridge socket, then the sandbox's and the command's envs. */
   environment(spec: CommandSpec): Record<string, string> {
     const { binDir } = nodeInstallDir();
     const pathVar = BASE_PATH.split(":").includes(binDir) ? BASE_PATH : `${binDir}:${BASE_PATH}`;
+    const root = spec.user === "root";
     const base: Record<string, string> =
       this.kind === "bwrap"
-        ? { PATH: pathVar, HOME: SANDBOX_HOME, LANG: "C.UTF-8" }
-        : { PATH: pathVar, HOME: spec.dirs.home, TMPDIR: spec.dirs.tmp, LANG: "C.UTF-8" };
+        ? { PATH: pathVar, HOME: root ? SANDBOX_ROOT_HOME : SANDBOX_HOME, LANG: "C.UTF-8" }
+        : { PATH: pathVar, HOME: root ? spec.dirs.root : spec.dirs.home, TMPDIR: spec.dirs.tmp, LANG: "C.UTF-8" };
+    if (spec.bridge)
+      base[COMPONENT_SOCKET_ENV] = this.kind === "bwrap" ? COMPONENT_SOCKET : path.join(spec.dirs.run, path.basename(COMPONENT_SOCKET));
+    // Only a sandbox with its own uids has an agent user the runtime can switch to: it then runs agent
+    // code as that user (and fails the run if it cannot). Without, the runtime warns instead.
+    if (this.kind === "bwrap" && this.usesOwnUids) base.LAKITU_AGENT_USER = AGENT_NAME;
     return { ...base, ...spec.envs };
   }
 
   plan(spec: CommandSpec): SpawnPlan {
     const env = this.environment(spec);
-    const ids = spec.uid !== undefined ? { uid: spec.uid, gid: spec.uid } : {};
+    const user = spec.user ?? "user";
+    const fsize = spec.maxFileBytes !== undefined ? [`--fsize=${spec.maxFileBytes}:${spec.maxFileBytes}`] : [];
     const nproc = `--nproc=${this.maxProcesses}:${this.maxProcesses}`;
+    const { prlimit, setpriv, unshare, bwrap } = this.tools;
     if (this.kind === "none") {
-      // Direct: scrubbed env, workspace cwd; with an own uid the process limit holds for the whole sandbox.
+      // Direct: scrubbed env, workspace cwd; with own uids the process limit holds per sandbox uid.
       // setpriv --pdeathsig: the command dies with the host.
+      const ids = hostIdOf(spec.ids, user) ?? {};
       const argv = [spec.cmd, ...spec.args];
       const wrapped = [
-        ...(this.setpriv ? [this.setpriv, "--pdeathsig", "KILL", "--"] : []),
-        ...(spec.uid !== undefined && this.prlimit ? [this.prlimit, nproc, "--"] : []),
+        ...(setpriv ? [setpriv, "--pdeathsig", "KILL", "--"] : []),
+        ...(prlimit && (spec.ids !== undefined || fsize.length) ? [prlimit, ...(spec.ids !== undefined ? [nproc] : []), ...fsize, "--"] : []),
         ...argv,
       ];
       return { file: wrapped[0]!, args: wrapped.slice(1), env, cwd: spec.hostCwd ?? spec.dirs.workspace, ...ids };
     }
+    const own = spec.ids !== undefined;
     const args = [...this.fixedArgs];
+    if (!own) args.push("--uid", String(user === "root" ? ROOT_ID : USER_ID), "--gid", String(user === "root" ? ROOT_ID : USER_ID));
+    if (this.network === "isolated") args.push("--unshare-net");
     args.push(
       "--bind",
       spec.dirs.home,
@@ -302,45 +407,68 @@ export class Isolation {
       "--bind",
       spec.dirs.tmp,
       SANDBOX_TMP,
+      "--bind",
+      spec.dirs.root,
+      SANDBOX_ROOT_HOME,
+      ...(spec.bridge ? ["--bind", spec.dirs.run, SANDBOX_RUN] : []),
       "--dev",
       "/dev",
+      // Resource limits (sandboxLimits.ts): a size-capped /dev/shm instead of /dev's unlimited one.
+      ...(spec.shmBytes !== undefined ? ["--perms", "1777", "--size", String(spec.shmBytes), "--tmpfs", "/dev/shm"] : []),
       "--proc",
       "/proc",
       // bwrap's root is a tmpfs holding the mount points: read-only too, or it is writable memory.
       "--remount-ro",
       "/",
+      "--cap-drop",
+      "ALL",
+      // Own uids: root keeps what the runtime needs; `user` keeps SETUID/SETGID only for setpriv, which
+      // drops to 1000 (and so loses every capability) before the command runs.
+      ...(own ? (user === "root" ? ROOT_CAPABILITIES : ["CAP_SETUID", "CAP_SETGID"]).flatMap((c) => ["--cap-add", c]) : []),
       "--chdir",
       spec.cwd,
       "--",
     );
-    // With an own uid, prlimit runs outside (before bwrap creates the user namespace): the limit then
-    // counts every process of that uid, i.e. the whole sandbox. With a shared uid it runs inside, where
-    // the count is per user namespace, i.e. per command (root's processes are exempt, hence own uids).
-    const innerPrlimit = spec.uid === undefined && this.prlimit && /^\/(usr\/)?s?bin\//.test(this.prlimit) && process.getuid?.() !== 0;
-    const command = [...(innerPrlimit ? [this.prlimit!, nproc, "--"] : []), spec.cmd, ...spec.args];
-    const outer = spec.uid !== undefined && this.prlimit ? [this.prlimit, nproc, "--", this.bwrap!] : [this.bwrap!];
-    return { file: outer[0]!, args: [...outer.slice(1), ...args, ...command], env, cwd: "/", ...ids };
+    const dropToUser =
+      own && user === "user"
+        ? [setpriv!, `--reuid=${USER_ID}`, `--regid=${USER_ID}`, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
+        : [];
+    if (own) {
+      // prlimit runs outside (before the user namespace): RLIMIT_NPROC then counts the processes of each
+      // of the sandbox's host uids, whichever command started them.
+      const outer = [...(prlimit ? [prlimit, nproc, ...fsize, "--"] : []), ...userNamespacePrefix(unshare!), bwrap!];
+      const ids = spec.ids!;
+      return {
+        file: outer[0]!,
+        args: [...outer.slice(1), ...args, ...dropToUser, spec.cmd, ...spec.args],
+        env,
+        cwd: "/",
+        uid: ids.root,
+        gid: ids.root,
+        handshake: (pid, release) => mapUserNamespace(pid, ids, release),
+      };
+    }
+    // A shared uid: prlimit runs inside, where the count is per user namespace, i.e. per command.
+    const innerPrlimit = prlimit && /^\/(usr\/)?s?bin\//.test(prlimit) && process.getuid?.() !== 0;
+    const command = [...(innerPrlimit ? [prlimit, nproc, ...fsize, "--"] : []), spec.cmd, ...spec.args];
+    return { file: bwrap!, args: [...args, ...command], env, cwd: "/" };
   }
 
   /** How processes are limited, for the host's report. */
   describeProcessLimit(): string {
-    if (!this.prlimit) return "none (prlimit not found)";
-    if (this.usesOwnUids) return `${this.maxProcesses} per sandbox (own uid + RLIMIT_NPROC)`;
+    if (!this.tools.prlimit) return "none (prlimit not found)";
+    if (this.usesOwnUids) return `${this.maxProcesses} per sandbox user (own uids + RLIMIT_NPROC)`;
     if (this.kind === "bwrap" && process.getuid?.() !== 0) return `${this.maxProcesses} per command (RLIMIT_NPROC in its user namespace)`;
     return `none (${this.perSandboxUidBlocker ?? "no own uid"})`;
   }
 }
 
-function fixedBwrapArgs(version: number[], etcDir: string, mounts: ReadOnlyMount[]): string[] {
+function fixedBwrapArgs(version: number[], etcDir: string, mounts: ReadOnlyMount[], ownUids: boolean): string[] {
   const [major = 0, minor = 0] = version;
   const args: string[] = [
-    "--unshare-user",
-    "--uid",
-    String(SANDBOX_UID),
-    "--gid",
-    String(SANDBOX_UID),
-    // bwrap >= 0.8: no nested user namespaces (they would reset the process limit's accounting).
-    ...(major > 0 || minor >= 8 ? ["--disable-userns"] : []),
+    // Own uids: the user namespace is made (and nested ones forbidden) before bwrap; see userNamespace.ts.
+    // Else bwrap makes one (--uid/--gid per command); bwrap >= 0.8 also forbids nested ones.
+    ...(ownUids ? [] : ["--unshare-user", ...(major > 0 || minor >= 8 ? ["--disable-userns"] : [])]),
     "--unshare-pid",
     "--unshare-ipc",
     "--unshare-uts",
@@ -360,15 +488,25 @@ function fixedBwrapArgs(version: number[], etcDir: string, mounts: ReadOnlyMount
     if (st.isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir);
     else if (st.isDirectory()) args.push("--ro-bind", dir, dir);
   }
-  for (const entry of ETC_ENTRIES) if (existsSync(entry)) args.push("--ro-bind", entry, entry);
-  args.push("--ro-bind", path.join(etcDir, "passwd"), "/etc/passwd", "--ro-bind", path.join(etcDir, "group"), "/etc/group");
+  const etc = ETC_ENTRIES.filter((entry) => existsSync(entry));
   const install = nodeInstallDir();
+  // Directories bwrap makes on the way to a mount point are 0700 when it runs privileged (own uids):
+  // make each one 0755 first, so every sandbox user can reach /etc, /home/user, /opt/… .
+  const targets = [
+    ...etc,
+    "/etc/passwd",
+    SANDBOX_WORKSPACE,
+    SANDBOX_RUN,
+    ...(install.bind ? [install.bind] : []),
+    ...mounts.map((m) => m.sandboxPath),
+  ];
+  const parents = new Set<string>();
+  for (const t of targets) for (let d = path.posix.dirname(t); d !== "/"; d = path.posix.dirname(d)) parents.add(d);
+  for (const d of [...parents].sort((a, b) => a.length - b.length))
+    if (d !== SANDBOX_HOME + "/workspace") args.push("--perms", "0755", "--dir", d);
+  for (const entry of etc) args.push("--ro-bind", entry, entry);
+  args.push("--ro-bind", path.join(etcDir, "passwd"), "/etc/passwd", "--ro-bind", path.join(etcDir, "group"), "/etc/group");
   if (install.bind) args.push("--ro-bind", install.bind, install.bind);
   for (const m of mounts) args.push("--ro-bind", m.hostPath, m.sandboxPath);
   return args;
-}
-
-/** A uid no real account uses, for one sandbox (collisions between concurrent hosts are negligible). */
-export function randomUid(): number {
-  return 1_000_000 + Math.floor(Math.random() * 1_000_000_000);
 }

@@ -10,13 +10,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, lstatSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { chown, mkdir, rm, writeFile } from "node:fs/promises";
+import { rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Command, type ProcessConfig } from "./commands.js";
 import { ConnectRpcError } from "./connectRpc.js";
-import { randomUid, type Isolation } from "./isolation.js";
+import { startComponentBridge, type ComponentBridge } from "./componentBridge.js";
+import type { Isolation, SpawnPlan } from "./isolation.js";
 import { listProcesses, processesOfUid, signal, waitGone } from "./procfs.js";
-import { hostPathFor, normalizeSandboxPath, SANDBOX_HOME, sandboxDirs, type SandboxDirs } from "./sandboxPaths.js";
+import {
+  createSandboxDirs,
+  hostPathFor,
+  normalizeSandboxPath,
+  SANDBOX_HOME,
+  SANDBOX_ROOT_HOME,
+  sandboxDirs,
+  type SandboxDirs,
+} from "./sandboxPaths.js";
+import { allocateHostIds, type HostIds, type SandboxUser } from "./sandboxUsers.js";
 
 export type SandboxLimits = {
   maxSandboxes: number;
@@ -25,6 +35,10 @@ export type SandboxLimits = {
   defaultTimeoutSeconds: number;
   /** Longest timeout accepted, seconds (E2B Pro: 24 h). */
   maxTimeoutSeconds: number;
+  /** Size of each command's /dev/shm tmpfs (bwrap), bytes; undefined: bwrap's default /dev. */
+  shmTmpfsBytes?: number;
+  /** Largest file a command may write (RLIMIT_FSIZE), bytes: the disk limit, held at write time. */
+  maxFileBytes?: number;
 };
 
 export class Sandbox {
@@ -40,13 +54,29 @@ export class Sandbox {
     readonly envVars: Record<string, string>,
     readonly accessToken: string,
     readonly dirs: SandboxDirs,
-    readonly uid: number | undefined,
+    /** The sandbox's own host uids (root, user, lakitu-agent) when the host runs as root. */
+    readonly ids: HostIds | undefined,
     readonly startedAt: Date,
     private readonly isolation: Isolation,
     private readonly limits: SandboxLimits,
     private readonly onExpire: (s: Sandbox) => void,
   ) {
     this.endAt = startedAt;
+  }
+
+  /** The component bridge listening on `dirs.run/component.sock`, once started. */
+  bridge: ComponentBridge | undefined;
+  /** Wraps each command's spawn plan (the resource limits' cgroups), when set. */
+  spawnWrapper: SpawnWrapper | undefined;
+
+  /** Host uid of the sandbox's `user` (the owner of what it writes by default), when it has own uids. */
+  get uid(): number | undefined {
+    return this.ids?.user;
+  }
+
+  /** Host uids of every user of the sandbox (none without own uids). */
+  get hostUids(): number[] {
+    return this.ids ? [this.ids.root, this.ids.user, this.ids.agent] : [];
   }
 
   get killed(): boolean {
@@ -64,7 +94,7 @@ export class Sandbox {
   }
 
   /** Starts a command (envd `Start`). Throws `ConnectRpcError` for a bad cwd or too many commands. */
-  async startCommand(config: ProcessConfig, opts: { tag?: string; stdin: boolean }): Promise<Command> {
+  async startCommand(config: ProcessConfig, opts: { tag?: string; stdin: boolean; user?: SandboxUser }): Promise<Command> {
     if (this.killing) throw new ConnectRpcError("unavailable", "the sandbox is being killed");
     const running = [...this.commands.values()].filter((c) => !c.exited).length;
     if (running >= this.limits.maxCommandsPerSandbox) {
@@ -74,7 +104,8 @@ export class Sandbox {
       );
     }
     // E2B's default working directory is the user's home (relative file paths resolve there too).
-    const cwd = normalizeSandboxPath(config.cwd || SANDBOX_HOME);
+    const user = opts.user ?? "user";
+    const cwd = normalizeSandboxPath(config.cwd || (user === "root" ? SANDBOX_ROOT_HOME : SANDBOX_HOME));
     const mapped = hostPathFor(this.dirs, cwd);
     if (mapped) {
       let ok = false;
@@ -90,17 +121,21 @@ export class Sandbox {
     this.repairMountPoint();
     const plan = this.isolation.plan({
       dirs: this.dirs,
-      uid: this.uid,
+      ids: this.ids,
+      user,
+      bridge: this.bridge !== undefined,
       cmd: config.cmd,
       args: config.args,
       cwd,
       hostCwd: mapped?.hostPath,
       envs: { ...this.envVars, ...config.envs },
+      shmBytes: this.limits.shmTmpfsBytes,
+      maxFileBytes: this.limits.maxFileBytes,
     });
     let command: Command;
     try {
       command = await Command.spawn(
-        plan,
+        this.spawnWrapper ? this.spawnWrapper(plan) : plan,
         { ...config, cwd },
         { tag: opts.tag, stdin: opts.stdin, underBwrap: this.isolation.kind === "bwrap" },
       );
@@ -141,24 +176,28 @@ export class Sandbox {
   pids(procs = listProcesses()): number[] {
     const pids = new Set<number>();
     for (const c of this.commands.values()) for (const pid of c.pids(procs)) pids.add(pid);
-    if (this.uid !== undefined) for (const pid of processesOfUid(this.uid, procs)) pids.add(pid);
+    for (const uid of this.hostUids) for (const pid of processesOfUid(uid, procs)) pids.add(pid);
     return [...pids];
   }
 
-  /** SIGKILLs every process, waits for them to be gone, deletes the directory. Idempotent. */
-  kill(): Promise<void> {
+  /**
+   * SIGKILLs every process, waits for them to be gone, deletes the directory. Idempotent. With a
+   * `reason` (a resource limit) its commands end with exit code 137 and that error.
+   */
+  kill(reason?: string): Promise<void> {
     this.killing ??= (async () => {
       clearTimeout(this.timer);
-      await Promise.all([...this.commands.values()].map((c) => c.kill()));
-      if (this.uid !== undefined) {
-        // Anything the sandbox's own uid still runs (a process that left its command's group).
+      await Promise.all([...this.commands.values()].map((c) => c.kill(reason)));
+      if (this.ids !== undefined) {
+        // Anything the sandbox's own uids still run (a process that left its command's group).
         for (let round = 0; round < 5; round++) {
-          const left = processesOfUid(this.uid);
+          const left = this.hostUids.flatMap((uid) => processesOfUid(uid));
           if (left.length === 0) break;
           for (const pid of left) signal(pid, "SIGKILL");
           await waitGone(left, 1_000);
         }
       }
+      await this.bridge?.close();
       await rm(this.dirs.dir, { recursive: true, force: true, maxRetries: 3 });
     })();
     return this.killing;
@@ -168,12 +207,18 @@ export class Sandbox {
 export class SandboxRegistry {
   private readonly sandboxes = new Map<string, Sandbox>();
   private readonly dying = new Set<Promise<void>>();
+  /** Why sandboxes were killed by the host (resource limits), by id; the oldest go past MAX_TOMBSTONES. */
+  private readonly tombstones = new Map<string, string>();
+  /** Set by the host: per-sandbox resources made at create (returning how commands enter them), freed when gone. */
+  hooks: { created?(s: Sandbox): SpawnWrapper | undefined; gone?(s: Sandbox): Promise<void> } = {};
 
   constructor(
     private readonly root: string,
     private readonly isolation: Isolation,
     readonly limits: SandboxLimits,
     private readonly warn: (message: string) => void,
+    /** The one origin every sandbox's component bridge forwards to (undefined: the bridge answers 502). */
+    private readonly componentUpstream?: URL,
   ) {}
 
   /**
@@ -228,13 +273,20 @@ export class SandboxRegistry {
   }): Promise<Sandbox> {
     const id = newSandboxId();
     const dirs = sandboxDirs(this.root, id);
-    const uid = this.isolation.usesOwnUids ? randomUid() : undefined;
-    await mkdir(dirs.dir, { mode: 0o711 });
+    const ids = this.isolation.usesOwnUids ? allocateHostIds() : undefined;
+    await createSandboxDirs(dirs, ids);
     // Which host process owns the directory: a later host removes it once that process is gone.
     await writeFile(path.join(dirs.dir, OWNER_FILE), `${process.pid}\n`, { mode: 0o600 });
-    for (const d of [dirs.home, dirs.workspace, dirs.tmp, path.join(dirs.home, "workspace")]) {
-      await mkdir(d, { mode: 0o700 });
-      if (uid !== undefined) await chown(d, uid, uid);
+    let bridge: ComponentBridge;
+    try {
+      bridge = await startComponentBridge({
+        socketPath: path.join(dirs.run, "component.sock"),
+        upstream: this.componentUpstream,
+        owner: ids ? { uid: ids.root, gid: ids.root } : undefined,
+      });
+    } catch (e) {
+      await rm(dirs.dir, { recursive: true, force: true });
+      throw e;
     }
     const sandbox = new Sandbox(
       id,
@@ -243,12 +295,19 @@ export class SandboxRegistry {
       input.envVars,
       randomBytes(32).toString("hex"),
       dirs,
-      uid,
+      ids,
       new Date(),
       this.isolation,
       this.limits,
       (s) => this.killInBackground(s.id),
     );
+    sandbox.bridge = bridge;
+    try {
+      sandbox.spawnWrapper = this.hooks.created?.(sandbox); // resource limits (host.ts)
+    } catch (e) {
+      await sandbox.kill();
+      throw e;
+    }
     sandbox.setTimeout(input.timeoutSeconds ?? this.limits.defaultTimeoutSeconds);
     this.sandboxes.set(id, sandbox);
     return sandbox;
@@ -269,12 +328,31 @@ export class SandboxRegistry {
     return [...this.sandboxes.keys()].map((id) => this.get(id)).filter((s): s is Sandbox => s !== undefined);
   }
 
+  /** Why the host killed sandbox `id` (a limit kill message), if it did. */
+  goneReason(id: string): string | undefined {
+    return this.tombstones.get(id);
+  }
+
+  /** Kills a sandbox that crossed a resource limit, remembering `message` as its tombstone. */
+  killForLimit(id: string, message: string): void {
+    if (!this.sandboxes.has(id)) return;
+    this.tombstones.set(id, message);
+    for (const old of this.tombstones.keys()) {
+      if (this.tombstones.size <= MAX_TOMBSTONES) break;
+      this.tombstones.delete(old);
+    }
+    this.warn(`lakitu sandbox: ${message}`);
+    this.kill(id, message).catch((e: unknown) =>
+      this.warn(`lakitu sandbox: cleaning up sandbox ${id} failed: ${e instanceof Error ? e.message : String(e)}`),
+    );
+  }
+
   /** Kills the sandbox; false when it is unknown (or already killed). Resolves once it is fully gone. */
-  async kill(id: string): Promise<boolean> {
+  async kill(id: string, reason?: string): Promise<boolean> {
     const s = this.sandboxes.get(id);
     if (!s) return false;
     this.sandboxes.delete(id);
-    const p = s.kill();
+    const p = s.kill(reason).then(() => this.hooks.gone?.(s));
     this.dying.add(p);
     try {
       await p;
@@ -296,7 +374,10 @@ export class SandboxRegistry {
   }
 }
 
+export type SpawnWrapper = (plan: SpawnPlan) => SpawnPlan;
+
 const OWNER_FILE = "host.pid";
+const MAX_TOMBSTONES = 1_000;
 const SANDBOX_ID = /^[a-z0-9]{20}$/;
 
 function processAlive(pid: number): boolean {

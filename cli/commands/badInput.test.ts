@@ -37,6 +37,7 @@ describe("usage errors exit 2", () => {
     [["sandbox"], ""],
     [["sandbox", "start"], 'lakitu sandbox: unknown subcommand "start"'],
     [["sandbox", "serve", "--isolation", "docker"], 'lakitu sandbox serve: --isolation must be one of auto, bwrap, none, got "docker"'],
+    [["sandbox", "serve", "--component-url", "ftp://x"], "lakitu sandbox serve: --component-url must use http or https, got ftp"],
     [["demo", "--fast"], "lakitu demo: unknown option --fast"],
   ])("%j", async (argv, message) => {
     const a = app({ "package.json": convexPkg });

@@ -89,7 +89,9 @@ describe("lakitu build", () => {
     const r = await lakitu(a.root, ["build", "--dockerfile"]);
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith("FROM node:22-bookworm-slim\n")).toBe(true);
-    expect(r.stdout).toContain("COPY runtime /opt/lakitu/runtime\nRUN mkdir -p /home/user/workspace\nWORKDIR /home/user/workspace\n");
+    expect(r.stdout).toContain("COPY runtime /opt/lakitu/runtime\n");
+    expect(r.stdout).toContain("RUN mkdir -p /home/user/workspace && chmod 1777 /home/user/workspace\nWORKDIR /home/user/workspace\n");
+    expect(r.stdout).toContain("LAKITU_AGENT_USER=lakitu-agent");
     expect(existsSync(join(a.root, ".lakitu"))).toBe(false);
     expect((await lakitu(a.root, ["build", "--dockerfile", "--json"])).json().dockerfile).toBe(r.stdout);
   });

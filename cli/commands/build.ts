@@ -12,6 +12,7 @@ import { c } from "../output.js";
 import { BUILTIN_KSAS } from "../../ksa/index.js";
 import { loadProjectKsas, PROJECT_KSA_DIR } from "../build/projectKsas.js";
 import { renderBuild, renderDockerfile, type BuildManifest } from "../build/render.js";
+import { writeAppKsasModule } from "../build/appKsasModule.js";
 
 export const build = defineCommand({
   spec: {
@@ -22,7 +23,9 @@ export const build = defineCommand({
     },
     details: `Output: .lakitu/build/runtime/ (what the local sandbox host mounts at /opt/lakitu/runtime and the
 template copies there), Dockerfile, template.json, ksa-registry.json and build.json (with the content
-version that lakitu publish tags the template with). A failed build leaves the previous output as it was.`,
+version that lakitu publish tags the template with). A failed build leaves the previous output as it was.
+It also writes <functions folder>/lakitu_ksas.ts, the names of the app's KSAs that convex/lakitu.ts
+passes to the client, so stages may list them in allowedKsas.`,
   },
   async run({ flags }, io, out) {
     if (flags.dockerfile) {
@@ -61,6 +64,9 @@ export async function buildApp(root: string, out: Out): Promise<BuildManifest> {
   const rel = relative(root, dir) || ".";
   out.line(`  ${c.green("✔")} runtime bundled into ${rel}/runtime ${c.dim(`(main.js, worker.js)`)}`);
   out.line(`  ${c.green("✔")} template rendered: ${rel}/Dockerfile, ${rel}/template.json ${c.dim(`(${manifest.nodeImage}, runtime at ${manifest.runtimeDir})`)}`);
+  const names = report.ksas.map((k) => k.name);
+  const module = writeAppKsasModule(root, names);
+  if (module) out.line(`  ${c.green("✔")} ${module.path} lists the app's KSAs for the client ${c.dim(module.changed ? `(${names.join(", ") || "none"})` : "(unchanged)")}`);
   out.line(`  version ${c.bold(manifest.version)} ${c.dim(`in ${((Date.now() - t0) / 1000).toFixed(1)}s`)}`);
   return manifest;
 }

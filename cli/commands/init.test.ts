@@ -61,6 +61,10 @@ describe("lakitu init", () => {
     expect(read(a, "convex/lakitu.ts")).toContain("export const lakitu: Lakitu = new Lakitu(");
     for (const v of ["E2B_API_KEY=", "OPENAI_API_KEY=", "OPENROUTER_API_KEY=", "ANTHROPIC_API_KEY=", "LAKITU_E2B_TEMPLATE="]) expect(read(a, ".env.example")).toContain(v);
     expect(read(a, "lakitu/ksa/slug.ts")).toContain('from "lakitu/ksa"');
+    // The client is told the app's KSAs (the example's name until lakitu build lists them), so stages may list them.
+    expect(read(a, "convex/lakitu.ts")).toContain('import { LAKITU_APP_KSAS } from "./lakitu_ksas";');
+    expect(read(a, "convex/lakitu.ts")).toContain("ksas: LAKITU_APP_KSAS");
+    expect(read(a, "convex/lakitu_ksas.ts")).toContain('LAKITU_APP_KSAS: readonly string[] = ["slug"]');
     const manifest = JSON.parse(read(a, ".lakitu/init.json"));
     expect(Object.keys(manifest.files).sort()).toEqual([".lakitu/.gitignore", "convex/lakitu.ts", "convex/lakitu_sandbox.ts", "lakitu/ksa/slug.ts"]);
   });

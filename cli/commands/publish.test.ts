@@ -74,7 +74,7 @@ describe("lakitu publish", () => {
     expect(r.stdout).toMatch(/\d+\.\ds Build finished/);
     expect(r.stdout).toContain(`built my-tpl:${version}`);
     expect(r.stdout).toContain("not pinned: no Convex deployment is configured");
-    expect(r.stdout).toContain(`npx convex run --component lakitu config:configure '{"template":"my-tpl","templateVersion":"${version}"}'`);
+    expect(r.stdout).toContain(`npx convex run --component lakitu config:configure '{"template":"my-tpl","templateVersion":"${version}","appKsas":["slug"]}'`);
   }, 60_000);
 
   test("pins the deployment's component config, and the next run creates its sandbox from that template", async () => {
@@ -87,15 +87,18 @@ describe("lakitu publish", () => {
     expect(out.pinned).toBe(convex.url);
     expect(out.template).toMatchObject({ name: "app-sandbox", ref: `app-sandbox:${out.template.version}` });
     expect(convex.calls.at(-1)).toMatchObject({ componentPath: "lakitu", path: "config:configure", authorization: "Convex admin-key" });
-    expect(configured).toEqual([{ template: "app-sandbox", templateVersion: out.template.version }]);
+    // The app's KSA names are pinned with the template, so stages may list them.
+    expect(configured).toEqual([{ template: "app-sandbox", templateVersion: out.template.version, appKsas: ["slug"] }]);
     expect(out.configure).toEqual(configured[0]);
 
     // The component, configured with exactly that payload, provisions the next run from the template.
     vi.useFakeTimers();
     try {
       const { t, providerHandle, provider } = await setup();
-      await t.mutation(api.config.configure, configured[0] as { template: string; templateVersion: string });
-      const { boardId } = await t.mutation(api.boards.createBoard, { name: "B", stages: [{ name: "S", kind: "agent" }, { name: "Done", kind: "done" }] });
+      const unpinned = t.mutation(api.boards.createBoard, { name: "B", stages: [{ name: "S", kind: "agent", allowedKsas: ["file", "slug"] }] });
+      await expect(unpinned).rejects.toMatchObject({ data: { code: "invalid_argument", message: expect.stringContaining('stages[0].allowedKsas[1] "slug" is not a known KSA') } });
+      await t.mutation(api.config.configure, configured[0] as { template: string; templateVersion: string; appKsas: string[] });
+      const { boardId } = await t.mutation(api.boards.createBoard, { name: "B", stages: [{ name: "S", kind: "agent", allowedKsas: ["file", "slug"] }, { name: "Done", kind: "done" }] });
       const cardId = await t.mutation(api.cards.addCard, { boardId, title: "c" });
       await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: CALLBACK_URL });
       await until(t, async () => provider.calls.some((c) => c.op === "create"));

@@ -2,7 +2,8 @@
  * `lakitu publish`: builds (as `lakitu build`), then builds the template on E2B with the SDK's
  * `Template.build`, streaming its logs, tags it with the build's content version, records it in
  * `.lakitu/template.json`, and pins the component to it (`config:configure { template,
- * templateVersion }`) on the configured deployment — or prints the command that does.
+ * templateVersion, appKsas }`: the app's KSA names, which stages may then list) on the configured
+ * deployment — or prints the command that does.
  */
 import { join } from "node:path";
 import { AuthenticationError, BuildError, type LogEntry } from "e2b";
@@ -99,14 +100,15 @@ or CONVEX_URL with CONVEX_ADMIN_KEY); otherwise prints the npx convex run comman
     writeFilesAtomically([{ path: join(root, TEMPLATE_RECORD), content: `${JSON.stringify(record, null, 2)}\n` }]);
     out.line(`  ${c.green("✔")} built ${c.bold(record.ref)} ${c.dim(`template ${record.templateId}, build ${record.buildId}, ${((Date.now() - t0) / 1000).toFixed(1)}s`)}`);
     out.line(`  ${c.green("✔")} recorded in ${TEMPLATE_RECORD}`);
-    const configure = { template: name, templateVersion: build.version };
+    // The app's KSA names go with the template: the component then accepts them in stages' allowedKsas.
+    const configure = { template: name, templateVersion: build.version, appKsas: build.ksas.project.map((k) => k.name) };
     const pinned = await pin(configure, flags["skip-configure"], env, root, out, io.signal);
     return { ok: true, data: { template: record, configure, command: convexRunCommand("config:configure", configure), pinned } };
   },
 });
 
 async function pin(
-  configure: { template: string; templateVersion: string },
+  configure: { template: string; templateVersion: string; appKsas: string[] },
   skip: boolean,
   env: Record<string, string | undefined>,
   root: string,

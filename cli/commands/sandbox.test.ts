@@ -61,6 +61,24 @@ describe("lakitu sandbox serve", () => {
     expect(stopped.stdout).toContain("Stopped; killed 1 sandbox(es).");
   }, 30_000);
 
+  test("--component-url and --shared-network reach the host: the bridge's upstream and the network mode are reported", async () => {
+    const a = app();
+    const stop = new AbortController();
+    let first = "";
+    const argv = ["sandbox", "serve", "--port", "0", "--runtime", "rt", "--json", "--component-url", "http://127.0.0.1:3211/", "--shared-network"];
+    const done = lakitu(a.root, argv, {
+      signal: stop.signal,
+      onStdout: (t) => {
+        if (!first) {
+          first = t;
+          stop.abort();
+        }
+      },
+    });
+    await done;
+    expect(JSON.parse(first)).toMatchObject({ ok: true, event: "ready", componentUrl: "http://127.0.0.1:3211", network: "shared" });
+  });
+
   test("--json: one line when ready, one document when stopped", async () => {
     const a = app();
     const stop = new AbortController();

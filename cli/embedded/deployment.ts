@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
 import { moduleMap, registerChildren } from "./modules.js";
+import { installNodeWebTransport } from "../../convex/gateway/nodeWebTransport.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** convex/component, whether we run from source (cli/embedded) or from dist (dist/cli/embedded). */
@@ -30,6 +31,8 @@ async function makeTest(providerModule: () => Promise<unknown>) {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, `schema${EXT}`)).href)).default;
   const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: providerModule };
   const t = convexTest(schema, modules);
+  // web.fetch runs in this process: check the addresses names resolve to, at connect time.
+  installNodeWebTransport();
   await registerChildren(t);
   return t;
 }

@@ -7,7 +7,7 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { startSandboxHost, type IsolationMode, type SandboxHost } from "../../sandbox/index.js";
+import { startSandboxHost, type IsolationMode, type ResourceLimits, type SandboxHost } from "../../sandbox/index.js";
 import { startEmbeddedDeployment, type EmbeddedDeployment } from "./deployment.js";
 import { configureEmbeddedProvider } from "./provider.js";
 
@@ -27,23 +27,53 @@ export async function ensureRuntimeBundle(): Promise<string> {
   return outdir;
 }
 
-export async function startLocalStack(opts: { isolation?: IsolationMode; root?: string; maxSandboxes?: number; warn?: (m: string) => void } = {}): Promise<LocalStack> {
+export async function startLocalStack(
+  opts: {
+    isolation?: IsolationMode;
+    root?: string;
+    maxSandboxes?: number;
+    sharedNetwork?: boolean;
+    /** Per-sandbox resource limits (the host's defaults otherwise). */
+    limits?: Partial<ResourceLimits>;
+    /**
+     * Where the sandboxes' component bridge forwards, when not the deployment itself (the fault suite
+     * puts its callback proxy there).
+     */
+    componentUrl?: string;
+    warn?: (m: string) => void;
+  } = {},
+): Promise<LocalStack> {
   const runtimeDir = await ensureRuntimeBundle();
-  const host = await startSandboxHost({
-    isolation: opts.isolation ?? "auto",
-    root: opts.root,
-    maxSandboxes: opts.maxSandboxes,
-    mounts: [{ hostPath: runtimeDir, sandboxPath: "/opt/lakitu/runtime" }],
-    warn: opts.warn,
-  });
+  // Sandboxes have no network: the runtime reaches the deployment through the host's component bridge.
+  const sharedNetwork = opts.sharedNetwork ?? false;
+  // The deployment first: its loopback URL is the one origin the sandboxes' component bridge reaches.
+  // (The provider is configured below; the deployment reads it only when a run starts.)
+  const deployment = await startEmbeddedDeployment({ providerModule: () => import("./provider.js") });
+  let host: SandboxHost;
+  try {
+    host = await startSandboxHost({
+      isolation: opts.isolation ?? "auto",
+      root: opts.root,
+      maxSandboxes: opts.maxSandboxes,
+      mounts: [{ hostPath: runtimeDir, sandboxPath: "/opt/lakitu/runtime" }],
+      componentUrl: opts.componentUrl ?? deployment.url,
+      sharedNetwork,
+      ...(opts.limits ? { limits: opts.limits } : {}),
+      warn: opts.warn,
+    });
+  } catch (e) {
+    await deployment.close();
+    throw e;
+  }
   const main = host.isolation === "bwrap" ? "/opt/lakitu/runtime/main.js" : join(runtimeDir, "main.js");
   configureEmbeddedProvider({
     apiKey: host.apiKey,
     template: "lakitu",
     command: `${process.execPath} ${main}`,
     connection: { apiUrl: host.url, sandboxUrl: host.url },
+    // A host sharing its network refuses network rules (it could not honour them).
+    ...(sharedNetwork ? { network: "open" as const } : {}),
   });
-  const deployment = await startEmbeddedDeployment({ providerModule: () => import("./provider.js") });
   return {
     host,
     deployment,

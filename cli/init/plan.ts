@@ -19,6 +19,7 @@ import { NEW_CONVEX_CONFIG, patchConvexConfig } from "./configPatch.js";
 import { manifestText, MANIFEST_PATH, sha256, type Manifest } from "./manifest.js";
 import { EXAMPLE_KSA, EXAMPLE_KSA_PATH, envExample, LAKITU_DIR_GITIGNORE, lakituFunctions, PROVIDER_MODULE, providerAction } from "./scaffold.js";
 import { ManualStepError, ParseError } from "./tsEdit.js";
+import { APP_KSAS_MODULE, appKsasModule } from "../build/appKsasModule.js";
 
 export type Action = "create" | "update" | "unchanged" | "kept" | "skipped" | "conflict";
 
@@ -52,12 +53,21 @@ export function planInit(project: Project, manifest: Manifest | undefined, opts:
   const whole = (path: string, what: string, content: string, skipIfAbsent?: string) =>
     planWhole(path, what, content, read(path), manifest?.files[path], opts.force, nextManifest, skipIfAbsent);
 
+  const exampleKsa = whole(EXAMPLE_KSA_PATH, "an example KSA of your own (lakitu build bundles this folder)", EXAMPLE_KSA, otherKsas(project.root));
   const files: PlannedFile[] = [
     patched(fn("convex.config.ts"), "installs the component (app.use) and declares the model keys", read(fn("convex.config.ts")), (code) => patchConvexConfig(code ?? NEW_CONVEX_CONFIG)),
     whole(fn("lakitu.ts"), "the Lakitu client and your UI's functions (⚠️ AUTH CHECK inside)", lakituFunctions(ext)),
     whole(fn(`${PROVIDER_MODULE}.ts`), `the "use node" E2B provider action`, providerAction(ext)),
     patched(".env.example", "lists the keys to set in the deployment", read(".env.example"), (code) => ({ code: envExample(code), notes: [] })),
-    whole(EXAMPLE_KSA_PATH, "an example KSA of your own (lakitu build bundles this folder)", EXAMPLE_KSA, otherKsas(project.root)),
+    exampleKsa,
+    // lakitu build owns this file once it exists; init only writes a first one for lakitu.ts to import.
+    patched(fn(`${APP_KSAS_MODULE}.ts`), "your KSAs' names for the client (lakitu build keeps it current)", read(fn(`${APP_KSAS_MODULE}.ts`)), (code) =>
+      code !== undefined
+        ? { code, notes: [] }
+        : exampleKsa.action === "skipped" && !existsSync(join(project.root, EXAMPLE_KSA_PATH))
+          ? { code: appKsasModule([]), notes: ["run npx lakitu build to list your KSAs in it"] }
+          : { code: appKsasModule(["slug"]), notes: [] },
+    ),
     whole(".lakitu/.gitignore", "keeps build output out of git", LAKITU_DIR_GITIGNORE),
   ];
   const previous = read(MANIFEST_PATH);

@@ -3,6 +3,8 @@
  * KSA and the env list. `ext` is "" or ".js", following how the app's own files import _generated.
  */
 
+import { APP_KSAS_MODULE } from "../build/appKsasModule.js";
+
 export const PROVIDER_MODULE = "lakitu_sandbox";
 export const FUNCTIONS_MODULE = "lakitu";
 
@@ -20,10 +22,12 @@ import { v } from "convex/values";
 import { Lakitu, vStageInput, type StageInput } from "lakitu";
 import { components, internal } from "./_generated/api${ext}";
 import { mutation, query, type QueryCtx } from "./_generated/server${ext}";
+import { LAKITU_APP_KSAS } from "./${APP_KSAS_MODULE}${ext}";
 
 // Annotated on purpose: this module is part of \`internal\`, and TypeScript 5 cannot infer a type that
-// depends on itself (TS7022).
-export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.${PROVIDER_MODULE}.provider });
+// depends on itself (TS7022). \`ksas\`: your KSAs in lakitu/ksa/ (listed by \`npx lakitu build\`), which
+// stages may then name in \`allowedKsas\`.
+export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.${PROVIDER_MODULE}.provider, ksas: LAKITU_APP_KSAS });
 
 // ⚠️ AUTH CHECK: who is calling. Replace with your app's rule (e.g. look the user up in your users table).
 async function requireUser(ctx: QueryCtx): Promise<string> {

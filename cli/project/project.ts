@@ -67,7 +67,8 @@ export function loadProject(cwd: string, dirOverride?: string): Project {
 
 const CONVEX_JSON_HINT = 'fix convex.json, e.g. { "functions": "convex/" }';
 
-function functionsFolder(root: string, dirOverride: string | undefined): string {
+/** The functions folder relative to the root: `dirOverride`, else `functions` in convex.json, else "convex". */
+export function functionsFolder(root: string, dirOverride: string | undefined): string {
   if (dirOverride !== undefined) return dirOverride;
   const config = readJsonFile(join(root, "convex.json"), "convex.json");
   if (config === undefined) return "convex";

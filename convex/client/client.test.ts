@@ -30,6 +30,25 @@ describe("Lakitu client", () => {
     }
   });
 
+  test("the ksas option reaches every stage write as appKsas (and is left out when there are none)", async () => {
+    const calls: unknown[] = [];
+    const ctx = { runQuery: async () => null, runMutation: async (_ref: unknown, args: unknown) => (calls.push(args), null) } as never;
+    const stage = { name: "S", kind: "agent" as const, allowedKsas: ["slug"] };
+    const withKsas = new Lakitu(component, { ksas: ["slug"] });
+    await withKsas.createBoard(ctx, { name: "B", stages: [stage] });
+    await withKsas.addStage(ctx, { boardId: "b", stage });
+    await withKsas.updateStage(ctx, { stageId: "s", patch: { allowedKsas: ["slug"] } });
+    expect(calls).toEqual([
+      { name: "B", stages: [stage], appKsas: ["slug"] },
+      { boardId: "b", stage, appKsas: ["slug"] },
+      { stageId: "s", patch: { allowedKsas: ["slug"] }, appKsas: ["slug"] },
+    ]);
+    calls.length = 0;
+    await new Lakitu(component, { ksas: [] }).createBoard(ctx, { name: "B", stages: [stage] });
+    await new Lakitu(component).addStage(ctx, { boardId: "b", stage });
+    expect(calls).toEqual([{ name: "B", stages: [stage] }, { boardId: "b", stage }]);
+  });
+
   test("registerRoutes mounts every runtime route under the prefix", () => {
     const http = httpRouter();
     registerRoutes(http, component, { pathPrefix: "/agents" });

@@ -55,6 +55,14 @@ export type LakituOptions = {
    * component serves when the app mounts it with `app.use(lakitu, { httpPrefix: "/lakitu/" })`.
    */
   callbackUrl?: string | undefined;
+  /**
+   * Names of the app's own KSAs (the modules in `lakitu/ksa/`), so stages may list them in
+   * `allowedKsas`; a name that is neither a built-in nor one of these is refused when a stage is
+   * written. `npx lakitu build` writes them to `convex/lakitu_ksas.ts` (`LAKITU_APP_KSAS`).
+   * Default: none (only the built-ins and the names `npx lakitu publish` pinned in config).
+   * @example new Lakitu(components.lakitu, { provider, ksas: LAKITU_APP_KSAS })
+   */
+  ksas?: readonly string[] | undefined;
 };
 
 export class Lakitu {
@@ -73,7 +81,7 @@ export class Lakitu {
    *   { name: "Done", kind: "done" } ] });
    */
   createBoard(ctx: MutationCtx, args: { name: string; owner?: string | undefined; description?: string | undefined; stages: StageInput[] }) {
-    return ctx.runMutation(this.component.boards.createBoard, args);
+    return ctx.runMutation(this.component.boards.createBoard, { ...args, ...this.appKsas() });
   }
   /** The board and its stages in order, or null. */
   getBoard(ctx: QueryCtx, args: { boardId: string }) {
@@ -85,11 +93,15 @@ export class Lakitu {
   }
   /** Adds a stage at the end (or at `position`). */
   addStage(ctx: MutationCtx, args: { boardId: string; stage: StageInput; position?: number | undefined }) {
-    return ctx.runMutation(this.component.boards.addStage, args);
+    return ctx.runMutation(this.component.boards.addStage, { ...args, ...this.appKsas() });
   }
   /** Changes some fields of a stage; runs already started keep the settings they started with. */
   updateStage(ctx: MutationCtx, args: { stageId: string; patch: StagePatch }) {
-    return ctx.runMutation(this.component.boards.updateStage, args);
+    return ctx.runMutation(this.component.boards.updateStage, { ...args, ...this.appKsas() });
+  }
+  /** The `ksas` option as the component's `appKsas` argument (left out when there are none). */
+  private appKsas(): { appKsas?: string[] } {
+    return this.options.ksas?.length ? { appKsas: [...this.options.ksas] } : {};
   }
 
   // ---- cards -------------------------------------------------------------------------------

@@ -1,19 +1,34 @@
 import { v } from "convex/values";
-import { mutation, query } from "./_generated/server.js";
+import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import { fail } from "../shared/errors.js";
 import { MAX_STAGES, MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vStageInput, vStagePatch } from "../shared/validators.js";
 import { boardStages, load, toId } from "../model/load.js";
 import { checkName, checkStage, checkText, listLimit } from "../model/validate.js";
 import { publicBoard, publicStage, vPublicBoard, vPublicStage } from "../model/public.js";
+import { getConfig } from "../model/config.js";
+import { checkAppKsaNames, checkStageKsas, knownKsaNames } from "../model/ksas.js";
 
-/** Creates a board with its ordered stages. Rejects empty or duplicate stage names. */
+/**
+ * `appKsas`: names of the app's own KSAs (lakitu/ksa/) its stages may list, besides the built-ins and
+ * those `lakitu publish` pinned in config. The client fills it from its `ksas` option.
+ */
+const vAppKsas = v.optional(v.array(v.string()));
+
+/** The KSA names a stage written now may list. */
+async function knownKsas(ctx: QueryCtx, appKsas: string[] | undefined): Promise<string[]> {
+  checkAppKsaNames("appKsas", appKsas);
+  return knownKsaNames((await getConfig(ctx)).appKsas, appKsas);
+}
+
+/** Creates a board with its ordered stages. Rejects empty or duplicate stage names and unknown KSA names. */
 export const createBoard = mutation({
   args: {
     name: v.string(),
     owner: v.optional(v.string()),
     description: v.optional(v.string()),
     stages: v.array(vStageInput),
+    appKsas: vAppKsas,
   },
   returns: v.object({ boardId: v.string(), stageIds: v.array(v.string()) }),
   handler: async (ctx, args) => {
@@ -22,6 +37,8 @@ export const createBoard = mutation({
     if (args.stages.length === 0) fail("invalid_argument", "a board needs at least one stage");
     if (args.stages.length > MAX_STAGES) fail("invalid_argument", `a board has at most ${MAX_STAGES} stages, got ${args.stages.length}`);
     const stages = args.stages.map((s, i) => checkStage(`stages[${i}]`, s));
+    const known = await knownKsas(ctx, args.appKsas);
+    stages.forEach((s, i) => checkStageKsas(`stages[${i}]`, s, known));
     const seen = new Set<string>();
     for (const s of stages) {
       const key = s.name.toLowerCase();
@@ -65,11 +82,12 @@ export const listBoards = query({
 
 /** Appends a stage at the end of the board (or at `position`, shifting later stages). */
 export const addStage = mutation({
-  args: { boardId: v.string(), stage: vStageInput, position: v.optional(v.number()) },
+  args: { boardId: v.string(), stage: vStageInput, position: v.optional(v.number()), appKsas: vAppKsas },
   returns: v.string(),
   handler: async (ctx, args) => {
     const board = await load(ctx, "boards", args.boardId);
     const stage = checkStage("stage", args.stage);
+    checkStageKsas("stage", stage, await knownKsas(ctx, args.appKsas));
     const stages = await boardStages(ctx, board._id);
     if (stages.length >= MAX_STAGES) fail("invalid_argument", `board ${board._id} already has ${MAX_STAGES} stages`);
     if (stages.some((s) => s.name.toLowerCase() === stage.name.toLowerCase())) {
@@ -84,13 +102,18 @@ export const addStage = mutation({
   },
 });
 
-/** Changes a stage's fields; only the given fields change. Runs already started keep their settings. */
+/**
+ * Changes a stage's fields; only the given fields change. Runs already started keep the settings they
+ * started with (their `runSettings` copy); the next run uses the new ones. A new `allowedKsas` must name known
+ * KSAs; a stored list is not re-checked when other fields change.
+ */
 export const updateStage = mutation({
-  args: { stageId: v.string(), patch: vStagePatch },
+  args: { stageId: v.string(), patch: vStagePatch, appKsas: vAppKsas },
   returns: vPublicStage,
   handler: async (ctx, args) => {
     const stage = await load(ctx, "stages", args.stageId);
     const patch = checkStage("patch", args.patch);
+    checkStageKsas("patch", patch, await knownKsas(ctx, args.appKsas));
     const merged = { ...stage, ...patch };
     checkStage("stage", merged);
     if (patch.name !== undefined && patch.name.toLowerCase() !== stage.name.toLowerCase()) {

@@ -13,11 +13,15 @@ const vResolved = v.object({
   maxEventBatch: v.number(),
   maxEventBytes: v.number(),
   maxArtifactBytes: v.number(),
+  maxRunArtifacts: v.number(),
+  maxRunArtifactBytes: v.number(),
   template: v.optional(v.string()),
   templateVersion: v.optional(v.string()),
   redact: v.array(v.string()),
+  secrets: v.array(v.string()),
   webEnabled: v.boolean(),
   prices: v.array(vModelPrice),
+  appKsas: v.array(v.string()),
 });
 
 /** Changes the stored configuration; only the given fields change. */

@@ -262,6 +262,20 @@ describe("watchdog", () => {
     expect(provider.alive()).toHaveLength(0);
   });
 
+  test("a sandbox killed for crossing a resource limit ends the run with a code naming the limit", async () => {
+    const { t, providerHandle, provider } = await setup();
+    await t.mutation(api.config.configure, { heartbeatTimeoutMs: 3_000 });
+    const { cardId } = await makeBoard(t, { maxAttempts: 1 });
+    const { runId, rt } = await startRunning(t, cardId, providerHandle);
+    const reason = `sandbox ${rt.sandbox.sandboxId} was killed by the host: disk limit 5 MiB exceeded (used 9 MiB)`;
+    provider.crash(rt.sandbox.sandboxId, reason);
+    await until(t, async () => (await runStatus(t, runId)) !== "running", 10_000, 250);
+    const run = await getRun(t, runId);
+    expect(run.status).toBe("failed");
+    expect(run.error).toMatchObject({ code: "sandbox_limit_disk", message: reason });
+    expect(await tokenRefused(rt)).toBe(true);
+  });
+
   test("a run past its deadline (maxDurationMs) ends its agent phase even while it heartbeats; the card is paused, not retried", async () => {
     const { t, providerHandle, provider } = await setup();
     const { cardId, stageIds } = await makeBoard(t, { maxAttempts: 1 });

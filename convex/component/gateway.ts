@@ -9,7 +9,7 @@ import { Agent, createThread } from "@convex-dev/agent";
 import { action, env, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
 import { components, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { MAX_PLAN_TASKS, MAX_RESTORE_BYTES, MAX_RESTORE_FILES, MAX_WEB_FETCH_BYTES } from "../shared/defaults.js";
+import { MAX_PLAN_TASKS, MAX_RESTORE_BYTES, MAX_RESTORE_FILES } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { validateJson } from "../shared/jsonSchema.js";
 import type { PlanTask } from "../shared/validators.js";
@@ -21,28 +21,33 @@ import { estimateInputTokens, releaseTurn, reservation, reserveTurn, settleTurn,
 import { priceOf } from "../gateway/prices.js";
 import { KSA_REGISTRY } from "../../ksa/registry.generated.js";
 import { ksaReference } from "../../ksa/reference.js";
-import { isKsaAllowed, resolveAllowed } from "../../ksa/policy.js";
-import { ModelConfigError, reportedCostUsd, resolveModel } from "../gateway/models.js";
+import { isKsaAllowed } from "../../ksa/policy.js";
+import { settingsOf } from "../model/settings.js";
+import { ModelConfigError, modelErrorText, reportedCostUsd, resolveModel, scrubbedModel, summarizeModelError } from "../gateway/models.js";
+import { componentRedactor } from "../model/secrets.js";
 import { DEFAULT_MAX_STEPS, OUTPUT_DIR, systemPrompt, type AgentTask } from "../gateway/task.js";
+import { webFetch, type WebFetchArgs } from "../gateway/webFetch.js";
 
 const auth = { token: v.string(), generation: v.number() };
 const LIVE = new Set(["provisioning", "running"]);
 
 async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise<AgentTask> {
   const card = (await ctx.db.get(run.cardId))!;
-  const stage = (await ctx.db.get(run.stageId))!;
-  const limits = stageLimits(stage, await getConfig(ctx), run);
+  // The settings the run started with: updateStage does not change a run in progress.
+  const settings = await settingsOf(ctx, run);
+  if (!settings) fail("not_found", `the stage of run ${run._id} was deleted`);
+  const limits = stageLimits(settings, await getConfig(ctx), run);
   const session = run.sessionId ? await ctx.db.get(run.sessionId) : null;
   return {
     runId: run._id,
     attempt: run.attempt,
     step,
     stage: {
-      name: stage.name,
-      goals: stage.goals ?? [],
-      deliverables: stage.deliverables ?? [],
-      allowedKsas: resolveAllowed(stage.allowedKsas, KSA_REGISTRY),
-      prompt: stage.prompt,
+      name: settings.stageName,
+      goals: settings.goals,
+      deliverables: settings.deliverables,
+      allowedKsas: settings.allowedKsas,
+      prompt: settings.prompt,
     },
     card: { title: card.title, description: card.description, context: card.context },
     retryContext: run.retryContext,
@@ -80,14 +85,24 @@ export const task = mutation({
       return { refused: message };
     }
     await touchActivity(ctx, session);
-    return await taskOf(ctx, run, 0);
+    // Sent to the sandbox: no secret the component knows (an app may paste one into a card by mistake).
+    return componentRedactor(await getConfig(ctx), args.token).value(await taskOf(ctx, run, 0));
   },
 });
 
 type Turn =
   | { stop: string; message: string }
   | { stop: null; replay: string }
-  | { stop: null; step: number; threadId: string; model: string | undefined; system: string; maxOutputTokens: number };
+  | {
+      stop: null;
+      step: number;
+      threadId: string;
+      model: string | undefined;
+      system: string;
+      maxOutputTokens: number;
+      /** What the action redacts with (names and literals from config; values are read from env there). */
+      redaction: { redact: string[]; secrets: string[] };
+    };
 
 /**
  * Checks the budgets and reserves one model turn (see model/turns.ts): the step is counted and the
@@ -109,13 +124,14 @@ export const beginTurn = internalMutation({
     if (args.step !== current.usage.steps) {
       fail(args.step < current.usage.steps ? "stale" : "invalid_argument", `step ${args.step} is not the run's next step (${current.usage.steps})`);
     }
-    const stage = (await ctx.db.get(current.stageId))!;
+    const settings = await settingsOf(ctx, current);
+    if (!settings) return { stop: "run_ended", message: `the stage of run ${run._id} was deleted` };
     const card = (await ctx.db.get(current.cardId))!;
     const config = await getConfig(ctx);
-    const limits = stageLimits(stage, config, current);
+    const limits = stageLimits(settings, config, current);
     const t = await taskOf(ctx, current, current.usage.steps);
     const system = systemPrompt(t, ksaReference(KSA_REGISTRY, t.stage.allowedKsas));
-    const model = stage.model ?? "scripted";
+    const model = settings.model ?? "scripted";
     let over: { limit: BudgetLimit; message: string } | null = null;
     let reservedUsd = 0;
     if (current.usage.steps >= t.limits.maxSteps) {
@@ -139,7 +155,15 @@ export const beginTurn = internalMutation({
     }
     await reserveTurn(ctx, current, { model, promptChars: args.promptChars, reservedUsd }, existing);
     await touchActivity(ctx, session);
-    return { stop: null, step: args.step, threadId, model: stage.model, system, maxOutputTokens: limits.maxOutputTokens };
+    return {
+      stop: null,
+      step: args.step,
+      threadId,
+      model: settings.model,
+      system,
+      maxOutputTokens: limits.maxOutputTokens,
+      redaction: { redact: config.redact, secrets: config.secrets },
+    };
   },
 });
 
@@ -190,12 +214,15 @@ export const llm = action({
     const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step, promptChars: args.observation.length });
     if (turn.stop !== null) return { reply: "", stop: turn.stop };
     if ("replay" in turn) return { reply: turn.replay };
+    // Secrets never reach the model or the transcript: the observation and prompt are redacted, and
+    // model errors are summaries (status, code, scrubbed message), never the provider's body.
+    const redact = componentRedactor(turn.redaction, args.token);
     let model;
     try {
-      model = resolveModel(turn.model, env);
+      model = scrubbedModel(resolveModel(turn.model, env), redact.text);
     } catch (e) {
       if (!(e instanceof ModelConfigError)) throw e;
-      await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, failure: { code: "model_unavailable", message: e.message } });
+      await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, failure: { code: "model_unavailable", message: redact.text(e.message) } });
       return { reply: "", stop: "model_unavailable" };
     }
     const agent = new Agent(components.agent, { name: "lakitu", languageModel: model });
@@ -204,11 +231,12 @@ export const llm = action({
       result = await agent.generateText(
         ctx,
         { threadId: turn.threadId },
-        { prompt: args.observation, system: turn.system, maxOutputTokens: turn.maxOutputTokens },
+        { prompt: redact.text(args.observation), system: redact.text(turn.system), maxOutputTokens: turn.maxOutputTokens },
       );
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
-      const retryable = (e as { isRetryable?: boolean }).isRetryable !== false;
+      const summary = summarizeModelError(e, redact.text);
+      const message = modelErrorText(summary);
+      const retryable = summary.retryable;
       await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, ...(retryable ? {} : { failure: { code: "model_failed", message } }) });
       if (!retryable) return { reply: "", stop: "model_failed" };
       fail("model_failed", `the model call failed and may be retried: ${message}`);
@@ -217,7 +245,7 @@ export const llm = action({
     const usage: TurnUsage = await ctx.runMutation(internal.gateway.endTurn, {
       ...a,
       step: turn.step,
-      reply: result.text,
+      reply: redact.text(result.text),
       usage: {
         inputTokens: result.usage?.inputTokens ?? 0,
         cachedInputTokens: result.usage?.inputTokenDetails?.cacheReadTokens ?? 0,
@@ -225,7 +253,7 @@ export const llm = action({
         ...(providerCostUsd !== undefined ? { providerCostUsd } : {}),
       },
     });
-    return { reply: result.text, usage };
+    return { reply: redact.text(result.text), usage };
   },
 });
 
@@ -237,10 +265,11 @@ export const ksaPolicy = internalQuery({
   handler: async (ctx, args) => {
     const { run } = await authenticate(ctx, args);
     if (!LIVE.has(run.status)) fail("conflict", `run ${run._id} is ${run.status}`);
-    const stage = (await ctx.db.get(run.stageId))!;
-    const allowed = resolveAllowed(stage.allowedKsas, KSA_REGISTRY);
+    // Exact names from the run's own settings: a stage changed mid-run grants or revokes nothing here.
+    const settings = await settingsOf(ctx, run);
+    const allowed = settings?.allowedKsas ?? [];
     if (!isKsaAllowed(allowed, args.ksa)) {
-      fail("forbidden", `KSA "${args.ksa}" is not allowed in stage "${stage.name}" (allowed: ${allowed.join(", ") || "none"})`);
+      fail("forbidden", `KSA "${args.ksa}" is not allowed in stage "${settings?.stageName ?? "(deleted)"}" (allowed: ${allowed.join(", ") || "none"})`);
     }
     return { runId: run._id, webEnabled: (await getConfig(ctx)).webEnabled };
   },
@@ -260,7 +289,8 @@ export const ksa = action({
     const problems = validateJson(fn.params, params);
     if (problems.length) fail("invalid_argument", `${args.ksa}.${args.fn}: ${problems.join("; ")}`);
     if (args.ksa === "plan") return await ctx.runMutation(internal.gateway.planOp, { runId: policy.runId, fn: args.fn, args: params });
-    if (args.ksa === "web" && args.fn === "fetch") return await webFetch(policy.webEnabled, params as { url: string; maxBytes?: number });
+    // The options come from the deployment only; nothing in params can widen the web policy.
+    if (args.ksa === "web" && args.fn === "fetch") return await webFetch(params as WebFetchArgs, { enabled: policy.webEnabled });
     fail("invalid_argument", `${args.ksa}.${args.fn} has no server-side implementation`);
   },
 });
@@ -297,24 +327,3 @@ export const planOp = internalMutation({
     fail("invalid_argument", `plan.${fn} does not exist`);
   },
 });
-
-async function webFetch(enabled: boolean, args: { url: string; maxBytes?: number }) {
-  if (!enabled) fail("forbidden", "web access is off for this deployment; enable it with configure({ webEnabled: true })");
-  let url: URL;
-  try {
-    url = new URL(args.url);
-  } catch {
-    fail("invalid_argument", `"${args.url}" is not a URL`);
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") fail("invalid_argument", "web.fetch only fetches http(s) URLs");
-  const max = Math.min(args.maxBytes ?? 256 * 1024, MAX_WEB_FETCH_BYTES);
-  let res: Response;
-  try {
-    res = await fetch(url, { redirect: "follow" });
-  } catch (e) {
-    fail("provider_failed", `the deployment could not reach ${url.host}: ${e instanceof Error ? e.message : String(e)} (does it have network access?)`);
-  }
-  const bytes = new Uint8Array(await res.arrayBuffer());
-  const text = new TextDecoder().decode(bytes.slice(0, max));
-  return { status: res.status, contentType: res.headers.get("content-type") ?? "", text, truncated: bytes.byteLength > max };
-}

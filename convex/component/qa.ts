@@ -1,10 +1,12 @@
-/** The QA step of a run: reads the run's current artifacts from storage and checks the stage's deliverables. */
+/** The QA step of a run: reads the run's current artifacts from storage and checks the deliverables the run started with. */
 import { v } from "convex/values";
-import { internalAction, internalMutation } from "./_generated/server.js";
+import { internalAction, internalMutation, type MutationCtx } from "./_generated/server.js";
+import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
 import { checkDeliverables, type QaArtifact } from "../shared/qa.js";
 import { vDeliverable, vQaReport } from "../shared/validators.js";
 import { transitionRun } from "../model/machine.js";
+import { settingsOf } from "../model/settings.js";
 
 export const check = internalAction({
   args: { runId: v.id("runs") },
@@ -37,16 +39,35 @@ export const beginChecks = internalMutation({
   handler: async (ctx, { runId }) => {
     const run = (await ctx.db.get(runId))!;
     if (run.status !== "collecting" && run.status !== "checking") return null;
-    const stage = await ctx.db.get(run.stageId);
-    const all = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
-    const artifacts = all.filter((a) => !a.superseded).map((a) => ({ name: a.name, type: a.type, size: a.size, storageId: a.storageId }));
+    // The deliverables the run started with, not the stage's current ones.
+    const settings = await settingsOf(ctx, run);
+    const artifacts = (await artifactsToCheck(ctx, run)).map((a) => ({ name: a.name, type: a.type, size: a.size, storageId: a.storageId }));
     await transitionRun(ctx, runId, "checking", {
       source: "workflow",
       reason: `collected ${artifacts.length} artifact(s); manifest listed ${run.completion?.manifest.length ?? 0}`,
     });
-    return { deliverables: stage?.deliverables ?? [], artifacts };
+    return { deliverables: settings?.deliverables ?? [], artifacts };
   },
 });
+
+/**
+ * What QA reads: after a completion, exactly the versions its manifest names (by hash; pinned when it
+ * was accepted), never a later upload of the same name; without one (budget stop), the current versions.
+ */
+async function artifactsToCheck(ctx: MutationCtx, run: Doc<"runs">): Promise<Doc<"artifacts">[]> {
+  if (!run.completion) {
+    const all = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(500);
+    return all.filter((a) => !a.superseded);
+  }
+  const out: Doc<"artifacts">[] = [];
+  for (const m of run.completion.manifest) {
+    if (m.sha256 === undefined) continue;
+    const versions = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", m.name)).order("desc").take(100);
+    const named = versions.find((a) => a.sha256 === m.sha256);
+    if (named) out.push(named);
+  }
+  return out;
+}
 
 export const record = internalMutation({
   args: { runId: v.id("runs"), report: vQaReport },

@@ -5,9 +5,9 @@
  * nothing.
  */
 import { v } from "convex/values";
-import { action, internalMutation, internalQuery, mutation } from "./_generated/server.js";
+import { action, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import type { Id } from "./_generated/dataModel.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL, MAX_RESTORE_BYTES } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { capText } from "../shared/text.js";
@@ -15,7 +15,9 @@ import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/
 import { DELIVERABLE_TYPES, vCompletion, vEventInput, type Completion } from "../shared/validators.js";
 import { getConfig } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
-import { authenticate, redactText, redactValue, touchActivity } from "../model/runtime.js";
+import { authenticate, touchActivity } from "../model/runtime.js";
+import { componentRedactor } from "../model/secrets.js";
+import { scheduleGapScan } from "../model/gaps.js";
 import { armWatchdog } from "../model/sessions.js";
 import { sha256Hex } from "../model/tokens.js";
 import { isTerminal } from "../model/machine.js";
@@ -32,7 +34,7 @@ export const events = mutation({
     if (args.events.length > config.maxEventBatch) {
       fail("too_large", `batch has ${args.events.length} events; the limit is ${config.maxEventBatch} per request`);
     }
-    const secrets = [args.token, ...config.redact];
+    const redact = componentRedactor(config, args.token);
     let stored = 0;
     let duplicates = 0;
     const seen = new Set<number>();
@@ -48,10 +50,11 @@ export const events = mutation({
       await ctx.db.insert("events", {
         runId: run._id,
         seq: e.seq,
-        kind: capText(redactText(e.kind, secrets), 64),
+        kind: capText(redact.text(e.kind), 64),
         level: e.level ?? "info",
-        text: e.text === undefined ? undefined : capText(redactText(e.text, secrets), config.maxEventBytes),
-        data: e.data === undefined ? undefined : capJson(redactValue(parseJson(e.data), secrets), config.maxEventBytes),
+        text: e.text === undefined ? undefined : capText(redact.text(e.text), config.maxEventBytes),
+        // Keys as well as values: agent output can carry a secret as an object key.
+        data: e.data === undefined ? undefined : capJson(redact.value(parseJson(e.data)), config.maxEventBytes),
         ts: e.ts ?? Date.now(),
       });
       stored++;
@@ -63,6 +66,28 @@ export const events = mutation({
 
 function sameCompletion(a: Completion, b: Completion): boolean {
   return a.status === b.status && a.manifest.map((m) => m.name).join("\n") === b.manifest.map((m) => m.name).join("\n");
+}
+
+type ManifestEntry = Completion["manifest"][number];
+
+/**
+ * The manifest with every entry's hash filled in: an entry without one names the latest upload of that
+ * name; an empty manifest (a runtime that sent none) names every current artifact of the run.
+ */
+async function pinManifest(ctx: MutationCtx, runId: Id<"runs">, manifest: ManifestEntry[]): Promise<ManifestEntry[]> {
+  if (manifest.length === 0) {
+    const current = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
+    return current.filter((a) => !a.superseded).map((a) => ({ name: a.name, type: a.type, sha256: a.sha256 }));
+  }
+  const out: ManifestEntry[] = [];
+  for (const m of manifest) {
+    if (m.sha256 !== undefined) out.push(m);
+    else {
+      const latest = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId).eq("name", m.name)).order("desc").first();
+      out.push(latest ? { ...m, sha256: latest.sha256 } : m);
+    }
+  }
+  return out;
 }
 
 function parseJson(text: string): unknown {
@@ -102,25 +127,29 @@ export const complete = mutation({
   handler: async (ctx, args) => {
     const { run } = await authenticate(ctx, args);
     const config = await getConfig(ctx);
-    const secrets = [args.token, ...config.redact];
+    const redact = componentRedactor(config, args.token);
     const c = args.completion;
     if (c.manifest.length > 500) fail("too_large", `manifest lists ${c.manifest.length} files; the limit is 500`);
     const completion = {
       ...c,
-      summary: c.summary === undefined ? undefined : capText(redactText(c.summary, secrets), 4000),
-      error: c.error === undefined ? undefined : capText(redactText(c.error, secrets), 4000),
+      summary: c.summary === undefined ? undefined : capText(redact.text(c.summary), 4000),
+      error: c.error === undefined ? undefined : capText(redact.text(c.error), 4000),
       // The manifest is runtime text like the summary: redacted and capped before it is stored.
       manifest: c.manifest.map((m) => ({
-        name: capText(redactText(m.name, secrets), MAX_ARTIFACT_NAME),
-        ...(m.type === undefined ? {} : { type: capText(redactText(m.type, secrets), 64) }),
-        ...(m.sha256 === undefined ? {} : { sha256: capText(redactText(m.sha256, secrets), 128) }),
+        name: capText(redact.text(m.name), MAX_ARTIFACT_NAME),
+        ...(m.type === undefined ? {} : { type: capText(redact.text(m.type), 64) }),
+        // A value that is not a SHA-256 names nothing: the entry is pinned to the latest upload instead.
+        ...(m.sha256 === undefined || !/^[0-9a-fA-F]{64}$/.test(m.sha256) ? {} : { sha256: m.sha256.toLowerCase() }),
       })),
     };
+    // QA checks exactly these hashes, whatever is uploaded later (uploads close now anyway).
+    completion.manifest = await pinManifest(ctx, run._id, completion.manifest);
     // A retry of a completion that was already accepted (its answer was lost) is acknowledged again.
-    if (run.completion && run.agentDoneSent && sameCompletion(run.completion, c)) return { accepted: true, status: run.status };
+    if (run.completion && run.agentDoneSent && sameCompletion(run.completion, completion)) return { accepted: true, status: run.status };
     const accepted = c.status === "canceled"
       ? await endAgentPhase(ctx, run, { to: "failed", code: "runtime_canceled", message: completion.error ?? "the runtime was stopped", completion }, "runtime")
       : await endAgentPhase(ctx, run, { to: "collecting", completion }, "runtime");
+    if (accepted) await scheduleGapScan(ctx, run._id, c.eventCount);
     return { accepted, status: (await ctx.db.get(run._id))!.status };
   },
 });
@@ -142,7 +171,9 @@ export const inbox = mutation({
       .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gt("seq", args.afterSeq))
       .take(MAX_INBOX_PULL);
     await touchActivity(ctx, session);
-    return { messages: pending.map((m) => ({ seq: m.seq, text: m.text, author: m.author })) };
+    // What the sandbox receives carries no secret the component knows (the app may paste one in by mistake).
+    const redact = componentRedactor(await getConfig(ctx), args.token);
+    return { messages: pending.map((m) => ({ seq: m.seq, text: redact.text(m.text), author: m.author === undefined ? undefined : redact.text(m.author) })) };
   },
 });
 
@@ -162,24 +193,34 @@ export const uploadArtifact = action({
   returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
   handler: async (ctx, args): Promise<{ artifactId: string; version: number; duplicate: boolean }> => {
     const bytes = new Uint8Array(args.bytes);
-    await ctx.runQuery(internal.runtime.checkUpload, { token: args.token, generation: args.generation, size: bytes.byteLength });
-    const problem = artifactNameProblem(args.name);
+    const sha256 = await sha256Hex(bytes);
+    // Name and content type are runtime text: stored (and echoed in errors) only with secrets redacted.
+    const pre = await ctx.runQuery(internal.runtime.checkUpload, {
+      token: args.token,
+      generation: args.generation,
+      size: bytes.byteLength,
+      name: args.name,
+      sha256,
+      ...(args.contentType === undefined ? {} : { contentType: args.contentType }),
+    });
+    if (pre.existing) return { ...pre.existing, duplicate: true };
+    const name = pre.name;
+    const problem = artifactNameProblem(name);
     if (problem) fail("invalid_argument", problem);
     if (args.type !== undefined && !(DELIVERABLE_TYPES as readonly string[]).includes(args.type)) {
       fail("invalid_argument", `artifact type "${args.type}" is unknown; use one of ${DELIVERABLE_TYPES.join(", ")}`);
     }
-    const sha256 = await sha256Hex(bytes);
     if (args.sha256 !== undefined && args.sha256.toLowerCase() !== sha256) {
-      fail("invalid_argument", `sha256 mismatch for "${args.name}": header says ${args.sha256}, body hashes to ${sha256}; the upload was corrupted`);
+      fail("invalid_argument", `sha256 mismatch for "${name}": header says ${args.sha256.slice(0, 64)}, body hashes to ${sha256}; the upload was corrupted`);
     }
-    const contentType = args.contentType ?? "application/octet-stream";
+    const contentType = pre.contentType ?? "application/octet-stream";
     const storageId = await ctx.storage.store(new Blob([bytes], { type: contentType }));
     try {
       const r = await ctx.runMutation(internal.runtime.recordArtifact, {
         token: args.token,
         generation: args.generation,
-        name: args.name,
-        type: args.type ?? typeFromName(args.name),
+        name,
+        type: args.type ?? typeFromName(name),
         contentType,
         size: bytes.byteLength,
         sha256,
@@ -223,18 +264,58 @@ export const restoreArtifact = action({
   },
 });
 
+/**
+ * Checks an upload before its bytes are stored: the token, the run still taking uploads, the size.
+ * Returns the name and content type with secrets redacted, or the existing artifact when a retried
+ * upload of bytes already recorded arrives after /complete (acknowledged, nothing stored).
+ */
 export const checkUpload = internalQuery({
-  args: { ...auth, size: v.number() },
-  returns: v.null(),
+  args: { ...auth, size: v.number(), name: v.string(), sha256: v.string(), contentType: v.optional(v.string()) },
+  returns: v.object({
+    name: v.string(),
+    contentType: v.optional(v.string()),
+    existing: v.optional(v.object({ artifactId: v.string(), version: v.number() })),
+  }),
   handler: async (ctx, args) => {
     const { run } = await authenticate(ctx, args);
-    if (isTerminal(run.status)) fail("conflict", `run ${run._id} is ${run.status}; uploads are closed`);
-    const { maxArtifactBytes } = await getConfig(ctx);
-    if (args.size > maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${maxArtifactBytes}`);
+    const config = await getConfig(ctx);
+    const redact = componentRedactor(config, args.token);
+    const name = redact.text(args.name);
+    const contentType = args.contentType === undefined ? undefined : capText(redact.text(args.contentType), 200);
+    if (uploadsClosed(run)) {
+      const same = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", name)).order("desc").first();
+      if (same && same.sha256 === args.sha256) return { name, contentType, existing: { artifactId: same._id, version: same.version } };
+      uploadsClosedError(run);
+    }
+    if (args.size > config.maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${config.maxArtifactBytes}`);
     if (args.size === 0) fail("invalid_argument", "artifact is empty");
-    return null;
+    checkQuota(run, args.size, config);
+    return { name, contentType };
   },
 });
+
+/** Refuses an upload that would take the run past its artifact quota (count or bytes). */
+function checkQuota(run: Doc<"runs">, size: number, config: { maxRunArtifacts: number; maxRunArtifactBytes: number }): void {
+  const stored = run.stored ?? { artifacts: 0, bytes: 0 };
+  if (stored.artifacts + 1 > config.maxRunArtifacts) {
+    fail("quota_exceeded", `run ${run._id} already stored ${stored.artifacts} artifact versions; the quota is ${config.maxRunArtifacts} per run (configure maxRunArtifacts)`);
+  }
+  if (stored.bytes + size > config.maxRunArtifactBytes) {
+    fail(
+      "quota_exceeded",
+      `run ${run._id} stored ${stored.bytes} bytes of artifacts; ${size} more would pass the quota of ${config.maxRunArtifactBytes} bytes per run (configure maxRunArtifactBytes)`,
+    );
+  }
+}
+
+/** Uploads close when the runtime completes (QA checks what the completion named) or the run ends. */
+function uploadsClosed(run: Doc<"runs">): boolean {
+  return run.completion !== undefined || isTerminal(run.status);
+}
+
+function uploadsClosedError(run: Doc<"runs">): never {
+  fail("uploads_closed", `run ${run._id} is ${run.status}${run.completion ? " and its runtime has completed" : ""}; uploads are closed (upload every file before calling /complete)`);
+}
 
 export const recordArtifact = internalMutation({
   args: {
@@ -249,13 +330,18 @@ export const recordArtifact = internalMutation({
   returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
   handler: async (ctx, args) => {
     const { session, run } = await authenticate(ctx, args);
-    if (isTerminal(run.status)) fail("conflict", `run ${run._id} is ${run.status}; uploads are closed`);
+    // Checked again here: a completion may have landed while the bytes were being stored.
+    if (uploadsClosed(run)) uploadsClosedError(run);
     const latest = await ctx.db
       .query("artifacts")
       .withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", args.name))
       .order("desc")
       .first();
     if (latest && latest.sha256 === args.sha256) return { artifactId: latest._id, version: latest.version, duplicate: true };
+    // Checked again here, where the count is updated: concurrent uploads cannot both pass the quota.
+    checkQuota(run, args.size, await getConfig(ctx));
+    const stored = run.stored ?? { artifacts: 0, bytes: 0 };
+    await ctx.db.patch(run._id, { stored: { artifacts: stored.artifacts + 1, bytes: stored.bytes + args.size } });
     if (latest) await ctx.db.patch(latest._id, { superseded: true });
     const artifactId: Id<"artifacts"> = await ctx.db.insert("artifacts", {
       runId: run._id,

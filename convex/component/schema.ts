@@ -21,6 +21,7 @@ import {
   vConfigPatch,
   vPlanTask,
   vBudgetLimit,
+  vRunSettings,
 } from "../shared/validators.js";
 
 export default defineSchema({
@@ -97,16 +98,27 @@ export default defineSchema({
     templateVersion: v.optional(v.string()),
     /** The budget the agent phase ended on, if it did (steps, cost or duration); W: model/budget.ts. */
     budget: v.optional(v.object({ limit: vBudgetLimit, message: v.string() })),
+    /** Artifact versions the run stored and their bytes, against its quota; W: runtime.recordArtifact. */
+    stored: v.optional(v.object({ artifacts: v.number(), bytes: v.number() })),
     /** The paused run this one resumes (resumeCard): its thread continues and its files are restored. */
     resumedFrom: v.optional(v.id("runs")),
     /** Limits raised for this run by resumeCard (over the stage's). */
     raised: v.optional(v.object({ maxSteps: v.optional(v.number()), maxCostUsd: v.optional(v.number()), maxDurationMs: v.optional(v.number()) })),
     /** True once the agent-done event was sent to the workflow (first terminal writer). */
     agentDoneSent: v.optional(v.boolean()),
+    /**
+     * The stage settings this run uses (a `runSettings` row, apart so the run stays far below the
+     * document limit whatever the stage holds); W: startRun; R: through model/settings.ts. Runs made
+     * before it existed have none and read their stage.
+     */
+    settingsId: v.optional(v.id("runSettings")),
   })
     .index("by_card_stage_attempt", ["cardId", "stageId", "attempt"])
     .index("by_card", ["cardId"])
     .index("by_status", ["status"]),
+
+  /** A run's copy of its stage's settings, taken when the run starts; never changed. W: startRun. */
+  runSettings: defineTable({ runId: v.id("runs"), ...vRunSettings.fields }).index("by_run", ["runId"]),
 
   sessions: defineTable({
     runId: v.id("runs"),

@@ -10,9 +10,12 @@ import { internal } from "./_generated/api.js";
 import { KILL_MAX_TRIES, SANDBOX_TIMEOUT_SLACK_MS } from "../shared/defaults.js";
 import type { ProviderRequest, ProviderResult } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
+import { settingsOf } from "../model/settings.js";
 import { transitionRun } from "../model/machine.js";
 import { armWatchdog, requestKill, runningReapAt } from "../model/sessions.js";
 import { mintToken, sha256Hex } from "../model/tokens.js";
+import { componentRedactor } from "../model/secrets.js";
+import { capText } from "../shared/text.js";
 
 type ProviderHandle = FunctionHandle<"action", { request: ProviderRequest }, ProviderResult>;
 
@@ -94,9 +97,9 @@ export const prepareInfo = internalQuery({
     if (!run || run.status !== "provisioning" || !run.sessionId) return null;
     const session = await ctx.db.get(run.sessionId);
     if (!session || (session.state !== "intended" && session.state !== "starting")) return null;
-    const stage = await ctx.db.get(run.stageId);
+    const settings = await settingsOf(ctx, run);
     const config = await getConfig(ctx);
-    const maxDurationMs = stage ? stageLimits(stage, config, run).maxDurationMs : config.defaultMaxDurationMs;
+    const maxDurationMs = settings ? stageLimits(settings, config, run).maxDurationMs : config.defaultMaxDurationMs;
     return {
       sessionId: session._id,
       cardId: run.cardId,
@@ -154,9 +157,9 @@ export const started = internalMutation({
       await requestKill(ctx, fresh, "run_ended_before_start");
       return { awaitAgent: run.agentDoneSent === true };
     }
-    const stage = await ctx.db.get(run.stageId);
+    const settings = await settingsOf(ctx, run);
     const config = await getConfig(ctx);
-    const maxDurationMs = stage ? stageLimits(stage, config, run).maxDurationMs : config.defaultMaxDurationMs;
+    const maxDurationMs = settings ? stageLimits(settings, config, run).maxDurationMs : config.defaultMaxDurationMs;
     const now = Date.now();
     const deadline = now + maxDurationMs;
     await ctx.db.patch(sessionId, {
@@ -190,7 +193,10 @@ export const killLate = internalAction({
 export const provisionFailed = internalMutation({
   args: { runId: v.id("runs"), message: v.string() },
   returns: v.null(),
-  handler: async (ctx, { runId, message }) => {
+  handler: async (ctx, args) => {
+    const { runId } = args;
+    // Provider errors are stored scrubbed and short: a provider may echo a key in its message.
+    const message = capText(componentRedactor(await getConfig(ctx)).text(args.message), 500);
     const run = (await ctx.db.get(runId))!;
     const changed = await transitionRun(ctx, runId, "failed", { source: "workflow", reason: `provision failed: ${message}` }, {
       error: { code: "provider_failed", message },

@@ -10,6 +10,8 @@ import { internal } from "./_generated/api.js";
 import { endAgentPhase } from "../model/runs.js";
 import { armWatchdog, watchdogDueAt } from "../model/sessions.js";
 import { callProvider } from "./sessions.js";
+import { limitOf } from "../shared/sandboxLimit.js";
+import { capText } from "../shared/text.js";
 
 export const fire = internalMutation({
   args: { sessionId: v.id("sessions") },
@@ -43,23 +45,26 @@ export const probe = internalAction({
     if (!info) return null;
     let gone = false;
     let detail = "no heartbeat";
+    let reason: string | undefined;
     if (info.sandboxId) {
       const r = await callProvider(ctx, info.providerHandle, { op: "status", sandboxId: info.sandboxId });
-      if (r.ok && r.op === "status") gone = r.state === "gone";
-      else if (!r.ok) {
+      if (r.ok && r.op === "status") {
+        gone = r.state === "gone";
+        reason = r.reason;
+      } else if (!r.ok) {
         gone = r.error.code === "not_found";
         detail = `no heartbeat; provider status check failed (${r.error.code})`;
       }
     }
-    await ctx.runMutation(internal.watchdog.expire, { sessionId, heartbeatAt, gone, detail });
+    await ctx.runMutation(internal.watchdog.expire, { sessionId, heartbeatAt, gone, detail, ...(reason ? { reason } : {}) });
     return null;
   },
 });
 
 export const expire = internalMutation({
-  args: { sessionId: v.id("sessions"), heartbeatAt: v.number(), gone: v.boolean(), detail: v.string() },
+  args: { sessionId: v.id("sessions"), heartbeatAt: v.number(), gone: v.boolean(), detail: v.string(), reason: v.optional(v.string()) },
   returns: v.null(),
-  handler: async (ctx, { sessionId, heartbeatAt, gone, detail }) => {
+  handler: async (ctx, { sessionId, heartbeatAt, gone, detail, reason }) => {
     const s = await ctx.db.get(sessionId);
     if (!s || s.state !== "running") return null;
     const run = (await ctx.db.get(s.runId))!;
@@ -68,7 +73,10 @@ export const expire = internalMutation({
       await armWatchdog(ctx, s);
       return null;
     }
-    const outcome = gone
+    const limit = gone ? limitOf(reason) : undefined;
+    const outcome = limit
+      ? { to: "failed" as const, code: `sandbox_limit_${limit}`, message: capText(reason ?? "", 500) }
+      : gone
       ? { to: "failed" as const, code: "sandbox_gone", message: "the provider reports the sandbox is gone" }
       : { to: "failed" as const, code: "heartbeat_timeout", message: `${detail} for ${s.heartbeatTimeoutMs} ms` };
     await endAgentPhase(ctx, run, outcome, "watchdog");

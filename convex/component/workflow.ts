@@ -12,6 +12,7 @@ import { getConfig, stageLimits } from "../model/config.js";
 import { setCard, transitionRun, isTerminal } from "../model/machine.js";
 import { advance, retryOrBlock } from "../model/runs.js";
 import { requestKill, sessionOfRun } from "../model/sessions.js";
+import { settingsOf } from "../model/settings.js";
 import { AGENT_DONE, REVIEW_DONE, workflow } from "../model/workflowManager.js";
 
 export const cardRun = workflow.define({
@@ -66,7 +67,7 @@ export const begin = internalMutation({
       providerHandle: run.providerHandle,
       state: "intended",
       intendedAt: now,
-      idleTimeoutMs: stageLimits(stage, config).idleTimeoutMs,
+      idleTimeoutMs: stageLimits((await settingsOf(ctx, run)) ?? stage, config, run).idleTimeoutMs,
       heartbeatTimeoutMs: config.heartbeatTimeoutMs,
       reapAt: now + config.provisionGraceMs,
     });
@@ -101,11 +102,13 @@ export const settle = internalMutation({
       return { awaitReview: false };
     }
     if (run.status === "succeeded") {
-      if (stage.requiresApproval) {
+      // Whether approval is needed is the run's setting: a stage changed meanwhile affects later runs.
+      const settings = await settingsOf(ctx, run);
+      if (settings?.requiresApproval) {
         await ctx.db.patch(runId, { review: { state: "pending", notes: [] } });
         await setCard(ctx, card, { status: "awaiting_review", note: run.qa?.summary }, {
           source: "workflow",
-          reason: `"${stage.name}" requires approval`,
+          reason: `"${settings.stageName}" requires approval`,
         });
         return { awaitReview: true };
       }

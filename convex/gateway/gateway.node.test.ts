@@ -169,9 +169,14 @@ describe("server-side KSAs", () => {
     expect(off.status).toBe(403);
     expect(off.body.message).toContain("webEnabled");
     await t.mutation(api.config.configure, { webEnabled: true });
-    const bad = await ksa(rt, "web", "fetch", { url: "http://127.0.0.1:9/" });
-    expect(bad.status).toBe(502);
-    expect(bad.body.message).toContain("could not reach 127.0.0.1:9");
+    const loopback = await ksa(rt, "web", "fetch", { url: "http://127.0.0.1:9/" });
+    expect(loopback.status).toBe(403);
+    expect(loopback.body.message).toContain("the host 127.0.0.1 is a loopback address (127.0.0.0/8)");
+    const escape = await ksa(rt, "web", "fetch", { url: "http://127.0.0.1:9/", testOnlyAllowLoopback: true });
+    expect(escape.status).toBe(400);
+    const unreachable = await ksa(rt, "web", "fetch", { url: "https://lakitu-test.invalid/" });
+    expect(unreachable.status).toBe(502);
+    expect(unreachable.body.message).toContain("could not reach lakitu-test.invalid");
   });
 
   test("parameters are validated against the KSA's schema", async () => {

@@ -21,24 +21,35 @@ import type { LanguageModelV4, LanguageModelV4CallOptions, LanguageModelV4Genera
 import { checkDeliverables } from "../shared/qa.js";
 import type { Deliverable } from "../shared/validators.js";
 import { taskFromPrompt, type AgentTask } from "./task.js";
+import { hostileReply } from "./scriptedHostile.js";
 
-export function scriptedModel(): LanguageModelV4 {
+/** `normal`: the helpful agent above. `hostile` (`scripted/hostile`): attacks its sandbox (scriptedHostile.ts). */
+export type ScriptedMode = "normal" | "hostile";
+
+/** What the hostile mode was sent (the prompts, as JSON), newest last: the "model traffic" a fault test checks. Bounded. */
+export const hostilePrompts: string[] = [];
+
+export function scriptedModel(mode: ScriptedMode = "normal"): LanguageModelV4 {
   return {
     specificationVersion: "v4",
     provider: "lakitu",
-    modelId: "scripted",
+    modelId: mode === "hostile" ? "scripted/hostile" : "scripted",
     supportedUrls: {},
-    doGenerate: async (options) => generate(options),
+    doGenerate: async (options) => generate(options, mode),
     doStream: async () => {
       throw new Error("the scripted model does not stream; call generateText");
     },
   };
 }
 
-function generate(options: LanguageModelV4CallOptions): LanguageModelV4GenerateResult {
+function generate(options: LanguageModelV4CallOptions, mode: ScriptedMode): LanguageModelV4GenerateResult {
   const system = options.prompt.filter((m) => m.role === "system").map((m) => m.content).join("\n");
   const task = taskFromPrompt(system);
-  const text = task ? reply(task, lastUserText(options)) : "I have no task to work on.";
+  if (mode === "hostile") {
+    hostilePrompts.push(JSON.stringify(options.prompt));
+    if (hostilePrompts.length > 50) hostilePrompts.shift();
+  }
+  const text = !task ? "I have no task to work on." : mode === "hostile" ? hostile(task, lastUserText(options)) : reply(task, lastUserText(options));
   const inputTokens = Math.ceil(JSON.stringify(options.prompt).length / 4);
   const outputTokens = Math.ceil(text.length / 4);
   return {
@@ -73,6 +84,12 @@ export function reply(task: AgentTask, observation: string): string {
   return left.length
     ? `I could not produce ${left.join(", ")} in this attempt. Wrote: ${todo.map((d) => d.name).join(", ") || "nothing"}.`
     : `Done. Wrote ${todo.map((d) => d.name).join(", ") || "no files"} for "${task.card.title}".`;
+}
+
+/** The hostile reply, with the lines that write every deliverable as the normal mode would. */
+function hostile(task: AgentTask, observation: string): string {
+  const allowed = new Set(task.stage.allowedKsas);
+  return hostileReply(task, observation, task.stage.deliverables.flatMap((d) => writeLines(task, d, allowed)));
 }
 
 function skipped(task: AgentTask): Set<string> {

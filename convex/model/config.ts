@@ -2,7 +2,7 @@
 import type { Doc } from "../component/_generated/dataModel.js";
 import type { QueryCtx } from "../component/_generated/server.js";
 import * as D from "../shared/defaults.js";
-import type { ModelPrice } from "../shared/validators.js";
+import type { ModelPrice, StageLimits } from "../shared/validators.js";
 
 export type ResolvedConfig = {
   heartbeatTimeoutMs: number;
@@ -13,12 +13,18 @@ export type ResolvedConfig = {
   maxEventBatch: number;
   maxEventBytes: number;
   maxArtifactBytes: number;
+  maxRunArtifacts: number;
+  maxRunArtifactBytes: number;
   template?: string;
   templateVersion?: string;
   redact: string[];
+  /** Names of env vars whose values are redacted (values read at use, never stored). */
+  secrets: string[];
   webEnabled: boolean;
   /** The app's model prices (over the shipped table). */
   prices: ModelPrice[];
+  /** The app's own KSA names stages may list (pinned by `lakitu publish`). */
+  appKsas: string[];
 };
 
 export async function configDoc(ctx: QueryCtx): Promise<Doc<"config"> | null> {
@@ -36,19 +42,23 @@ export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
     maxEventBatch: c?.maxEventBatch ?? D.DEFAULT_MAX_EVENT_BATCH,
     maxEventBytes: c?.maxEventBytes ?? D.DEFAULT_MAX_EVENT_BYTES,
     maxArtifactBytes: c?.maxArtifactBytes ?? D.DEFAULT_MAX_ARTIFACT_BYTES,
+    maxRunArtifacts: c?.maxRunArtifacts ?? D.DEFAULT_MAX_RUN_ARTIFACTS,
+    maxRunArtifactBytes: c?.maxRunArtifactBytes ?? D.DEFAULT_MAX_RUN_ARTIFACT_BYTES,
     template: c?.template,
     templateVersion: c?.templateVersion,
     redact: c?.redact ?? [],
+    secrets: c?.secrets ?? [],
     webEnabled: c?.webEnabled ?? false,
     prices: c?.prices ?? [],
+    appKsas: c?.appKsas ?? [],
   };
 }
 
 /**
- * Effective limits of a stage: the stage's own value, else the stored config, else the default. A run
- * resumed with raised budgets (resumeCard) has those over the stage's.
+ * Effective limits of a stage (or of a run's copy of its settings): the stage's own value, else the
+ * stored config, else the default. A run resumed with raised budgets (resumeCard) has those over the stage's.
  */
-export function stageLimits(stage: Doc<"stages">, config: ResolvedConfig, run?: Pick<Doc<"runs">, "raised">) {
+export function stageLimits(stage: { limits?: StageLimits | undefined }, config: ResolvedConfig, run?: Pick<Doc<"runs">, "raised">) {
   const l = { ...stage.limits, ...run?.raised };
   return {
     maxAttempts: l.maxAttempts ?? config.defaultMaxAttempts,

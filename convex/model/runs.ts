@@ -10,6 +10,7 @@ import type { Completion, RetryContext, TransitionSource } from "../shared/valid
 import { getConfig, stageLimits } from "./config.js";
 import { isActive, setCard, transitionRun } from "./machine.js";
 import { requestKill, sessionOfRun } from "./sessions.js";
+import { recordSettings } from "./settings.js";
 import { AGENT_DONE, workflow } from "./workflowManager.js";
 
 export type StartRunArgs = {
@@ -79,6 +80,8 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     template: config.template,
     templateVersion: config.templateVersion,
   });
+  // The run keeps these settings whatever updateStage does while it is in progress.
+  const settingsId = await recordSettings(ctx, runId, a.stage);
   await ctx.db.insert("transitions", {
     entity: "run",
     cardId: a.card._id,
@@ -96,7 +99,7 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     { runId },
     { onComplete: internal.workflow.onComplete, context: runId },
   );
-  await ctx.db.patch(runId, { workflowId });
+  await ctx.db.patch(runId, { workflowId, settingsId });
   return { runId, workflowId, created: true };
 }
 

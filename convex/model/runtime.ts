@@ -1,13 +1,13 @@
 /**
  * Authentication and hygiene for calls from the runtime inside a sandbox: bearer tokens bound to a
- * session and generation, redaction of secrets before anything is stored, activity bookkeeping.
+ * session and generation, activity bookkeeping (redaction: model/secrets.ts).
  */
 import type { Doc } from "../component/_generated/dataModel.js";
 import type { MutationCtx, QueryCtx } from "../component/_generated/server.js";
 import { ACTIVITY_WRITE_DEBOUNCE_MS } from "../shared/defaults.js";
 import { fail } from "../shared/errors.js";
 import { runningReapAt } from "./sessions.js";
-import { constantTimeEqual, sha256Hex, tokenSessionId, TOKEN_PATTERN } from "./tokens.js";
+import { constantTimeEqual, sha256Hex, tokenSessionId } from "./tokens.js";
 
 export type RuntimeAuth = { token: string; generation: number };
 
@@ -39,29 +39,4 @@ export async function touchActivity(ctx: MutationCtx, session: Doc<"sessions">):
   const debounceMs = Math.min(ACTIVITY_WRITE_DEBOUNCE_MS, session.idleTimeoutMs / 4);
   if (session.state !== "running" || now - (session.lastActivityAt ?? 0) < debounceMs) return;
   await ctx.db.patch(session._id, { lastActivityAt: now, reapAt: runningReapAt({ ...session, lastActivityAt: now }, now) });
-}
-
-const KEY_PATTERNS = [
-  TOKEN_PATTERN,
-  /\bsk-[A-Za-z0-9_-]{16,}/g, // OpenAI / OpenRouter / Anthropic style keys
-  /\be2b_[A-Za-z0-9_]{16,}/g, // E2B keys, also the local sandbox host's e2b_local_… ones
-  /\bBearer\s+[A-Za-z0-9._~+/=-]{16,}/g,
-];
-
-/** Replaces every secret the component knows of in `text`. */
-export function redactText(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) if (s.length >= 4) out = out.split(s).join("[REDACTED]");
-  for (const p of KEY_PATTERNS) out = out.replace(p, "[REDACTED]");
-  return out;
-}
-
-/** Redacts strings anywhere inside a JSON value. */
-export function redactValue(value: unknown, secrets: readonly string[]): unknown {
-  if (typeof value === "string") return redactText(value, secrets);
-  if (Array.isArray(value)) return value.map((x) => redactValue(x, secrets));
-  if (value && typeof value === "object") {
-    return Object.fromEntries(Object.entries(value).map(([k, x]) => [k, redactValue(x, secrets)]));
-  }
-  return value;
 }

@@ -8,6 +8,8 @@ import { fail } from "../shared/errors.js";
 import * as D from "../shared/defaults.js";
 import { deliverableProblems } from "../shared/qa.js";
 import { artifactNameProblem } from "../shared/names.js";
+import { secretNamesProblem } from "../shared/redact.js";
+import { checkAppKsaNames } from "./ksas.js";
 import type { ConfigPatch, StageInput, StageLimits, StagePatch } from "../shared/validators.js";
 
 type Bound = { min: number; max: number };
@@ -97,7 +99,12 @@ export function checkConfig(patch: ConfigPatch): void {
   checkNumber("maxEventBatch", patch.maxEventBatch, H.maxEventBatch);
   checkNumber("maxEventBytes", patch.maxEventBytes, H.maxEventBytes);
   checkNumber("maxArtifactBytes", patch.maxArtifactBytes, H.maxArtifactBytes);
+  checkNumber("maxRunArtifacts", patch.maxRunArtifacts, H.maxRunArtifacts);
+  checkNumber("maxRunArtifactBytes", patch.maxRunArtifactBytes, H.maxRunArtifactBytes);
   if (patch.prices) checkPrices(patch.prices);
+  checkAppKsaNames("appKsas", patch.appKsas);
+  const secretsProblem = patch.secrets ? secretNamesProblem(patch.secrets) : null;
+  if (secretsProblem) fail("invalid_argument", secretsProblem);
   for (const r of patch.redact ?? []) {
     if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
   }

@@ -21,11 +21,8 @@ afterAll(async () => {
 });
 
 function provider(options: Partial<E2bProviderOptions> = {}) {
-  // Under bwrap the workspace is /home/user/workspace, as on E2B; unisolated it is only the cwd.
-  const command =
-    host.isolation === "bwrap"
-      ? "sh -c 'cat /home/user/workspace/$LAKITU_TOKEN_FILE > /home/user/workspace/t; rm /home/user/workspace/$LAKITU_TOKEN_FILE; sleep 30'"
-      : "sh -c 'cat $LAKITU_TOKEN_FILE > t; rm $LAKITU_TOKEN_FILE; sleep 30'";
+  // Stands in for the runtime (started as root): reads the token file, deletes it, keeps running.
+  const command = "sh -c 'cat $HOME/$LAKITU_TOKEN_FILE > t; rm $HOME/$LAKITU_TOKEN_FILE; sleep 30'";
   const handler = e2bProvider({ apiKey: host.apiKey, command, connection: { apiUrl: host.url, sandboxUrl: host.url }, ...options });
   return (request: ProviderRequest): Promise<ProviderResult> => handler(undefined, { request });
 }
@@ -86,7 +83,7 @@ describe("e2bProvider against the local sandbox host", () => {
     expect(pids.filter((pid) => proc(pid, "environ").includes(token))).toEqual([]);
     expect(pids.some((pid) => proc(pid, "environ").includes("LAKITU_TOKEN_FILE=.lakitu/session-token"))).toBe(true);
     // The command deletes the file right after reading it (as the runtime does).
-    await waitFor("the token file to be deleted", () => (existsSync(path.join(s.workspace, ".lakitu", "session-token")) ? undefined : true));
+    await waitFor("the token file to be deleted", () => (existsSync(path.join(s.dir, "root", ".lakitu", "session-token")) ? undefined : true));
 
     // The runtime is started without a command deadline (E2B kills a command when its deadline passes;
     // the SDK's default is 60 s even for background commands).
@@ -153,9 +150,31 @@ describe("e2bProvider against the local sandbox host", () => {
     }
   }, 30_000);
 
+  it("reports a sandbox the host killed for crossing a limit as gone, with the host's reason", async () => {
+    const small = await startSandboxHost({ root: tempRoot("provider-limit"), templates: ["lakitu"], limits: { diskBytes: 4 * 1024 * 1024 }, warn: () => {} });
+    try {
+      const handler = e2bProvider({
+        apiKey: small.apiKey,
+        command: "sh -c 'head -c 8388608 /dev/zero > /home/user/workspace/big; sleep 60'",
+        connection: { apiUrl: small.url, sandboxUrl: small.url },
+      });
+      const call = (request: ProviderRequest) => handler(undefined, { request });
+      const { sandboxId } = ok(await call(createRequest("s-limit", "tok-limit"))) as { sandboxId: string };
+      const status = await waitFor("the sandbox to be killed", async () => {
+        const r = await call({ op: "status", sandboxId });
+        return r.ok && r.op === "status" && r.state === "gone" ? r : undefined;
+      }, 30_000);
+      expect(status).toEqual({ ok: true, op: "status", state: "gone", reason: expect.stringMatching(/^sandbox \w+ was killed by the host: disk limit 4 MiB exceeded/) });
+      // A sandbox that simply does not exist is gone without a reason.
+      expect(await call({ op: "status", sandboxId: "nosuchsandbox0000000" })).toEqual({ ok: true, op: "status", state: "gone" });
+    } finally {
+      await small.close();
+    }
+  }, 60_000);
+
   it("kills the sandbox when the runtime cannot be started", async () => {
-    // A working directory outside what the sandbox may write: the token handover (or the start) fails.
-    const call = provider({ cwd: "/usr/does-not-exist" });
+    // A working directory that does not exist: envd refuses the start.
+    const call = provider({ cwd: "/home/user/does-not-exist" });
     const r = await call(createRequest("s-badcwd", "t"));
     expect(r).toMatchObject({ ok: false, error: { retryable: false } });
     expect(host.list().filter((s) => s.metadata["lakitu.session"] === "s-badcwd")).toEqual([]);

@@ -23,6 +23,7 @@ import {
   TimeoutError,
   type ConnectionOpts,
 } from "e2b";
+import { limitOf } from "../shared/sandboxLimit.js";
 import type { ProviderError, ProviderRequest, ProviderResult } from "../shared/validators.js";
 
 export { providerArgs, vProviderResult } from "../shared/validators.js";
@@ -39,13 +40,25 @@ export type E2bProviderOptions = {
   command?: string | undefined;
   /** Working directory of the runtime. Default `/home/user/workspace`. */
   cwd?: string | undefined;
+  /**
+   * Outbound network of the sandbox. `"component"` (default): only the component's host (from
+   * `LAKITU_URL`) is allowed, everything else denied (E2B's `network.allowOut`/`denyOut`). `"open"`: E2B's
+   * default, the whole internet. Agent code has no network either way when the template's runtime
+   * can give it a namespace of its own (see the README's security section).
+   */
+  network?: "component" | "open" | undefined;
   /** Extra connection options (domain, apiUrl/sandboxUrl for a compatible host, requestTimeoutMs). */
   connection?: Omit<ConnectionOpts, "apiKey"> | undefined;
 };
 
 export const DEFAULT_RUNTIME_COMMAND = "node /opt/lakitu/runtime/main.js";
-/** Where the session token is handed over, relative to the runtime's working directory. */
+/**
+ * Where the session token is handed over, relative to the runtime user's home (E2B resolves relative
+ * paths there; the runtime too): root's home, which only root (the runtime) can read.
+ */
 export const TOKEN_FILE = ".lakitu/session-token";
+/** The runtime runs as root so that it can start agent code as the template's agent user. */
+export const RUNTIME_USER = "root";
 
 /** Maps an SDK error to the contract's error codes. */
 export function toProviderError(e: unknown): ProviderError {
@@ -61,6 +74,40 @@ export function toProviderError(e: unknown): ProviderError {
   // Any other 5xx of E2B's API (500, 502, 504: the SDK's message starts with the status) is transient.
   if (/^5\d\d\b/.test(message)) return { code: "unavailable", message, retryable: true };
   return { code: "internal", message, retryable: false };
+}
+
+/**
+ * E2B's egress rules for a sandbox whose runtime calls `componentUrl`: that host allowed, the rest
+ * denied (allowed entries take precedence over denied ones in E2B); no URL, no internet. `"open"` adds
+ * nothing (E2B's default: the whole internet).
+ */
+export function networkOptions(
+  mode: "component" | "open",
+  componentUrl: string | undefined,
+): { network?: { allowOut: string[]; denyOut: string[] }; allowInternetAccess?: false } {
+  if (mode === "open") return {};
+  // Without a component URL there is nothing to allow: no network at all.
+  if (!componentUrl || !URL.canParse(componentUrl)) return { allowInternetAccess: false };
+  return { network: { allowOut: [new URL(componentUrl).hostname], denyOut: ["0.0.0.0/0"] } };
+}
+
+/**
+ * Why a sandbox is gone, when the API says: the SDK drops the body of a 404, whose message the local
+ * sandbox host uses to name a crossed resource limit. E2B's own 404 names none; then undefined.
+ */
+async function goneReason(sandboxId: string, conn: ConnectionOpts): Promise<string | undefined> {
+  const apiUrl = conn.apiUrl ?? `https://api.${conn.domain ?? process.env.E2B_DOMAIN ?? "e2b.app"}`;
+  try {
+    const res = await fetch(`${apiUrl}/sandboxes/${encodeURIComponent(sandboxId)}`, {
+      headers: { "X-API-KEY": conn.apiKey ?? "" },
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (res.status !== 404) return undefined;
+    const body = (await res.json().catch(() => undefined)) as { message?: unknown } | undefined;
+    return typeof body?.message === "string" && limitOf(body.message) ? body.message.slice(0, 1000) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Returns the handler of the app's provider action. */
@@ -83,7 +130,12 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
   switch (req.op) {
     case "create": {
       const template = req.template ?? options.template ?? process.env.LAKITU_E2B_TEMPLATE ?? "lakitu";
-      const sandbox = await Sandbox.create(template, { ...conn, metadata: req.metadata, timeoutMs: req.timeoutMs });
+      const sandbox = await Sandbox.create(template, {
+        ...conn,
+        metadata: req.metadata,
+        timeoutMs: req.timeoutMs,
+        ...networkOptions(options.network ?? "component", req.envs.LAKITU_URL),
+      });
       const cwd = options.cwd ?? "/home/user/workspace";
       try {
         // The session's secrets go into the process environment, never the command line.
@@ -95,13 +147,14 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
         // where the agent's code could read it back from /proc/<pid>/environ for the whole run.
         const { LAKITU_TOKEN: token, ...envs } = req.envs;
         if (token) {
-          await sandbox.files.write(`${cwd}/${TOKEN_FILE}`, token);
+          await sandbox.files.write(TOKEN_FILE, token, { user: RUNTIME_USER });
           envs.LAKITU_TOKEN_FILE = TOKEN_FILE;
         }
         const handle = await sandbox.commands.run(options.command || process.env.LAKITU_RUNTIME_COMMAND || DEFAULT_RUNTIME_COMMAND, {
           background: true,
           envs,
           cwd,
+          user: RUNTIME_USER,
           timeoutMs: 0,
         });
         await handle.disconnect();
@@ -123,7 +176,10 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
         const processes = await sandbox.commands.list();
         return { ok: true, op: "status", state: processes.length > 0 ? "running" : "gone" };
       } catch (e) {
-        if (e instanceof NotFoundError) return { ok: true, op: "status", state: "gone" };
+        if (e instanceof NotFoundError) {
+          const reason = await goneReason(req.sandboxId, conn);
+          return { ok: true, op: "status", state: "gone", ...(reason ? { reason } : {}) };
+        }
         throw e;
       }
     }

@@ -97,10 +97,7 @@ type ProviderModule = {
 
 function caller(mod: ProviderModule, apiKey = host.apiKey): Call {
   // The command reads the token file and deletes it, as the runtime does; then it stays alive.
-  const command =
-    host.isolation === "bwrap"
-      ? "sh -c 'cat /home/user/workspace/$LAKITU_TOKEN_FILE > /home/user/workspace/t; rm /home/user/workspace/$LAKITU_TOKEN_FILE; sleep 60'"
-      : "sh -c 'cat $LAKITU_TOKEN_FILE > t; rm $LAKITU_TOKEN_FILE; sleep 60'";
+  const command = "sh -c 'cat $HOME/$LAKITU_TOKEN_FILE > t; rm $HOME/$LAKITU_TOKEN_FILE; sleep 60'";
   const handler = mod.e2bProvider({ apiKey, command, connection: { apiUrl: host.url, sandboxUrl: host.url } });
   // JSON round trip: results made in another realm (the edge VM) compare as plain data.
   return async (request) => JSON.parse(JSON.stringify(await handler(undefined, { request }))) as ProviderResult;

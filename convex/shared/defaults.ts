@@ -12,6 +12,9 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 10 * 60_000;
 export const DEFAULT_MAX_EVENT_BATCH = 100;
 export const DEFAULT_MAX_EVENT_BYTES = 16 * 1024;
 export const DEFAULT_MAX_ARTIFACT_BYTES = 10 * 1024 * 1024;
+/** Per run: artifact versions stored, and their bytes together (a runaway agent cannot fill storage). */
+export const DEFAULT_MAX_RUN_ARTIFACTS = 100;
+export const DEFAULT_MAX_RUN_ARTIFACT_BYTES = 100 * 1024 * 1024;
 /** Extra time the sandbox provider keeps a sandbox past the run deadline before killing it itself. */
 export const SANDBOX_TIMEOUT_SLACK_MS = 60_000;
 /** The reaper handles at most this many due sessions per tick; the rest wait for the next tick. */
@@ -43,6 +46,8 @@ export const HARD_LIMITS = {
   maxEventBatch: { min: 1, max: 1_000 },
   maxEventBytes: { min: 256, max: 256 * 1024 },
   maxArtifactBytes: { min: 1, max: 16 * 1024 * 1024 },
+  maxRunArtifacts: { min: 1, max: 10_000 },
+  maxRunArtifactBytes: { min: 1, max: 1024 * 1024 * 1024 },
 } as const;
 
 export const MAX_STAGES = 50;

@@ -13,6 +13,10 @@ export type LakituErrorCode =
   | "model_failed"
   /** One model turn is already in flight for the run; retry when it returns. */
   | "busy"
+  /** The run's runtime already completed (or the run ended): no more artifacts are accepted. */
+  | "uploads_closed"
+  /** The run stored as many artifacts (or bytes) as its quota allows (configure maxRunArtifacts / maxRunArtifactBytes). */
+  | "quota_exceeded"
   /** The app wired Lakitu up wrongly (e.g. no provider, no CONVEX_SITE_URL); the message says how to fix it. */
   | "misconfigured";
 

@@ -37,6 +37,8 @@ const STATUS: Record<LakituErrorCode, number> = {
   model_failed: 502,
   misconfigured: 500,
   busy: 409,
+  uploads_closed: 409,
+  quota_exceeded: 413,
 };
 
 const zEvent = z.object({
@@ -54,6 +56,7 @@ export const zCompleteBody = z
     summary: z.string().optional(),
     error: z.string().optional(),
     manifest: z.array(z.object({ name: z.string(), type: z.string().optional(), sha256: z.string().optional() }).strict()).default([]),
+    eventCount: z.number().int().nonnegative().max(1e9).optional(),
   })
   .strict();
 export const zInboxBody = z.object({ afterSeq: z.number().int().min(-1) }).strict();
@@ -94,11 +97,36 @@ async function readBody(request: Request, max: number): Promise<Uint8Array> {
   return bytes;
 }
 
+/** Bodies and query values that are not UTF-8 are refused with 400 and this code, never decoded lossily. */
+export const INVALID_ENCODING = "invalid_encoding";
+
+function utf8Text(bytes: Uint8Array, what: string): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new HttpProblem(400, INVALID_ENCODING, `${what} is not valid UTF-8; send UTF-8 text (JSON bodies must be UTF-8 encoded)`);
+  }
+}
+
+/** Query values must percent-decode to UTF-8 (URLSearchParams would silently turn bad bytes into U+FFFD). */
+function checkQueryEncoding(url: URL): void {
+  for (const part of url.search.replace(/^\?/, "").split("&")) {
+    const [key, value = ""] = part.split("=");
+    try {
+      decodeURIComponent(key.replace(/\+/g, " "));
+      decodeURIComponent(value.replace(/\+/g, " "));
+    } catch {
+      throw new HttpProblem(400, INVALID_ENCODING, `query parameter "${key.slice(0, 40)}" is not percent-encoded UTF-8`);
+    }
+  }
+}
+
 async function readJson<T>(request: Request, schema: z.ZodType<T>): Promise<T> {
   const bytes = await readBody(request, MAX_JSON_BODY_BYTES);
+  const text = utf8Text(bytes, "request body");
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder().decode(bytes));
+    value = JSON.parse(text);
   } catch (e) {
     throw new HttpProblem(400, "invalid_argument", `body is not valid JSON: ${(e as Error).message}`);
   }
@@ -166,7 +194,12 @@ export function runtimeRoutes({ runtime, gateway }: RuntimeApi): Route[] {
       const events = body.events.map(({ data, ...e }) => (data === undefined ? e : { ...e, data: JSON.stringify(data) }));
       return await ctx.runMutation(runtime.events, { ...auth, events });
     }),
-    route("heartbeat", async (ctx, req) => await ctx.runMutation(runtime.heartbeat, authOf(req))),
+    route("heartbeat", async (ctx, req) => {
+      const auth = authOf(req);
+      // No body is needed; one that is sent must still be UTF-8, like every other route's.
+      utf8Text(await readBody(req, MAX_JSON_BODY_BYTES), "request body");
+      return await ctx.runMutation(runtime.heartbeat, auth);
+    }),
     route("complete", async (ctx, req) => {
       const auth = authOf(req);
       const completion = await readJson(req, zCompleteBody);
@@ -195,6 +228,8 @@ export function runtimeRoutes({ runtime, gateway }: RuntimeApi): Route[] {
     route("artifacts", async (ctx, req) => {
       const auth = authOf(req);
       const url = new URL(req.url);
+      // The body is the file's bytes (any bytes); the name and type must be UTF-8.
+      checkQueryEncoding(url);
       const name = url.searchParams.get("name");
       if (!name) throw new HttpProblem(400, "invalid_argument", "missing ?name=<path inside the output folder>");
       const bytes = await readBody(req, MAX_UPLOAD_BODY_BYTES);

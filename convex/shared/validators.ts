@@ -108,6 +108,22 @@ export type StageInput = Infer<typeof vStageInput>;
 export const vStagePatch = vStageInput.partial();
 export type StagePatch = Infer<typeof vStagePatch>;
 
+/**
+ * The stage settings one run uses, copied from its stage when the run starts, so `updateStage` never
+ * changes a run in progress. `allowedKsas` is resolved (a missing list became the default KSAs).
+ */
+export const vRunSettings = v.object({
+  stageName: v.string(),
+  goals: v.array(v.string()),
+  deliverables: v.array(vDeliverable),
+  allowedKsas: v.array(v.string()),
+  model: v.optional(v.string()),
+  prompt: v.optional(v.string()),
+  limits: v.optional(vStageLimits),
+  requiresApproval: v.optional(v.boolean()),
+});
+export type RunSettings = Infer<typeof vRunSettings>;
+
 /** `paused`: a run reached its budget (steps, cost or duration) and its deliverables did not pass; resumeCard continues it. */
 export const CARD_STATUSES = ["idle", "queued", "running", "awaiting_review", "blocked", "paused", "done", "error"] as const;
 export const vCardStatus = v.union(...CARD_STATUSES.map((s) => v.literal(s)));
@@ -176,6 +192,8 @@ export const vCompletion = v.object({
   summary: v.optional(v.string()),
   error: v.optional(v.string()),
   manifest: v.array(v.object({ name: v.string(), type: v.optional(v.string()), sha256: v.optional(v.string()) })),
+  /** How many events the runtime numbered (its next seq): events below it never stored are marked as a gap. */
+  eventCount: v.optional(v.number()),
 });
 export type Completion = Infer<typeof vCompletion>;
 
@@ -209,7 +227,13 @@ export type ProviderError = Infer<typeof vProviderError>;
 export const vProviderResult = v.union(
   v.object({ ok: v.literal(true), op: v.literal("create"), sandboxId: v.string() }),
   v.object({ ok: v.literal(true), op: v.literal("kill"), killed: v.boolean() }),
-  v.object({ ok: v.literal(true), op: v.literal("status"), state: v.union(v.literal("running"), v.literal("gone")) }),
+  v.object({
+    ok: v.literal(true),
+    op: v.literal("status"),
+    state: v.union(v.literal("running"), v.literal("gone")),
+    /** Why a gone sandbox is gone, when the provider knows (the local host names a crossed resource limit). */
+    reason: v.optional(v.string()),
+  }),
   v.object({ ok: v.literal(true), op: v.literal("extend") }),
   v.object({
     ok: v.literal(true),
@@ -280,13 +304,23 @@ export const vConfigPatch = v.object({
   maxEventBatch: v.optional(v.number()),
   maxEventBytes: v.optional(v.number()),
   maxArtifactBytes: v.optional(v.number()),
+  maxRunArtifacts: v.optional(v.number()),
+  maxRunArtifactBytes: v.optional(v.number()),
   template: v.optional(v.string()),
   templateVersion: v.optional(v.string()),
   /** Let the `web` KSA fetch through the gateway (default off). */
   webEnabled: v.optional(v.boolean()),
   /** Strings to redact from stored events (e.g. key prefixes your provider uses). */
   redact: v.optional(v.array(v.string())),
+  /**
+   * NAMES of environment variables (of the component: `app.use(lakitu, { env })`) whose values are
+   * secrets: redacted from everything stored or sent, like the model keys. The values are read at use
+   * and never stored. Example: `configure({ secrets: ["STRIPE_KEY"] })`.
+   */
+  secrets: v.optional(v.array(v.string())),
   /** Model prices that override or extend the shipped table (by model string). */
   prices: v.optional(v.array(vModelPrice)),
+  /** Names of the app's own KSAs (lakitu/ksa/) stages may list, besides the built-ins; pinned by `lakitu publish`. */
+  appKsas: v.optional(v.array(v.string())),
 });
 export type ConfigPatch = Infer<typeof vConfigPatch>;

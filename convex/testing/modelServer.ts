@@ -11,8 +11,11 @@ export type ScriptedReply = {
   usage?: { prompt_tokens: number; completion_tokens: number; prompt_tokens_details?: { cached_tokens: number } };
   /** A provider-reported cost in USD (as OpenRouter-style `usage.cost`). */
   cost?: number;
+  /** With a status of 400 or more: the JSON error body to answer with (default: an invalid-key error). */
+  errorBody?: unknown;
 };
-export type SeenRequest = { path: string; auth: string | undefined; body: any };
+/** A request as received: `raw` is the body text exactly as it arrived (what a secrets check scans). */
+export type SeenRequest = { path: string; auth: string | undefined; body: any; raw: string };
 
 export type ModelServer = {
   baseURL: string;
@@ -33,12 +36,12 @@ export async function startModelServer(): Promise<ModelServer> {
   const state: Omit<ModelServer, "baseURL" | "close"> = { seen: [], replies: [], hold: null };
   const server: Server = createServer(async (req, res) => {
     const text = await bodyOf(req);
-    state.seen.push({ path: req.url ?? "", auth: req.headers.authorization, body: text ? JSON.parse(text) : null });
+    state.seen.push({ path: req.url ?? "", auth: req.headers.authorization, body: text ? JSON.parse(text) : null, raw: text });
     const r = state.replies.shift() ?? { content: "All done." };
     if (state.hold) await state.hold;
     if (r.status && r.status >= 400) {
       res.writeHead(r.status, { "content-type": "application/json" });
-      res.end(JSON.stringify({ error: { message: "invalid api key", type: "invalid_request_error" } }));
+      res.end(JSON.stringify(r.errorBody ?? { error: { message: "invalid api key", type: "invalid_request_error" } }));
       return;
     }
     const usage = r.usage ?? { prompt_tokens: 10, completion_tokens: 5 };

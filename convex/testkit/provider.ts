@@ -12,6 +12,8 @@ export type FakeSandbox = {
   sandboxId: string;
   sessionId: string;
   envs: Record<string, string>;
+  /** What `status` reports once the sandbox is gone (a crossed resource limit). */
+  goneReason?: string;
   metadata: Record<string, string>;
   alive: boolean;
 };
@@ -39,10 +41,13 @@ export class TestProvider {
     if (!all.length) throw new Error("no sandbox was created");
     return all[all.length - 1];
   }
-  /** Simulates a sandbox dying on its own (OOM, host loss). */
-  crash(sandboxId: string) {
+  /** Simulates a sandbox dying on its own (OOM, host loss); `reason` is what `status` reports then. */
+  crash(sandboxId: string, reason?: string) {
     const s = this.sandboxes.get(sandboxId);
-    if (s) s.alive = false;
+    if (s) {
+      s.alive = false;
+      s.goneReason = reason;
+    }
   }
   async handle(req: ProviderRequest): Promise<ProviderResult> {
     this.calls.push(req);
@@ -61,8 +66,11 @@ export class TestProvider {
         s.alive = false;
         return { ok: true, op: "kill", killed };
       }
-      case "status":
-        return { ok: true, op: "status", state: this.sandboxes.get(req.sandboxId)?.alive ? "running" : "gone" };
+      case "status": {
+        const s = this.sandboxes.get(req.sandboxId);
+        if (s?.alive) return { ok: true, op: "status", state: "running" };
+        return { ok: true, op: "status", state: "gone", ...(s?.goneReason ? { reason: s.goneReason } : {}) };
+      }
       case "extend":
         return { ok: true, op: "extend" };
       case "list": {

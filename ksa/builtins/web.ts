@@ -14,7 +14,10 @@ export const web = defineKSA({
   defaultAllowed: false,
   functions: {
     fetch: {
-      description: `GETs an http(s) URL and returns its status, content type and body as text, cut at maxBytes (default ${DEFAULT_FETCH_BYTES}; truncated tells).`,
+      description:
+        `GETs an http(s) URL and returns its status, content type and body as text, cut at maxBytes (default ${DEFAULT_FETCH_BYTES}; truncated tells). ` +
+        "Public internet hosts only, on ports 80 and 443, no user:pass@; private, loopback, link-local and metadata addresses are refused, " +
+        "at most 5 redirects are followed (each checked the same way), and the whole request has 10 s.",
       params: z.strictObject({
         url: z.url({ protocol: /^https?$/ }).max(4096),
         maxBytes: z.number().int().min(1).max(MAX_FETCH_BYTES).default(DEFAULT_FETCH_BYTES),

@@ -13,7 +13,7 @@ import type { Task } from "../task.js";
 export type Reply = string | { stop: "budget_exceeded" | "max_steps" } | ((observation: string, step: number) => string | Promise<string>);
 
 /** What to do with one request: answer normally, fail it, or cut the connection (before or after handling it). */
-export type Fault = "503" | "429" | "413" | "401" | "stale" | "drop" | "drop-after" | undefined;
+export type Fault = "400" | "503" | "429" | "413" | "401" | "stale" | "drop" | "drop-after" | undefined;
 
 export type RecordedRequest = { path: string; query: string; headers: Record<string, string | string[] | undefined>; body: Buffer; at: number };
 
@@ -119,6 +119,7 @@ export class FakeComponent {
         return;
       }
       if (fault === "503" || fault === "429") return send(res, Number(fault), { ok: false, code: "unavailable", message: "try again" });
+      if (fault === "400") return send(res, 400, { ok: false, code: "invalid_argument", message: "event refused by the fake component" });
       if (fault === "413") return send(res, 413, { ok: false, code: "too_large", message: "batch too large for this deployment" });
       if (fault === "401") return send(res, 401, { ok: false, code: "unauthorized", message: "token revoked" });
       if (fault === "stale") return send(res, 409, { ok: false, code: "stale", message: "generation 0 is stale" });

@@ -1,6 +1,7 @@
 /**
  * The local sandbox host as a child process, for tests whose own environment has no Node (the
- * edge-runtime project): `node --import tsx sandbox/testing/hostProcess.ts [--templates a,b]`.
+ * edge-runtime project): `node --import tsx sandbox/testing/hostProcess.ts [--templates a,b]
+ * [--component-url URL] [--shared-network]`.
  *
  * Prints one JSON line on stdout once listening: `{ url, apiKey, isolation, inspectUrl }`.
  * `GET <inspectUrl>` answers `host.list()` as JSON, so a test can check the host's side of what it did.
@@ -17,7 +18,10 @@ const templatesArg = process.argv.indexOf("--templates");
 const templates = templatesArg > 0 ? process.argv[templatesArg + 1]?.split(",").filter(Boolean) : undefined;
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lakitu-hostprocess-"));
-const host = await startSandboxHost({ root, templates, warn: () => {} });
+const componentArg = process.argv.indexOf("--component-url");
+const componentUrl = componentArg > 0 ? process.argv[componentArg + 1] : undefined;
+const sharedNetwork = process.argv.includes("--shared-network");
+const host = await startSandboxHost({ root, templates, componentUrl, sharedNetwork, warn: () => {} });
 
 const inspect = http.createServer((_req, res) => {
   res.writeHead(200, { "content-type": "application/json" });

@@ -21,6 +21,8 @@ import { startLocalStack, type LocalStack } from "../../cli/embedded/stack.js";
 import { startEmbeddedDeployment } from "../../cli/embedded/deployment.js";
 import { testProvider } from "../../convex/testkit/provider.js";
 import { checkInvariants, scenario, type InvariantOptions } from "./invariants.js";
+import { ScenarioMonitor, type WireToken } from "./monitor.js";
+import { captureLogs } from "./secretScan.js";
 
 export { api };
 export type T = LocalStack["deployment"]["t"];
@@ -66,6 +68,10 @@ export type FaultStack = {
   live(): Array<{ sandboxId: string; metadata: Record<string, string> }>;
   /** Reaper ticks so far (the app's cron, every `reapEveryMs`). */
   reaps: number;
+  /** Checks stuck runs and token revocation while scenarios run (see monitor.ts). */
+  monitor: ScenarioMonitor;
+  /** What this process logged (console, stdout, stderr) since the stack started: scanned for secrets. */
+  logs: string[];
   close(): Promise<void>;
 };
 
@@ -78,12 +84,23 @@ export type FaultStackOptions = {
   reapEveryMs?: number;
   /** Leave the provider's key out of its options so it reads E2B_API_KEY from the environment. */
   keyFromEnv?: boolean;
+  /** The in-scenario monitor's grace past a limit before a run counts as stuck. Default 10 s. */
+  stuckGraceMs?: number;
+  /** Per-sandbox resource limits for the local host (bytes, processes), handed to startLocalStack as `limits`. */
+  hostLimits?: { memoryBytes?: number; diskBytes?: number; shmBytes?: number; maxProcesses?: number };
 };
 
 export async function faultStack(opts: FaultStackOptions = {}): Promise<FaultStack> {
-  const s = await startLocalStack({ warn: () => {}, maxSandboxes: opts.maxSandboxes });
+  // The proxy first: it is where the sandboxes' component bridge forwards (they have no other network).
+  const callbacks = await CallbackProxy.start();
+  const s = await startLocalStack({
+    warn: () => {},
+    maxSandboxes: opts.maxSandboxes,
+    componentUrl: callbacks.url,
+    ...(opts.hostLimits ? { limits: opts.hostLimits } : {}),
+  });
   const { t, url, providerHandle } = s.deployment;
-  const callbacks = await CallbackProxy.start(url);
+  callbacks.target = url;
   let e2b: E2bFaultProxy | undefined;
   if (opts.e2bProxy || opts.keyFromEnv) {
     if (opts.e2bProxy) e2b = await E2bFaultProxy.start(s.host.url);
@@ -94,21 +111,29 @@ export async function faultStack(opts: FaultStackOptions = {}): Promise<FaultSta
       template: "lakitu",
       command: `${process.execPath} ${main}`,
       connection: { apiUrl: e2b?.url ?? s.host.url, sandboxUrl: e2b?.url ?? s.host.url },
+      // A host sharing its network refuses network rules (see cli/embedded/stack.ts).
+      ...(s.host.network === "shared" ? { network: "open" as const } : {}),
     });
   }
   await t.mutation(api.config.configure, { heartbeatTimeoutMs: opts.heartbeatTimeoutMs ?? 3_000 });
   await actionCalls.install();
+  const monitor = new ScenarioMonitor(t, { url, tokens: () => callbacks.tokens, graceMs: opts.stuckGraceMs }).start();
+  const logs = captureLogs();
   const stack: FaultStack = {
     s,
     t,
     callbacks,
     e2b,
     providerHandle,
+    monitor,
+    logs: logs.lines,
     reaps: 0,
     runCard: async (cardId, profile = "plain") => await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: `${callbacks.url}/${profile}` }),
     live: () => s.host.list().map((b) => ({ sandboxId: b.sandboxId, metadata: b.metadata })),
     close: async () => {
       if (timer) clearInterval(timer);
+      logs.stop();
+      await monitor.stop();
       await reaping;
       await callbacks.close();
       await s.close();
@@ -131,15 +156,19 @@ export async function faultStack(opts: FaultStackOptions = {}): Promise<FaultSta
  * The embedded deployment with the test provider (sandboxes in memory: the "runtime" is the test,
  * speaking the real HTTP protocol with the token the provider was given) and the callback proxy.
  */
-export async function simStack(o: { heartbeatTimeoutMs?: number } = {}) {
+export async function simStack(o: { heartbeatTimeoutMs?: number; stuckGraceMs?: number } = {}) {
   testProvider.reset();
   const d = await startEmbeddedDeployment({ providerModule: () => import("../../convex/testkit/provider.js") });
   const callbacks = await CallbackProxy.start(d.url);
   await d.t.mutation(api.config.configure, { heartbeatTimeoutMs: o.heartbeatTimeoutMs ?? 60_000 });
+  const monitor = new ScenarioMonitor(d.t, { url: d.url, tokens: () => callbacks.tokens, graceMs: o.stuckGraceMs }).start();
+  const logs = captureLogs();
   return {
     t: d.t as T,
     url: d.url,
     callbacks,
+    monitor,
+    logs: logs.lines,
     provider: testProvider,
     live: () => testProvider.alive().map((b) => ({ sandboxId: b.sandboxId, metadata: b.metadata })),
     runCard: async (cardId: string, profile = "plain") =>
@@ -151,6 +180,8 @@ export async function simStack(o: { heartbeatTimeoutMs?: number } = {}) {
       return env!;
     },
     close: async () => {
+      logs.stop();
+      await monitor.stop();
       await callbacks.close();
       await d.close();
     },
@@ -279,6 +310,8 @@ export class CallbackProxy {
   private counters = new Map<string, number>();
   /** Seqs of events the component acknowledged (2xx), per session. */
   readonly acked = new Map<string, Set<number>>();
+  /** The token (and generation) each session presented, by session id. */
+  readonly tokens = new Map<string, WireToken>();
   /** Faults applied, by kind. */
   readonly applied: Record<string, number> = {};
   requests = 0;
@@ -288,13 +321,14 @@ export class CallbackProxy {
 
   private constructor(
     private readonly server: http.Server,
-    private readonly target: string,
+    /** The component's route prefix; set once the deployment is up (the proxy starts first). */
+    public target: string,
     private readonly port: number,
   ) {
     this.url = `http://127.0.0.1:${port}`;
   }
 
-  static async start(target: string): Promise<CallbackProxy> {
+  static async start(target = ""): Promise<CallbackProxy> {
     let proxy!: CallbackProxy;
     const server = http.createServer((req, res) => void proxy.handle(req, res));
     server.keepAliveTimeout = 1_000;
@@ -350,6 +384,9 @@ export class CallbackProxy {
       if (typeof v === "string") headers[k] = v;
     }
     const sessionId = /^Bearer lkt\.([^.]+)\./.exec(headers.authorization ?? "")?.[1] ?? "?";
+    const bearer = /^Bearer\s+(\S+)$/.exec(headers.authorization ?? "")?.[1];
+    const generation = Number(headers["x-lakitu-generation"]);
+    if (bearer && sessionId !== "?" && Number.isInteger(generation) && !this.tokens.has(sessionId)) this.tokens.set(sessionId, { token: bearer, generation });
     const key = `${profile}/${sessionId}/${route}`;
     const n = this.counters.get(key) ?? 0;
     this.counters.set(key, n + 1);
@@ -666,12 +703,40 @@ export const actionCalls = {
 // ---------------------------------------------------------------------------------------------
 // invariants, with the stack's sandboxes and the proxy's acknowledgements
 
-type Checkable = Pick<FaultStack, "t" | "live" | "callbacks">;
+type Checkable = Pick<FaultStack, "t" | "live" | "callbacks"> & { monitor?: ScenarioMonitor; logs?: string[] };
+
+/** The checker's options for a stack: its sandboxes, the proxy's acknowledgements, the tokens it saw and its logs. */
+export function stackOptions(fs: Checkable): InvariantOptions {
+  const logs = fs.logs;
+  return {
+    live: fs.live,
+    acked: (s) => fs.callbacks.acked.get(s),
+    tokens: () => [...fs.callbacks.tokens.values()].map((w) => w.token),
+    ...(logs ? { logs: () => logs } : {}),
+  };
+}
+
+/**
+ * Runs the checker for these cards and adds what the monitor saw during the scenario (stuck runs,
+ * tokens accepted after the agent phase ended). Does not throw.
+ */
+export async function checkScenario(fs: Checkable, cardIds: string[] | undefined, extra: Partial<InvariantOptions> = {}, full = false) {
+  if (fs.monitor) await fs.monitor.tick();
+  const r = await checkInvariants(fs.t, { ...stackOptions(fs), ...(cardIds ? { cardIds } : {}), ...extra }, full);
+  const seen = fs.monitor?.violations(cardIds) ?? [];
+  for (const v of seen) {
+    r.violations.push(v);
+    const k = /^\[(\w+)\]/.exec(v)?.[1] ?? "?";
+    r.byInvariant[k] = (r.byInvariant[k] ?? 0) + 1;
+    r.checks++;
+  }
+  return r;
+}
 
 /** Checks every invariant for these cards (counting one scenario) and throws on a violation. */
 export async function invariantsHold(fs: Checkable, cardIds: string[], extra: Partial<InvariantOptions> = {}) {
   scenario();
-  const r = await checkInvariants(fs.t, { cardIds, live: fs.live, acked: (s) => fs.callbacks.acked.get(s), ...extra });
+  const r = await checkScenario(fs, cardIds, extra);
   violated(r.violations);
   return r;
 }
@@ -682,7 +747,7 @@ function violated(violations: string[]) {
 
 /** The full check over everything the stack holds (end of a file; not a scenario). */
 export async function everythingHolds(fs: Checkable, extra: Partial<InvariantOptions> = {}) {
-  const r = await checkInvariants(fs.t, { live: fs.live, acked: (s) => fs.callbacks.acked.get(s), ...extra }, true);
+  const r = await checkScenario(fs, undefined, { everyTable: true, ...extra }, true);
   violated(r.violations);
   return r;
 }

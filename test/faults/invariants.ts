@@ -2,9 +2,11 @@
  * The one invariant checker every fault scenario ends with. It reads the component's tables (and the
  * sandbox host, and what the callback proxy saw) and checks:
  *
- * 1. stuck        no active run past its deadline + grace (queued/provisioning runs without a deadline:
- *                 past queuedAt + provisionGraceMs + grace); no card queued/running on a run that ended
- *                 more than `grace` ago.
+ * 1. stuck        no active run past the earliest limit the watchdog or the reaper acts on, + grace
+ *                 (`stuckDue`: its deadline; for a running session, last heartbeat + heartbeat timeout and
+ *                 last activity + idle limit; queued/provisioning: queuedAt + provisionGraceMs); no card
+ *                 queued/running on a run that ended more than `grace` ago. Names card, run, status and
+ *                 how far past. (monitor.ts checks the same during every scenario.)
  * 2. sandboxes    no live sandbox (the host's list, or the test provider's) for a terminal run, and (in a
  *                 full check) none for a run that does not exist.
  * 3. artifacts    every artifact row's blob exists and hashes to its sha256; every file of an accepted
@@ -12,11 +14,15 @@
  * 4. events       per run, runtime events are seqs 0..n-1 (no gap), no (run, seq) twice, component events
  *                 are 1_000_000_001.. without gap, and every event the component acknowledged (as seen by
  *                 the callback proxy) is stored.
- * 5. tokens       every session of a terminal run has its token hash cleared.
+ * 5. tokens       once a run left the agent phase (its first transition out of queued/provisioning/
+ *                 running), its sessions' token hashes are cleared within `revokeGraceMs`, and none was
+ *                 revoked later than that. (monitor.ts also presents each token to /heartbeat then.)
  * 6. audit        each run's rows in `transitions` are a path of RUN_TRANSITIONS from none→queued to its
  *                 current status; each card's rows chain to its current status and stage.
  * 7. secrets      no document of the card (card, runs, sessions, events, artifacts and their bytes,
- *                 inbox, transitions) holds a Lakitu token or any of the given secret values.
+ *                 inbox, transitions) holds a Lakitu token or any of the given secret values, literal or
+ *                 encoded (secretScan.ts); nor, when given, any table of any component (`everyTable`),
+ *                 the model server's requests or the captured logs.
  * 8. budget       no run spent past its budget: its model turns (reserved or settled) are at most its
  *                 maxSteps, its cost at most its maxCostUsd, at most one turn is in flight, and, where
  *                 the model server's own count of calls is given, that count is at most maxSteps and
@@ -33,7 +39,7 @@ import { fileURLToPath } from "node:url";
 import { api } from "../../convex/component/_generated/api.js";
 import type { Doc, Id } from "../../convex/component/_generated/dataModel.js";
 import { RUN_TRANSITIONS } from "../../convex/model/machine.js";
-import { TOKEN_PATTERN } from "../../convex/model/tokens.js";
+import { everyTable, findLeaks, needles, type Needle } from "./secretScan.js";
 import { COMPONENT_EVENT_SEQ_BASE } from "../../convex/shared/defaults.js";
 import { DEFAULT_MAX_STEPS } from "../../convex/gateway/task.js";
 import type { RunStatus } from "../../convex/shared/validators.js";
@@ -50,8 +56,20 @@ export type InvariantOptions = {
   live: () => Array<{ sandboxId: string; metadata: Record<string, string> }>;
   /** Events the component acknowledged, per session id (from the callback proxy). */
   acked?: (sessionId: string) => Iterable<number> | undefined;
-  /** Values that must not be stored anywhere (provider and model keys). */
+  /** Values that must not be stored anywhere (provider and model keys), literal or encoded. */
   secrets?: string[];
+  /** Session tokens seen on the wire (the callback proxy sees them all): looked for in their encoded forms too. */
+  tokens?: () => Iterable<string>;
+  /** Bodies the loopback model server received: no token or key may reach the model. */
+  modelRequests?: () => string[];
+  /** Captured logs (this process's console/stdout, the sandbox's command output). */
+  logs?: () => string[];
+  /** Also read every table of every component (the agent's threads and messages included) and every stored file. */
+  everyTable?: boolean;
+  /** How long after the agent phase ended a session's token may still be accepted. Default 5 s. */
+  revokeGraceMs?: number;
+  /** Leave this check out of the suite's counts (a test that breaks an invariant on purpose). */
+  untallied?: boolean;
   /** The model server's own count of calls made for a run (a loopback server sees them all). */
   modelCalls?: (runId: string) => number | undefined;
   /** Slack past a deadline before a run counts as stuck. Default 5 s. */
@@ -113,6 +131,62 @@ async function load(t: TLike, cardIds?: string[]): Promise<{ cards: CardData[]; 
   });
 }
 
+const AGENT_PHASE = new Set<string>(["queued", "provisioning", "running"]);
+
+/** When the run left the agent phase (its first transition out of queued/provisioning/running), from the audit rows. */
+function agentPhaseEnd(rows: Doc<"transitions">[]): { at: number; from: string; to: string } | undefined {
+  const row = rows.find((r) => AGENT_PHASE.has(r.from) && !AGENT_PHASE.has(r.to));
+  return row && { at: row._creationTime, from: row.from, to: row.to };
+}
+
+/**
+ * The earliest moment by which the watchdog or the reaper must have ended an active run: its deadline;
+ * for a running session, its last heartbeat + heartbeat timeout and its last activity + idle limit; for
+ * a run not yet running, its queue time + the provision grace.
+ */
+export function stuckDue(run: Doc<"runs">, sessions: Doc<"sessions">[], provisionGraceMs: number): { at: number; what: string } {
+  const limits: Array<{ at: number; what: string }> = [];
+  if (run.deadline !== undefined) limits.push({ at: run.deadline, what: "deadline" });
+  if (run.status === "queued" || run.status === "provisioning") limits.push({ at: run.queuedAt + provisionGraceMs, what: "provision grace" });
+  const live = sessions.find((x) => x._id === run.sessionId) ?? sessions[sessions.length - 1];
+  if (run.status === "running" && live && live.state === "running") {
+    const beat = live.heartbeatAt ?? live.startedAt ?? live.intendedAt;
+    limits.push({ at: beat + live.heartbeatTimeoutMs, what: `heartbeat timeout (last heartbeat ${new Date(beat).toISOString()}, timeout ${live.heartbeatTimeoutMs} ms)` });
+    const active = live.lastActivityAt ?? live.startedAt ?? live.intendedAt;
+    limits.push({ at: active + live.idleTimeoutMs, what: `idle limit (last activity ${new Date(active).toISOString()}, limit ${live.idleTimeoutMs} ms)` });
+    if (live.deadline !== undefined) limits.push({ at: live.deadline, what: "session deadline" });
+  }
+  if (limits.length === 0) limits.push({ at: Number.POSITIVE_INFINITY, what: "deadline (none set)" });
+  return limits.reduce((a, b) => (b.at < a.at ? b : a));
+}
+
+function secretNeedles(o: InvariantOptions): Needle[] {
+  return needles([
+    ...(o.secrets ?? []).map((value, i) => ({ label: `secret #${i + 1} (${value.slice(0, 6)}…)`, value })),
+    ...[...(o.tokens?.() ?? [])].map((value) => ({ label: `the session token of ${value.split(".")[1] ?? "?"}`, value })),
+  ]);
+}
+
+/**
+ * The secrets invariant beyond the cards' own documents: every table of every component (when
+ * `everyTable`), what the model server received, and the captured logs. One check per source.
+ */
+async function scanSources(t: TLike, o: InvariantOptions): Promise<{ checks: number; violations: string[] }> {
+  const ns = secretNeedles(o);
+  const violations: string[] = [];
+  let checks = 0;
+  const scan = (source: string, docs: Array<{ where: string; text: string }>) => {
+    checks++;
+    const found: string[] = [];
+    for (const d of docs) for (const l of findLeaks(d.text, ns)) found.push(`${l} in ${d.where}`);
+    if (found.length) violations.push(`[secrets] ${source}: ${found.slice(0, 20).join("; ")}${found.length > 20 ? ` (+${found.length - 20} more)` : ""}`);
+  };
+  if (o.everyTable) scan("every table", await everyTable(t));
+  if (o.modelRequests) scan("model server", o.modelRequests().map((text, i) => ({ where: `request #${i + 1}`, text })));
+  if (o.logs) scan("logs", o.logs().map((text, i) => ({ where: `log line ${i + 1}: ${JSON.stringify(text.slice(0, 80))}`, text })));
+  return { checks, violations };
+}
+
 function parseCardState(s: string): { status: string; stage?: string } {
   const at = s.indexOf("@");
   return at < 0 ? { status: s } : { status: s.slice(0, at), stage: s.slice(at + 1) };
@@ -130,13 +204,8 @@ function evaluate(data: Awaited<ReturnType<typeof load>>, o: InvariantOptions, f
     if (!ok) violations.push(`[${invariant}] ${message()}`);
   };
   const live = o.live();
-  const secrets = (o.secrets ?? []).filter((s) => s.length >= 8);
-  const leaks = (text: string) => {
-    const found: string[] = [];
-    if (new RegExp(TOKEN_PATTERN.source).test(text)) found.push("a Lakitu session token");
-    for (const s of secrets) if (text.includes(s)) found.push(`secret ${s.slice(0, 6)}…`);
-    return found;
-  };
+  const ns = secretNeedles(o);
+  const leaks = (text: string) => findLeaks(text, ns);
   let runs = 0;
   let events = 0;
   for (const { card, runs: cardRuns, artifacts, cardTransitions } of data.cards) {
@@ -193,20 +262,30 @@ function evaluate(data: Awaited<ReturnType<typeof load>>, o: InvariantOptions, f
       events += evs.length;
       const rid = run._id;
       const terminal = TERMINAL.has(run.status);
-      // 1. stuck (run)
+      // 1. stuck (run): past the earliest limit the watchdog or the reaper should have acted on.
       if (!terminal) {
-        const limit = run.deadline !== undefined ? run.deadline + grace : run.queuedAt + data.provisionGraceMs + grace;
-        check("stuck", now <= limit, () => `run ${rid} is still ${run.status} ${now - limit} ms past its ${run.deadline !== undefined ? "deadline" : "provision grace"} + grace`);
+        const due = stuckDue(run, sessions, data.provisionGraceMs);
+        check("stuck", now <= due.at + grace, () =>
+          `card ${cid} run ${rid} is still ${run.status} ${now - due.at - grace} ms past its ${due.what} (${new Date(due.at).toISOString()}) + grace ${grace} ms`);
       }
       // 2. sandboxes
       if (terminal) {
         const alive = live.filter((b) => b.metadata["lakitu.run"] === rid);
         check("sandboxes", alive.length === 0, () => `run ${rid} is ${run.status} but sandbox(es) ${alive.map((b) => b.sandboxId).join(", ")} are alive`);
       }
-      // 5. tokens
-      if (terminal) {
+      // 5. tokens: revoked when the agent phase ended (not only once the run is over).
+      const agentEnd = agentPhaseEnd(transitions);
+      if (terminal || agentEnd !== undefined) {
         const armed = sessions.filter((s) => s.tokenHash !== undefined);
-        check("tokens", armed.length === 0, () => `run ${rid} is ${run.status} but session(s) ${armed.map((s) => `${s._id} (${s.state})`).join(", ")} still hold a token`);
+        const revokeGrace = o.revokeGraceMs ?? 5_000;
+        const overdue = agentEnd === undefined ? armed : armed.filter(() => now > agentEnd.at + revokeGrace);
+        check("tokens", overdue.length === 0, () =>
+          `card ${cid} run ${rid} is ${run.status}${agentEnd ? ` (agent phase ended ${agentEnd.from}→${agentEnd.to} ${now - agentEnd.at} ms ago)` : ""} but session(s) ${overdue.map((s) => `${s._id} (${s.state})`).join(", ")} still hold a token`);
+        if (agentEnd !== undefined) {
+          const late = sessions.filter((s) => s.revokedAt !== undefined && s.revokedAt > agentEnd.at + revokeGrace);
+          check("tokens", late.length === 0, () =>
+            `card ${cid} run ${rid}: session(s) ${late.map((s) => `${s._id} revoked ${s.revokedAt! - agentEnd.at} ms`).join(", ")} after the agent phase ended (limit ${revokeGrace} ms)`);
+        }
       }
       // 4. events
       const runtimeSeqs = evs.filter((e) => e.seq < COMPONENT_EVENT_SEQ_BASE).map((e) => e.seq);
@@ -302,6 +381,14 @@ export async function checkInvariants(t: TLike, o: InvariantOptions, full = fals
     if (report.violations.length === 0 || Date.now() >= end) break;
     await new Promise((r) => setTimeout(r, 250));
   }
+  // Leaks do not settle: the extra sources are read once, after the eventual invariants settled.
+  const extra = await scanSources(t, o);
+  if (extra.checks) {
+    report.checks += extra.checks;
+    report.violations.push(...extra.violations);
+    report.byInvariant.secrets = (report.byInvariant.secrets ?? 0) + extra.checks;
+  }
+  if (o.untallied) return report;
   tally.checks += report.checks;
   tally.violations += report.violations.length;
   for (const [k, v] of Object.entries(report.byInvariant)) tally.byInvariant[k] = (tally.byInvariant[k] ?? 0) + v;

@@ -4,14 +4,14 @@
  * ANTHROPIC_API_KEY, OPENROUTER_API_KEY, LAKITU_COMPATIBLE_API_KEY) are set to fake values in the
  * host environment. The stage's model is `compatible/leaky`: a loopback OpenAI-compatible server, called
  * by the component's gateway with the compatible key, whose reply is code an agent could well write —
- * it dumps /proc/self/environ and process.env, prints the session token it finds there, writes it to a
- * file in the output folder, and starts a child process. The scripted model cannot do that; a real
- * model can, so this is the honest way to make an agent print its own token.
+ * it dumps /proc/self/environ and process.env, searches its own memory for the session token, prints
+ * and writes what it found, and starts a child process. The scripted model cannot do that; a real model
+ * can. It finds nothing: agent code runs in an executor process of its own, as another uid.
  *
  * Checked while the agent works: no sandbox process has a provider or model key in its environment or
  * command line, no process has the token in its command line, and no process the agent started has the
  * token in its environment. Checked after: the token and keys appear in no stored event, document,
- * artifact or transcript, and never reached the model provider; the printed token was redacted.
+ * artifact or transcript, and never reached the model provider.
  * A second, direct check drives /events and /complete with the token and keys in the text, so the
  * component's own redaction is tested without the runtime's in front of it.
  */
@@ -39,8 +39,8 @@ let secrets: string[] = [];
 let processesChecked = 0;
 
 // What a hostile agent tries: the environment, process.env, the token file the provider wrote, and at
-// last its own process's memory (the agent's code runs in a worker thread of the runtime process, so
-// /proc/self/mem holds the runtime's copy of the token).
+// last its own process's memory. The agent's code runs in an executor process of its own, as another
+// uid than the runtime: none of these hold the token (the runtime's memory is out of its reach).
 const LEAKY_CODE = [
   "I will look around first.",
   "",
@@ -119,7 +119,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   try {
-    if (fs) await everythingHolds(fs, { secrets });
+    if (fs) await everythingHolds(fs, { secrets, modelRequests: () => modelRequests.map((r) => r.body) });
   } finally {
     await fs?.close();
     console.log(`secrets: ${processesChecked} sandbox processes inspected (environ, cmdline); ${modelRequests.length} model requests inspected`);
@@ -141,7 +141,7 @@ function proc(pid: number, what: "environ" | "cmdline"): string[] {
 }
 
 describe("secrets stay out of sandboxes, events and documents", () => {
-  test("an agent that dumps its environment and prints its own token: keys never reach the sandbox; the token is redacted everywhere", async () => {
+  test("an agent that dumps its environment and searches its own memory finds no token; keys never reach the sandbox; nothing secret is stored", async () => {
     const { boardId } = await board(fs.t, "secrets", { maxAttempts: 1, model: "compatible/leaky" });
     const cardId = await addCard(fs.t, boardId, "leaky agent");
     const { runId } = await fs.runCard(cardId);
@@ -176,24 +176,21 @@ describe("secrets stay out of sandboxes, events and documents", () => {
     expect((await settle(fs.t, cardId)).status).toBe("done");
     expect((await run(fs.t, runId)).status).toBe("succeeded");
 
-    // The agent did print the token; what was stored says [redacted].
     const { events } = await fs.t.query(api.events.listEvents, { runId, limit: 500 });
     const output = events.find((e) => e.kind === "output")?.text ?? "";
-    // The agent did get hold of its token (from its own memory) and printed it.
-    expect(output).toContain(`found a token of ${token.length} characters in my own memory`);
-    expect(output).toContain("my token: [redacted]");
+    // The agent found no token anywhere it could look, its own memory included.
+    expect(output).toContain("found a token of 0 characters in my own memory");
+    expect(output).toMatch(/my token: \n/);
     expect(output).toContain("process.env.LAKITU_TOKEN = undefined");
     expect(output).toContain("token file still there: false");
     const all = JSON.stringify(events);
     expect(all.includes(token)).toBe(false);
     for (const s of secrets) expect(all.includes(s)).toBe(false);
-    // The file holding the token was refused by the uploader, not stored.
-    expect(events.some((e) => e.kind === "error" && (e.text ?? "").includes("leak.txt contains the session token"))).toBe(true);
-    expect((await fs.t.query(api.artifacts.listArtifacts, { cardId })).map((a) => a.name)).toEqual(["report.md"]);
+    // What it wrote holds no token, so it was stored like any file.
+    expect((await fs.t.query(api.artifacts.listArtifacts, { cardId })).map((a) => a.name).sort()).toEqual(["leak.txt", "report.md"]);
     // The conversation (what the model saw and said) and the model provider never saw the token or a key
     // other than its own, which the gateway sends as its bearer.
     const transcript = JSON.stringify(await fs.t.query(api.transcripts.transcript, { cardId, limit: 200 }));
-    expect(transcript).toContain("[redacted]");
     expect(transcript.includes(token)).toBe(false);
     expect(modelRequests.length).toBeGreaterThanOrEqual(2);
     for (const r of modelRequests) {
@@ -201,7 +198,7 @@ describe("secrets stay out of sandboxes, events and documents", () => {
       expect(r.body.includes(token)).toBe(false);
       for (const s of secrets) expect(r.body.includes(s)).toBe(false);
     }
-    await invariantsHold(fs, [cardId], { secrets: [...secrets, token] });
+    await invariantsHold(fs, [cardId], { secrets: [...secrets, token], modelRequests: () => modelRequests.map((r) => r.body) });
   }, 60_000);
 });
 
