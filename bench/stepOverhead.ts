@@ -17,7 +17,7 @@ export async function stepOverhead(runs = 50): Promise<Row[]> {
     const ready = make();
     const warm: number[] = [];
     for (let i = 0; i < runs; i++) {
-      await ready.warm(); // as in the agent loop: the worker boots while the model thinks
+      await ready.warm(); // as in the agent loop: the executor process boots while the model thinks
       const t = performance.now();
       const r = await ready.run("console.log(1)", { step: i });
       warm.push(performance.now() - t);
@@ -34,9 +34,9 @@ export async function stepOverhead(runs = 50): Promise<Row[]> {
     }
     await tight.close();
     return [
-      { section: "agent step", metric: `execution overhead, warm worker (median, ${runs} steps)`, value: ms(median(warm)) },
-      { section: "agent step", metric: "execution overhead, warm worker (p95)", value: ms(p95(warm)) },
-      { section: "agent step", metric: "back to back, worker boot included (median / p95)", value: `${ms(median(back))} / ${ms(p95(back))}` },
+      { section: "agent step", metric: `execution overhead, warm executor process (median, ${runs} steps)`, value: ms(median(warm)) },
+      { section: "agent step", metric: "execution overhead, warm executor process (p95)", value: ms(p95(warm)) },
+      { section: "agent step", metric: "back to back, executor process boot included (median / p95)", value: `${ms(median(back))} / ${ms(p95(back))}` },
     ];
   } finally {
     await rm(dir, { recursive: true, force: true });
