@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandboxHost, type SandboxHost } from "../../sandbox/host.js";
 import { tempRoot, waitFor } from "../../sandbox/testing/helpers.js";
 import type { ProviderRequest, ProviderResult } from "../shared/validators.js";
-import { e2bProvider, type E2bProviderOptions } from "./e2b.js";
+import { e2bProvider, networkOptions, type E2bProviderOptions } from "./e2b.js";
 
 let host: SandboxHost;
 const deployment = `dep-${Date.now()}`;
@@ -54,6 +54,25 @@ function cmdlinesContaining(needle: string): number[] {
   }
   return found;
 }
+
+describe("networkOptions: the egress rules the provider creates sandboxes with", () => {
+  it("allows only the component's host by default, nothing without a URL, and E2B's default when open", () => {
+    expect(networkOptions("component", "https://happy-otter-123.convex.site/lakitu")).toEqual({
+      network: { allowOut: ["happy-otter-123.convex.site"], denyOut: ["0.0.0.0/0"] },
+    });
+    expect(networkOptions("component", undefined)).toEqual({ allowInternetAccess: false });
+    expect(networkOptions("component", "not a url")).toEqual({ allowInternetAccess: false });
+    expect(networkOptions("open", "https://happy-otter-123.convex.site/lakitu")).toEqual({});
+  });
+
+  it("the local host accepts the component-only rules (it gives sandboxes no network but its bridge)", async () => {
+    const call = provider();
+    const created = ok(await call({ ...createRequest("s-net", "tok-net-0123456789"), envs: { LAKITU_TOKEN: "tok-net-0123456789", LAKITU_URL: "http://127.0.0.1:9/lakitu" } }));
+    const sandboxId = (created as { sandboxId: string }).sandboxId;
+    expect(host.list().some((s) => s.sandboxId === sandboxId)).toBe(true);
+    expect(await call({ op: "kill", sandboxId })).toEqual({ ok: true, op: "kill", killed: true });
+  });
+});
 
 describe("e2bProvider against the local sandbox host", () => {
   it("creates a sandbox whose runtime gets the token in a file it deletes: never in an environment or a command line", async () => {
