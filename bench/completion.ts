@@ -18,6 +18,7 @@ import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
 import { testProvider } from "../convex/testkit/provider.js";
 import { median, ms, p95, type Row } from "./stats.js";
+import { listAll } from "../convex/testing/listAll.js";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 const REPORT = "# Report\n\nSea otters use rocks as tools to open shellfish.\n";
@@ -74,7 +75,7 @@ export async function completionDetection(samples = 30, pollEveryMs = 1_000): Pr
       while ((await t.query(api.cards.getCard, { cardId }))?.status !== "done") await sleep(20);
       await poller;
       stop = true;
-      const rows = await t.query(api.runs.listTransitions, { cardId });
+      const rows = (await listAll(t, api.runs.listTransitions, { cardId })).reverse();
       const doneAt = rows.find((x) => x.entity === "card" && x.to.startsWith("done"))!.at;
       const checkingAt = rows.find((x) => x.entity === "run" && x.to === "checking")!.at;
       ours.push(doneAt - t0);

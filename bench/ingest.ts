@@ -3,6 +3,7 @@ import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
 import { testProvider } from "../convex/testkit/provider.js";
 import type { Row } from "./stats.js";
+import { listAll } from "../convex/testing/listAll.js";
 
 export async function ingest(total = 1000): Promise<Row[]> {
   testProvider.reset();
@@ -25,7 +26,7 @@ export async function ingest(total = 1000): Promise<Row[]> {
         requests++;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const stored = (await t.query(api.events.listEvents, { runId, limit: 1000 })).events.length;
+      const stored = (await listAll(t, api.events.listEvents, { runId })).length;
       if (stored !== total) throw new Error(`stored ${stored} of ${total} events`);
       await t.mutation(api.runs.cancelRun, { runId });
       // Each request is one HTTP action that runs one mutation: two Convex function calls.

@@ -6,6 +6,7 @@ import { Sandbox } from "e2b";
 import { api } from "../convex/component/_generated/api.js";
 import { startLocalStack, type LocalStack } from "../cli/embedded/stack.js";
 import { median, ms, p95, type Row } from "./stats.js";
+import { listAll } from "../convex/testing/listAll.js";
 
 async function board(s: LocalStack, name: string) {
   return await s.deployment.t.mutation(api.boards.createBoard, {
@@ -35,7 +36,7 @@ export async function coldStart(runs = 10): Promise<Row[]> {
       const t0 = performance.now();
       const { runId } = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url });
       // Runtime ready = its first event (it has parsed its env, fetched its task and started).
-      while ((await t.query(api.events.listEvents, { runId, limit: 1 })).events.length === 0) await new Promise((r) => setTimeout(r, 5));
+      while ((await listAll(t, api.events.listEvents, { runId })).length === 0) await new Promise((r) => setTimeout(r, 5));
       ready.push(performance.now() - t0);
       while ((await t.query(api.cards.getCard, { cardId }))?.status !== "done") await new Promise((r) => setTimeout(r, 20));
     }
@@ -62,7 +63,7 @@ export async function concurrent(cards: number): Promise<Row[]> {
     const deadline = Date.now() + 15 * 60_000;
     let done = 0;
     while (Date.now() < deadline) {
-      const list = await t.query(api.cards.listCards, { boardId, limit: 200 });
+      const list = await listAll(t, api.cards.listCards, { boardId });
       done = list.filter((c) => c.status === "done").length;
       const stuck = list.filter((c) => c.status === "blocked" || c.status === "error");
       if (stuck.length) throw new Error(`${stuck.length} card(s) ${stuck[0].status}: ${stuck[0].note}`);
@@ -73,7 +74,7 @@ export async function concurrent(cards: number): Promise<Row[]> {
     if (done !== cards) throw new Error(`only ${done} of ${cards} cards finished`);
     const durations: number[] = [];
     for (const cardId of ids) {
-      const [run] = await t.query(api.runs.listRuns, { cardId, limit: 1 });
+      const [run] = await listAll(t, api.runs.listRuns, { cardId });
       durations.push((run.endedAt ?? 0) - run.queuedAt);
     }
     return [

@@ -27,6 +27,9 @@ import { registerRoutes } from "./client/index.js";
 import type { ComponentApi } from "./component/_generated/component.js";
 import { testProvider, TestProvider, type FakeSandbox } from "./testkit/provider.js";
 import { TestRuntime, type Fetcher } from "./testkit/runtime.js";
+import { LimitsChecker } from "./testkit/limitsChecker.js";
+import type { LimitsOption } from "./testkit/limits.js";
+import { onTestFinished } from "vitest";
 
 export { testProvider, TestProvider, TestRuntime, type FakeSandbox };
 
@@ -34,11 +37,24 @@ const modules = import.meta.glob("./component/**/*.ts");
 
 type Modules = Record<string, () => Promise<any>>;
 
-/** Registers the component and its nested components (workflow with its workpool, and agent). */
-export function register(t: TestConvex<SchemaDefinition<GenericSchema, boolean>>, name = "lakitu"): void {
-  t.registerComponent(name, schema, modules);
-  workflowTest.register(t, `${name}/workflow`);
-  agentTest.register(t, `${name}/agent`);
+/**
+ * Registers the component and its nested components (workflow with its workpool, and agent).
+ * Their functions are checked against Convex's production limits (`limits`, default "cloud"; or
+ * "selfHosted", or `false`): one that exceeds a limit fails as on a deployment, and fails the test
+ * naming the function, the limit and the measured figure. Returns the checker (`violations`).
+ */
+export function register(t: TestConvex<SchemaDefinition<GenericSchema, boolean>>, name = "lakitu", opts: { limits?: LimitsOption } = {}): LimitsChecker {
+  const limits = new LimitsChecker({ limits: opts.limits ?? "cloud" });
+  const checked = limits.attach({ registerComponent: t.registerComponent.bind(t) });
+  checked.registerComponent(name, schema, modules);
+  workflowTest.register(checked as typeof t, `${name}/workflow`);
+  agentTest.register(checked as typeof t, `${name}/agent`);
+  try {
+    onTestFinished(() => limits.assertClean());
+  } catch {
+    // Registered outside a test (beforeAll, module scope): check `limits.assertClean()` yourself.
+  }
+  return limits;
 }
 
 /** The in-memory provider as a module: it exports `provider`, like the app's own provider file. */

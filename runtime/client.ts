@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
  * sent, so the token can only ever leave in the Authorization header.
  */
 import { redactor } from "./redact.js";
+import { MAX_ROUTE_UPLOAD_BYTES } from "../convex/shared/uploadLimits.js";
 
 export type RetryPolicy = {
   /** First backoff. Default 250 ms. */
@@ -28,6 +29,8 @@ export const DEFAULT_RETRY: RetryPolicy = { initialMs: 250, maxMs: 5_000, factor
 /** Before the task (and its deadline) is known, calls give up after this long. */
 export const BOOTSTRAP_GIVE_UP_MS = 5 * 60_000;
 const DEFAULT_ATTEMPT_TIMEOUT_MS = 30_000;
+/** Attempts to send bytes to a storage upload URL. */
+const STORAGE_ATTEMPTS = 3;
 
 export type ClientOptions = {
   url: string;
@@ -36,6 +39,11 @@ export type ClientOptions = {
   retry?: Partial<RetryPolicy>;
   /** Injected for tests. */
   fetch?: typeof fetch;
+  /**
+   * The storage upload URLs' origin, when this sandbox may reach it (E2B allows it in the sandbox's
+   * egress): files then go straight to storage, past the 20 MiB of the component's route.
+   */
+  storageOrigin?: string;
   /** Called once, the first time the component says the run is over for us (401 / 409 stale). */
   onRunOver?: (error: RunOverError) => void;
 };
@@ -149,14 +157,66 @@ export class LakituClient {
   complete(completion: Completion, opts?: CallOptions): Promise<{ accepted: boolean; status?: string }> {
     return this.post("complete", completion, opts);
   }
-  uploadArtifact(
+  /**
+   * Uploads one file (the protocol: convex/shared/uploadLimits.ts). `POST upload-url` checks it first
+   * (nothing is sent for bytes the component already has); the bytes then go to the storage upload URL
+   * when this runtime reaches its origin, else through the component's `artifacts` route (at most
+   * MAX_ROUTE_UPLOAD_BYTES: Convex's HTTP body limit); `POST commit` records what storage received.
+   */
+  async uploadArtifact(
     name: string,
     bytes: Uint8Array,
     meta: { type?: string; contentType: string; sha256: string },
     opts?: CallOptions,
   ): Promise<{ artifactId: string; version: number; duplicate: boolean }> {
+    const intent = { name, size: bytes.byteLength, sha256: meta.sha256, contentType: meta.contentType, ...(meta.type ? { type: meta.type } : {}) };
+    const begun = await this.post<{ existing?: { artifactId: string; version: number }; uploadUrl?: string }>("upload-url", intent, opts);
+    if (begun.existing) return { ...begun.existing, duplicate: true };
+    if (begun.uploadUrl && this.reaches(begun.uploadUrl)) {
+      const storageId = await this.sendToStorage(begun.uploadUrl, bytes, meta.contentType, opts);
+      const { size, sha256, contentType, ...named } = intent;
+      return await this.post("commit", { ...named, storageId, sha256, size, contentType }, opts);
+    }
+    if (bytes.byteLength > MAX_ROUTE_UPLOAD_BYTES) {
+      const where = begun.uploadUrl ? new URL(begun.uploadUrl).origin : "(none)";
+      throw new LakituHttpError(
+        "artifacts",
+        413,
+        "too_large",
+        this.redact(`${name} is ${bytes.byteLength} bytes; this sandbox reaches the component only at ${new URL(this.base).origin}, not the storage upload URL's origin ${where}, and files through the component's route are limited to ${MAX_ROUTE_UPLOAD_BYTES} bytes (Convex's HTTP body limit)`),
+      );
+    }
     const query = new URLSearchParams({ name, ...(meta.type ? { type: meta.type } : {}) });
     return this.send("artifacts", `artifacts?${query}`, bytes, { "content-type": meta.contentType, "x-lakitu-sha256": meta.sha256 }, opts);
+  }
+
+  /** Whether this runtime can send to `url`: the component's own origin, and storage's when the sandbox's egress allows it. */
+  private reaches(url: string): boolean {
+    if (!URL.canParse(url)) return false;
+    const origin = new URL(url).origin;
+    return origin === new URL(this.base).origin || (this.options.storageOrigin !== undefined && origin === this.options.storageOrigin);
+  }
+
+  /** POSTs the bytes to a storage upload URL; answers its storageId. Network errors and 5xx are retried a few times. */
+  private async sendToStorage(uploadUrl: string, bytes: Uint8Array, contentType: string, opts: CallOptions = {}): Promise<string> {
+    let last = "";
+    for (let attempt = 1; attempt <= STORAGE_ATTEMPTS; attempt++) {
+      if (opts.signal?.aborted) throw new AbortedError("upload aborted");
+      try {
+        // No bearer token: the upload URL carries its own one-time grant.
+        const r = await this.fetchImpl(uploadUrl, { method: "POST", headers: { "content-type": contentType }, body: bytes as BodyInit, signal: opts.signal });
+        const text = await r.text();
+        const storageId = r.ok ? (parseJson(text)?.storageId as unknown) : undefined;
+        if (typeof storageId === "string") return storageId;
+        last = `${r.status}: ${text.slice(0, 200)}`;
+        if (r.status < 500) break;
+      } catch (e) {
+        if (opts.signal?.aborted) throw new AbortedError("upload aborted");
+        last = networkMessage(e);
+      }
+      if (attempt < STORAGE_ATTEMPTS) await sleep(this.retry.initialMs * attempt, opts.signal);
+    }
+    throw new LakituHttpError("upload", 502, "upload_failed", this.redact(`storage did not accept the upload: ${last}`));
   }
 
   /** POSTs a JSON body (redacted) to `path` with the retry policy. */

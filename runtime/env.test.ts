@@ -31,6 +31,19 @@ describe("parseEnv", () => {
     });
   });
 
+  it("takes the sandbox's agent user, component socket and storage origin; a socket rules the storage origin out", () => {
+    const sandbox = { ...good, LAKITU_AGENT_USER: "lakitu-agent", LAKITU_STORAGE_ORIGIN: "https://example.convex.cloud" };
+    expect(parseEnv(sandbox, "/w")).toMatchObject({ ok: true, env: { agentUser: "lakitu-agent", storageOrigin: "https://example.convex.cloud" } });
+    const local = parseEnv({ ...sandbox, LAKITU_COMPONENT_SOCKET: "/run/lakitu/component.sock" }, "/w");
+    expect(local).toMatchObject({ ok: true, env: { componentSocket: "/run/lakitu/component.sock" } });
+    expect(local.ok && local.env.storageOrigin).toBeUndefined();
+    expect(parseEnv({ ...good, LAKITU_STORAGE_ORIGIN: "https://example.convex.cloud/api" }, "/w")).toEqual({
+      ok: false,
+      problems: [expect.stringMatching(/^LAKITU_STORAGE_ORIGIN \(origin of the deployment's storage upload URLs.*\): must be an http\(s\) origin/)],
+    });
+    expect(parseEnv({ ...good, LAKITU_AGENT_USER: "Root Admin" }, "/w")).toEqual({ ok: false, problems: [expect.stringMatching(/^LAKITU_AGENT_USER \(the user agent code runs as\): must be a user name/)] });
+  });
+
   it("takes the optional settings and resolves the workspace", () => {
     const r = parseEnv(
       { ...good, LAKITU_URL: "http://127.0.0.1:3211/lakitu/", LAKITU_WORKSPACE: "sub", LAKITU_HEARTBEAT_MS: "500", LAKITU_STEP_TIMEOUT_MS: "9000", LAKITU_MAX_OUTPUT_BYTES: "1024" },

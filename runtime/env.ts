@@ -39,6 +39,11 @@ const schema = z.object({
     .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name (lowercase letters, digits, _ and -), e.g. lakitu-agent")
     .optional(),
   LAKITU_COMPONENT_SOCKET: z.string().trim().startsWith("/", "must be an absolute path, e.g. /run/lakitu/component.sock").optional(),
+  LAKITU_STORAGE_ORIGIN: z
+    .string()
+    .trim()
+    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol) && new URL(s).origin === s.replace(/\/+$/, ""), "must be an http(s) origin, e.g. https://example.convex.cloud")
+    .optional(),
 });
 
 const HINTS: Record<string, string> = {
@@ -53,6 +58,7 @@ const HINTS: Record<string, string> = {
   LAKITU_MAX_OUTPUT_BYTES: "cap on captured output per step, in bytes",
   LAKITU_AGENT_USER: "the user agent code runs as",
   LAKITU_COMPONENT_SOCKET: "unix socket the sandbox host bridges to the component",
+  LAKITU_STORAGE_ORIGIN: "origin of the deployment's storage upload URLs, when the sandbox may reach it",
 };
 
 export type RuntimeEnv = {
@@ -70,6 +76,8 @@ export type RuntimeEnv = {
   agentUser?: string;
   /** When set, every call to the component goes through this unix socket (a sandbox without network). */
   componentSocket?: string;
+  /** Origin of storage upload URLs the sandbox may reach (never with a component socket: that reaches the component only). */
+  storageOrigin?: string;
 };
 
 export type EnvResult = { ok: true; env: RuntimeEnv } | { ok: false; problems: string[] };
@@ -136,6 +144,7 @@ export function parseEnv(source: Record<string, string | undefined>, cwd = proce
       maxOutputBytes: e.LAKITU_MAX_OUTPUT_BYTES,
       ...(e.LAKITU_AGENT_USER ? { agentUser: e.LAKITU_AGENT_USER } : {}),
       ...(e.LAKITU_COMPONENT_SOCKET ? { componentSocket: e.LAKITU_COMPONENT_SOCKET } : {}),
+      ...(e.LAKITU_STORAGE_ORIGIN && !e.LAKITU_COMPONENT_SOCKET ? { storageOrigin: new URL(e.LAKITU_STORAGE_ORIGIN).origin } : {}),
     },
   };
 }
@@ -147,4 +156,5 @@ const OPTIONAL = new Set([
   "LAKITU_MAX_OUTPUT_BYTES",
   "LAKITU_AGENT_USER",
   "LAKITU_COMPONENT_SOCKET",
+  "LAKITU_STORAGE_ORIGIN",
 ]);

@@ -54,6 +54,21 @@ describe("EventReporter", () => {
     for (const r of fake.requests) expect(r.body.toString()).not.toContain(token);
   });
 
+  it("stops reporting once the run's event quota is used up (one refused request, not one per event)", async () => {
+    const { fake, reporter, errors } = await setup((r) => (r.path === "events" && JSON.parse(r.body.toString()).events.some((e: { seq: number }) => e.seq >= 5) ? "413-quota" : undefined), { batchSize: 5 });
+    for (let i = 0; i < 5; i++) reporter.emit("output", String(i));
+    await reporter.flush();
+    for (let i = 5; i < 40; i++) reporter.emit("output", String(i));
+    await reporter.flush();
+    expect(fake.storedSeqs).toEqual(range(5));
+    expect(batches(fake)).toHaveLength(2);
+    expect(reporter.pending).toBe(0);
+    expect(errors).toEqual([expect.stringMatching(/^events stopped: .*quota_exceeded/)]);
+    reporter.emit("output", "after");
+    await reporter.flush();
+    expect(batches(fake)).toHaveLength(2);
+  });
+
   it("halves its batches when the deployment's limit is lower", async () => {
     const { fake, reporter } = await setup((r) => (r.path === "events" && JSON.parse(r.body.toString()).events.length > 10 ? "413" : undefined));
     for (let i = 0; i < 60; i++) reporter.emit("output", String(i));

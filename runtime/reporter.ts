@@ -157,6 +157,13 @@ export class EventReporter {
           this.stop();
           return;
         }
+        if (e instanceof LakituHttpError && e.code === "quota_exceeded") {
+          // The run's event quota (configure maxRunEvents) is used up: no later event can be stored, and
+          // the component already logged why. Sending each one to be refused would only cost requests.
+          this.options.onError?.(`events stopped: ${e.message}`);
+          this.stop();
+          return;
+        }
         if (e instanceof LakituHttpError && e.status === 413 && batch.length > 1) {
           // The deployment's batch limit is lower than ours: halve and resend.
           this.batchSize = Math.max(1, Math.floor(batch.length / 2));

@@ -59,6 +59,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
     generation: env.generation,
     retry: opts.retry,
     ...(env.componentSocket ? { fetch: socketFetch(env.componentSocket) } : {}),
+    ...(env.storageOrigin ? { storageOrigin: env.storageOrigin } : {}),
     onRunOver: (e) => stopWith({ kind: "over", message: e.message }),
   });
   const reporter = new EventReporter(client, { secrets: [env.token], flushMs: opts.flushMs, onError: log });

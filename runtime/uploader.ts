@@ -9,8 +9,13 @@ import { join } from "node:path";
 import { artifactNameProblem, typeFromName } from "../convex/shared/names.js";
 import { AbortedError, GiveUpError, LakituHttpError, RunOverError, type LakituClient, type ManifestEntry } from "./client.js";
 
-/** The component's hard limit; bigger files are reported, not sent. */
-export const MAX_UPLOAD_BYTES = 16 * 1024 * 1024;
+/**
+ * The most the runtime sends of one file (the component's hard maximum of maxArtifactBytes); bigger
+ * files are reported, not sent. The component's configured cap is checked before any byte is sent
+ * (POST /upload-url), and files that must pass through the component's route are limited further
+ * (MAX_ROUTE_UPLOAD_BYTES, see LakituClient.uploadArtifact).
+ */
+export const MAX_UPLOAD_BYTES = 1024 * 1024 * 1024;
 /** The component accepts at most this many manifest entries. */
 export const MAX_FILES = 500;
 

@@ -155,8 +155,8 @@ async function startBudgetCard(t: T, providerHandle: string, url: string) {
         log(`${c.yellow("budget")}   resumed it with maxSteps 4: same thread, the paused run's files restored`);
       } else if (card.status === "done" && resumed) {
         done = true;
-        const [latest] = await t.query(api.runs.listRuns, { cardId, limit: 1 });
-        const { events } = await t.query(api.events.listEvents, { runId: latest.runId, limit: 100 });
+        const [latest] = (await t.query(api.runs.listRuns, { cardId, paginationOpts: { numItems: 1, cursor: null } })).page;
+        const { page: events } = await t.query(api.events.listEvents, { runId: latest.runId, paginationOpts: { numItems: 100, cursor: null } });
         const restore = events.find((e) => e.text?.startsWith("resumed:"));
         if (restore) log(`${c.yellow("budget")}   ${restore.text}`);
         const usage = await t.query(api.usage.getUsage, { cardId });
@@ -183,10 +183,11 @@ async function follow(t: T, cardId: string, stageName: Map<string, string>, elap
       log(`${c.cyan("board")}    card is in ${c.bold(stageName.get(card.stageId) ?? "?")} — ${card.status}`);
       lastBoard = board;
     }
-    for (const run of await t.query(api.runs.listRuns, { cardId, limit: 10 })) {
-      await streamEvents(t, run, seenRuns, log);
-      if (["succeeded", "failed", "canceled"].includes(run.status) && !reported.has(run.runId)) {
-        reported.add(run.runId);
+    for (const summary of (await t.query(api.runs.listRuns, { cardId, paginationOpts: { numItems: 10, cursor: null } })).page) {
+      await streamEvents(t, summary, seenRuns, log);
+      if (["succeeded", "failed", "canceled"].includes(summary.status) && !reported.has(summary.runId)) {
+        reported.add(summary.runId);
+        const run = (await t.query(api.runs.getRun, { runId: summary.runId }))!;
         reportRun(run, stageName, log);
         if (run.qa) finalQa.set(run.stageId, run.qa.ok && run.status === "succeeded");
       }
@@ -206,10 +207,10 @@ async function follow(t: T, cardId: string, stageName: Map<string, string>, elap
   return { done: false, finalQaOk: false, problem: "timed out after 180 s" };
 }
 
-async function streamEvents(t: T, run: PublicRun, seen: Map<string, number>, log: (s: string) => void) {
+async function streamEvents(t: T, run: { runId: string; attempt: number }, seen: Map<string, number>, log: (s: string) => void) {
   const after = seen.get(run.runId) ?? -1;
-  const { events, nextAfterSeq } = await t.query(api.events.listEvents, { runId: run.runId, afterSeq: after, limit: 100 });
-  seen.set(run.runId, nextAfterSeq);
+  const { page: events } = await t.query(api.events.listEvents, { runId: run.runId, afterSeq: after, paginationOpts: { numItems: 100, cursor: null } });
+  if (events.length) seen.set(run.runId, events[events.length - 1].seq);
   for (const e of events) {
     const text = (e.text ?? "").split("\n").filter(Boolean);
     const head = text[0]?.slice(0, 110) ?? "";
@@ -229,8 +230,8 @@ function reportRun(run: PublicRun, stageName: Map<string, string>, log: (s: stri
 
 /** Downloads the card's current artifacts from file storage into `<out>/<stage>/<name>`. */
 async function saveArtifacts(t: T, cardId: string, stageName: Map<string, string>, outRoot: string): Promise<string[]> {
-  const artifacts = (await t.query(api.artifacts.listArtifacts, { cardId, limit: 200 })).filter((a) => !a.superseded);
-  const runs = new Map((await t.query(api.runs.listRuns, { cardId, limit: 50 })).map((r) => [r.runId, r]));
+  const artifacts = (await allPages((paginationOpts) => t.query(api.artifacts.listArtifacts, { cardId, paginationOpts }))).filter((a) => !a.superseded);
+  const runs = new Map((await allPages((paginationOpts) => t.query(api.runs.listRuns, { cardId, paginationOpts }))).map((r) => [r.runId, r]));
   const files: string[] = [];
   for (const a of artifacts) {
     if (runs.get(a.runId)?.status !== "succeeded") continue;
@@ -247,4 +248,16 @@ async function saveArtifacts(t: T, cardId: string, stageName: Map<string, string
     files.push(`${path} (${a.size} bytes, sha256 ${a.sha256.slice(0, 12)}…)`);
   }
   return files;
+}
+
+/** Every item of a paginated list, page after page. */
+async function allPages<T>(list: (paginationOpts: { numItems: number; cursor: string | null }) => Promise<{ page: T[]; isDone: boolean; continueCursor: string }>): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const { page, isDone, continueCursor } = await list({ numItems: 100, cursor });
+    items.push(...page);
+    if (isDone) return items;
+    cursor = continueCursor;
+  }
 }

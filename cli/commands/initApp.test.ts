@@ -60,10 +60,16 @@ describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
     }
     const sandbox = testProvider.latest();
     expect(sandbox.envs.LAKITU_URL).toBe("https://app.convex.site/lakitu");
+    const paginationOpts = { numItems: 20, cursor: null };
     const view = await alice.query(api.lakitu.board, { boardId });
-    expect(view.cards[0]).toMatchObject({ title: "Sea otters", status: "running" });
-    expect(await alice.query(api.lakitu.events, { runId })).toMatchObject({ events: [], runEnded: false });
-    expect((await alice.query(api.lakitu.boards, {})).map((b: { boardId: string }) => b.boardId)).toEqual([boardId]);
+    expect(view.stages.map((s: { name: string }) => s.name)).toEqual(["Research", "Done"]);
+    const cards = await alice.query(api.lakitu.cards, { boardId, paginationOpts });
+    expect(cards).toMatchObject({ page: [{ title: "Sea otters", status: "running" }], isDone: true });
+    expect((await alice.query(api.lakitu.card, { cardId })).cardId).toBe(cardId);
+    expect((await alice.query(api.lakitu.runs, { cardId, paginationOpts })).page.map((r: { runId: string }) => r.runId)).toEqual([runId]);
+    expect(await alice.query(api.lakitu.events, { runId, paginationOpts })).toMatchObject({ page: [], isDone: true });
+    expect(await alice.query(api.lakitu.latestEvents, { runId, paginationOpts })).toMatchObject({ page: [], isDone: true });
+    expect((await alice.query(api.lakitu.boards, { paginationOpts })).page.map((b: { boardId: string }) => b.boardId)).toEqual([boardId]);
 
     // ⚠️ AUTH CHECK as scaffolded: signed-in owners only.
     await expect(t.query(api.lakitu.board, { boardId })).rejects.toThrow("Not signed in");

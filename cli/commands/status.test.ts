@@ -31,11 +31,12 @@ describe("lakitu status", () => {
     const a = app();
     const convex = await startFakeConvex("admin", {
       "config:getConfig": () => ({ template: "lakitu", templateVersion: "4c7820d2ec69" }),
-      "boards:listBoards": () => [{ boardId: "b1", name: "Content" }],
-      "cards:listCards": () => [
-        { cardId: "c1", boardId: "b1", title: "Sea otters", status: "running", currentRunId: "r1" },
-        { cardId: "c2", boardId: "b1", title: "Kelp", status: "done" },
-      ],
+      "boards:listBoards": () => ({ page: [{ boardId: "b1", name: "Content" }], isDone: true, continueCursor: "[]" }),
+      // Two pages: status follows the cursor.
+      "cards:listCards": ({ paginationOpts }) =>
+        (paginationOpts as { cursor: string | null }).cursor === null
+          ? { page: [{ cardId: "c1", boardId: "b1", title: "Sea otters", status: "running", currentRunId: "r1" }], isDone: false, continueCursor: "p2" }
+          : { page: [{ cardId: "c2", boardId: "b1", title: "Kelp", status: "done" }, { cardId: "c3", boardId: "b1", title: "Tides", status: "idle" }], isDone: true, continueCursor: "[]" },
       "runs:getRun": ({ runId }) => ({ runId, status: "running", attempt: 2, session: { sandboxId: "sbx-9", state: "running", heartbeatAt: Date.now() - 3000 } }),
     });
     try {
@@ -52,6 +53,8 @@ describe("lakitu status", () => {
       const json = (await lakitu(a.root, ["status", "--json", "--owner", "u1"])).json();
       expect(json).toMatchObject({ ok: true, template: "lakitu", templateVersion: "4c7820d2ec69", activeRuns: [{ cardId: "c1", run: { runId: "r1" } }] });
       expect(convex.calls.find((c) => c.path === "boards:listBoards" && c.args.owner === "u1")).toBeDefined();
+      // Both pages of cards were read: the second with the first page's cursor.
+      expect(convex.calls.filter((c) => c.path === "cards:listCards").map((c) => (c.args.paginationOpts as { cursor: string | null }).cursor)).toEqual([null, "p2", null, "p2"]);
     } finally {
       await convex.close();
     }
@@ -61,14 +64,15 @@ describe("lakitu status", () => {
     const a = app();
     const convex = await startFakeConvex("admin", {
       "config:getConfig": () => ({}),
-      "runs:listActive": () => [{ runId: "r7", cardId: "c7", boardId: "b7", status: "provisioning", attempt: 1 }],
+      "runs:listActive": () => ({ page: [{ runId: "r7", cardId: "c7", boardId: "b7", status: "provisioning", attempt: 1 }], isDone: true, continueCursor: "[]" }),
+      "runs:getRun": ({ runId }) => ({ runId, cardId: "c7", boardId: "b7", status: "provisioning", attempt: 1 }),
     });
     try {
       const r = await lakitu(a.root, ["status"], { env: { CONVEX_URL: convex.url, CONVEX_ADMIN_KEY: "admin" } });
       expect(r.code).toBe(0);
       expect(r.stdout).toContain("template: not pinned");
       expect(r.stdout).toMatch(/Active runs \(1\)\n {2}board b7 \/ card c7 +provisioning, attempt 1 +no sandbox yet/);
-      expect(convex.calls.map((c) => c.path)).toEqual(["config:getConfig", "runs:listActive"]);
+      expect(convex.calls.map((c) => c.path)).toEqual(["config:getConfig", "runs:listActive", "runs:getRun"]);
     } finally {
       await convex.close();
     }

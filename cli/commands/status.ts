@@ -13,6 +13,9 @@ import { appEnv } from "../project/dotenv.js";
 
 const ACTIVE = new Set(["queued", "running", "awaiting_review"]);
 const MAX_BOARDS = 200;
+/** Cards read per board, and live runs read across boards. */
+const MAX_CARDS = 1_000;
+const MAX_ACTIVE = 100;
 const MAX_SANDBOXES = 1000;
 
 type Card = { cardId: string; boardId: string; title: string; status: string; currentRunId?: string };
@@ -58,10 +61,10 @@ async function deploymentStatus(d: Deployment, owner: string | undefined, out: O
     for (const r of direct) out.line(`  board ${r.boardId} / card ${c.bold(r.cardId)}  ${r.status}, attempt ${r.attempt}  ${sandboxText(r)}`);
     return { deployment: d.label, template: config.template ?? null, templateVersion: config.templateVersion ?? null, activeRuns: direct };
   }
-  const boards = (await callComponent(d, "boards:listBoards", { owner, limit: MAX_BOARDS }, signal)) as Array<{ boardId: string; name: string }>;
+  const boards = await pages<{ boardId: string; name: string }>(d, "boards:listBoards", { owner }, signal, MAX_BOARDS);
   const active: ActiveRun[] = [];
   for (const b of boards) {
-    const cards = (await callComponent(d, "cards:listCards", { boardId: b.boardId, limit: 200 }, signal)) as Card[];
+    const cards = await pages<Card>(d, "cards:listCards", { boardId: b.boardId }, signal, MAX_CARDS);
     for (const card of cards.filter((x) => ACTIVE.has(x.status))) {
       const run = card.currentRunId ? ((await callComponent(d, "runs:getRun", { runId: card.currentRunId }, signal)) as Run | null) : null;
       active.push({ boardId: b.boardId, board: b.name, cardId: card.cardId, card: card.title, cardStatus: card.status, run });
@@ -103,11 +106,27 @@ async function listSandboxes(env: Record<string, string | undefined>, out: Out):
  */
 async function listActive(d: Deployment, signal: AbortSignal): Promise<Array<Run & { cardId: string; boardId: string }> | undefined> {
   try {
-    return (await callComponent(d, "runs:listActive", { limit: 100 }, signal)) as Array<Run & { cardId: string; boardId: string }>;
+    const runs = await pages<Run & { cardId: string; boardId: string }>(d, "runs:listActive", {}, signal, MAX_ACTIVE);
+    // The list holds summaries; the whole run has the session (sandbox, heartbeat).
+    return await Promise.all(runs.map(async (r) => ({ ...r, ...((await callComponent(d, "runs:getRun", { runId: r.runId }, signal)) as Run | null) })));
   } catch (e) {
     if (e instanceof CliError && /Could not find (public )?function/i.test(e.message)) return undefined;
     throw e;
   }
+}
+
+/** The items of a paginated component list, page after page, up to `max`. */
+async function pages<T>(d: Deployment, path: string, args: Record<string, unknown>, signal: AbortSignal, max: number): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  while (items.length < max) {
+    const paginationOpts = { numItems: Math.min(100, max - items.length), cursor };
+    const r = (await callComponent(d, path, { ...args, paginationOpts }, signal)) as { page: T[]; isDone: boolean; continueCursor: string };
+    items.push(...r.page);
+    if (r.isDone) break;
+    cursor = r.continueCursor;
+  }
+  return items;
 }
 
 function sandboxText(r: Run): string {

@@ -12,6 +12,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
 import { moduleMap, registerChildren } from "./modules.js";
 import { installNodeWebTransport } from "../../convex/gateway/nodeWebTransport.js";
+import { LimitsChecker } from "../../convex/testkit/limitsChecker.js";
+import { describeViolation, limitsFromEnv, type LimitsOption } from "../../convex/testkit/limits.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 /** convex/component, whether we run from source (cli/embedded) or from dist (dist/cli/embedded). */
@@ -24,28 +26,38 @@ export type EmbeddedDeployment = {
   url: string;
   /** Function handle of the provider module, for runCard. */
   providerHandle: string;
+  /** Every function is checked against Convex's production limits; what broke one is listed here. */
+  limits: LimitsChecker;
   close(): Promise<void>;
 };
 
-async function makeTest(providerModule: () => Promise<unknown>) {
+async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsChecker) {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, `schema${EXT}`)).href)).default;
   const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: providerModule };
-  const t = convexTest(schema, modules);
+  const t = limits.attach(convexTest(schema, limits.modules(modules)));
   // web.fetch runs in this process: check the addresses names resolve to, at connect time.
   installNodeWebTransport();
   await registerChildren(t);
   return t;
 }
 
-/** Starts the embedded deployment. `providerModule` must export `provider` (an internal action). */
-export async function startEmbeddedDeployment(opts: { providerModule: () => Promise<unknown>; port?: number; host?: string }): Promise<EmbeddedDeployment> {
-  const t = await makeTest(opts.providerModule);
+/**
+ * Starts the embedded deployment. `providerModule` must export `provider` (an internal action).
+ * `limits` (default `LAKITU_LIMITS`, else "cloud"): functions fail as they would on that deployment
+ * when they exceed Convex's limits, and each violation is logged.
+ */
+export async function startEmbeddedDeployment(opts: { providerModule: () => Promise<unknown>; port?: number; host?: string; limits?: LimitsOption }): Promise<EmbeddedDeployment> {
+  const limits = new LimitsChecker({
+    limits: opts.limits ?? limitsFromEnv(process.env.LAKITU_LIMITS),
+    onViolation: (v) => console.error(JSON.stringify({ level: "error", event: "convex_limit_exceeded", message: describeViolation(v), ...v })),
+  });
+  const t = await makeTest(opts.providerModule, limits);
   const lock = new UploadLock();
   const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => bridge(t, req, res)));
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
-  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, close: () => closeServer(server) };
+  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, limits, close: () => closeServer(server) };
 }
 
 async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: ServerResponse) {

@@ -19,6 +19,7 @@ export function lakituFunctions(ext: string): string {
  * you deploy.
  */
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
 import { Lakitu, vStageInput, type StageInput } from "lakitu";
 import { components, internal } from "./_generated/api${ext}";
 import { mutation, query, type QueryCtx } from "./_generated/server${ext}";
@@ -68,10 +69,13 @@ const DEFAULT_STAGES: StageInput[] = [
   { name: "Done", kind: "done" },
 ];
 
+// Every list below is a page, shaped for usePaginatedQuery: \`paginationOpts\` in, a page out, e.g.
+//   const { results, loadMore } = usePaginatedQuery(api.lakitu.cards, { boardId }, { initialNumItems: 50 });
+
 /** The caller's boards, newest first. */
 export const boards = query({
-  args: {},
-  handler: async (ctx) => await lakitu.listBoards(ctx, { owner: await requireUser(ctx) }),
+  args: { paginationOpts: paginationOptsValidator },
+  handler: async (ctx, { paginationOpts }) => await lakitu.listBoards(ctx, { owner: await requireUser(ctx), paginationOpts }),
 });
 
 export const createBoard = mutation({
@@ -83,14 +87,39 @@ export const createBoard = mutation({
   },
 });
 
-/** Everything a board view needs in one subscription: the board, its stages and its cards. */
+/** A board and its stages; its cards come page by page from \`cards\`. */
 export const board = query({
   args: { boardId: v.string() },
   handler: async (ctx, { boardId }) => {
     await requireBoard(ctx, boardId);
-    const found = await lakitu.getBoard(ctx, { boardId });
-    if (!found) return null;
-    return { ...found, cards: await lakitu.listCards(ctx, { boardId }) };
+    return await lakitu.getBoard(ctx, { boardId });
+  },
+});
+
+/** A board's cards (or one stage's), as summaries: the card view reads the whole card from \`card\`. */
+export const cards = query({
+  args: { boardId: v.string(), stageId: v.optional(v.string()), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireBoard(ctx, args.boardId);
+    return await lakitu.listCards(ctx, args);
+  },
+});
+
+/** One whole card (context included). */
+export const card = query({
+  args: { cardId: v.string() },
+  handler: async (ctx, { cardId }) => {
+    await requireCard(ctx, cardId);
+    return await lakitu.getCard(ctx, { cardId });
+  },
+});
+
+/** A card's runs, newest first. */
+export const runs = query({
+  args: { cardId: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireCard(ctx, args.cardId);
+    return await lakitu.listRuns(ctx, args);
   },
 });
 
@@ -154,12 +183,21 @@ export const review = mutation({
   },
 });
 
-/** A run's live event stream: subscribe, then pass the last \`seq\` as \`afterSeq\` to page. */
+/** A run's events in order (after \`afterSeq\` when given): subscribe for the live console. */
 export const events = query({
-  args: { runId: v.string(), afterSeq: v.optional(v.number()) },
+  args: { runId: v.string(), afterSeq: v.optional(v.number()), paginationOpts: paginationOptsValidator },
   handler: async (ctx, args) => {
     await requireRun(ctx, args.runId);
     return await lakitu.listEvents(ctx, args);
+  },
+});
+
+/** A run's latest events, newest first; later pages go further back. */
+export const latestEvents = query({
+  args: { runId: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireRun(ctx, args.runId);
+    return await lakitu.latestEvents(ctx, args);
   },
 });
 `;

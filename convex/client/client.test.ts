@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import type { ConvexError } from "convex/values";
 import { isLakituError, Lakitu, registerRoutes, type LakituErrorData } from "./index.js";
 import type { ComponentApi } from "../component/_generated/component.js";
-import { anyApi, httpRouter } from "convex/server";
+import { anyApi, getFunctionName, httpRouter } from "convex/server";
 
 const component = anyApi as unknown as ComponentApi;
 
@@ -49,12 +49,69 @@ describe("Lakitu client", () => {
     expect(calls).toEqual([{ name: "B", stages: [stage] }, { boardId: "b", stage }]);
   });
 
+  test("lifecycle methods call the component's lifecycle functions with the app's arguments", async () => {
+    const calls: Array<[string, unknown]> = [];
+    const ctx = { runQuery: async () => null, runMutation: async (ref: never, args: unknown) => (calls.push([getFunctionName(ref), args]), null) } as never;
+    const lakitu = new Lakitu(component, { ksas: ["slug"] });
+    await lakitu.updateCard(ctx, { cardId: "c", description: null });
+    await lakitu.archiveCard(ctx, { cardId: "c" });
+    await lakitu.restoreCard(ctx, { cardId: "c" });
+    await lakitu.deleteCard(ctx, { cardId: "c" });
+    await lakitu.deleteBoard(ctx, { boardId: "b" });
+    await lakitu.renameStage(ctx, { stageId: "s", name: "Write" });
+    await lakitu.reorderStages(ctx, { boardId: "b", stageIds: ["s2", "s1"] });
+    await lakitu.removeStage(ctx, { stageId: "s" });
+    expect(calls).toEqual([
+      ["lifecycle:updateCard", { cardId: "c", description: null }],
+      ["lifecycle:archiveCard", { cardId: "c" }],
+      ["lifecycle:restoreCard", { cardId: "c" }],
+      ["lifecycle:deleteCard", { cardId: "c" }],
+      ["lifecycle:deleteBoard", { boardId: "b" }],
+      ["boards:updateStage", { stageId: "s", patch: { name: "Write" }, appKsas: ["slug"] }],
+      ["lifecycle:reorderStages", { boardId: "b", stageIds: ["s2", "s1"] }],
+      ["lifecycle:removeStage", { stageId: "s" }],
+    ]);
+  });
+
+  test("list methods pass paginationOpts through and return the component's page as it is", async () => {
+    const calls: Array<[string, unknown]> = [];
+    const page = { page: [], isDone: true, continueCursor: "[]" };
+    const ctx = { runQuery: async (ref: never, args: unknown) => (calls.push([getFunctionName(ref), args]), page), runMutation: async () => null } as never;
+    const lakitu = new Lakitu(component);
+    const paginationOpts = { numItems: 25, cursor: "c1", endCursor: "c9" };
+    const results = [
+      await lakitu.listBoards(ctx, { owner: "u", paginationOpts }),
+      await lakitu.listCards(ctx, { boardId: "b", stageId: "s", paginationOpts }),
+      await lakitu.listRuns(ctx, { cardId: "c", paginationOpts }),
+      await lakitu.listActiveRuns(ctx, { paginationOpts }),
+      await lakitu.listTransitions(ctx, { cardId: "c", paginationOpts }),
+      await lakitu.listEvents(ctx, { runId: "r", afterSeq: 3, paginationOpts }),
+      await lakitu.latestEvents(ctx, { runId: "r", paginationOpts }),
+      await lakitu.listArtifacts(ctx, { runId: "r", paginationOpts }),
+      await lakitu.listTurns(ctx, { runId: "r", paginationOpts }),
+      await lakitu.transcript(ctx, { cardId: "c", paginationOpts }),
+    ];
+    expect(results.every((r) => r === page)).toBe(true);
+    expect(calls).toEqual([
+      ["boards:listBoards", { owner: "u", paginationOpts }],
+      ["cards:listCards", { boardId: "b", stageId: "s", paginationOpts }],
+      ["runs:listRuns", { cardId: "c", paginationOpts }],
+      ["runs:listActive", { paginationOpts }],
+      ["runs:listTransitions", { cardId: "c", paginationOpts }],
+      ["events:listEvents", { runId: "r", afterSeq: 3, paginationOpts }],
+      ["events:latestEvents", { runId: "r", paginationOpts }],
+      ["artifacts:listArtifacts", { runId: "r", paginationOpts }],
+      ["usage:listTurns", { runId: "r", paginationOpts }],
+      ["transcripts:transcript", { cardId: "c", paginationOpts }],
+    ]);
+  });
+
   test("registerRoutes mounts every runtime route under the prefix", () => {
     const http = httpRouter();
     registerRoutes(http, component, { pathPrefix: "/agents" });
     const paths = http.getRoutes().map(([path, method]) => `${method} ${path}`).sort();
     expect(paths).toEqual(
-      ["artifacts", "complete", "events", "heartbeat", "inbox", "ksa", "llm", "restore", "task"].map((p) => `POST /agents/${p}`).sort(),
+      ["artifacts", "commit", "complete", "events", "heartbeat", "inbox", "ksa", "llm", "restore", "task", "upload-url"].map((p) => `POST /agents/${p}`).sort(),
     );
   });
 });

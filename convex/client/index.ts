@@ -22,6 +22,7 @@ import {
   type GenericMutationCtx,
   type GenericQueryCtx,
   type HttpRouter,
+  type PaginationOptions,
   httpActionGeneric,
 } from "convex/server";
 import type { ComponentApi } from "../component/_generated/component.js";
@@ -39,6 +40,7 @@ export * from "../shared/validators.js";
 export { isLakituError, type LakituErrorCode, type LakituErrorData } from "../shared/errors.js";
 export type { ComponentApi };
 export type { PublicArtifact, PublicBoard, PublicCard, PublicEvent, PublicRun, PublicStage, PublicTransition } from "../model/public.js";
+export type { CardSummary, RunSummary } from "../model/summaries.js";
 
 type QueryCtx = Pick<GenericQueryCtx<GenericDataModel>, "runQuery">;
 type MutationCtx = Pick<GenericMutationCtx<GenericDataModel>, "runQuery" | "runMutation">;
@@ -87,8 +89,14 @@ export class Lakitu {
   getBoard(ctx: QueryCtx, args: { boardId: string }) {
     return ctx.runQuery(this.component.boards.getBoard, args);
   }
-  /** Boards of an owner, newest first (default limit 50, max 200). */
-  listBoards(ctx: QueryCtx, args: { owner?: string | undefined; limit?: number | undefined } = {}) {
+  /**
+   * Boards of an owner, newest first, one page at a time (`numItems` 1–200).
+   * @example
+   * // an app query usePaginatedQuery can drive:
+   * export const boards = query({ args: { paginationOpts: paginationOptsValidator },
+   *   handler: async (ctx, { paginationOpts }) => await lakitu.listBoards(ctx, { owner: await userId(ctx), paginationOpts }) });
+   */
+  listBoards(ctx: QueryCtx, args: { owner?: string | undefined; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.boards.listBoards, args);
   }
   /** Adds a stage at the end (or at `position`). */
@@ -114,11 +122,53 @@ export class Lakitu {
   moveCard(ctx: MutationCtx, args: { cardId: string; stageId: string; reason?: string | undefined }) {
     return ctx.runMutation(this.component.cards.moveCard, args);
   }
+  /**
+   * Changes a card's title, description or context; only the given fields change, `null` clears.
+   * Context is at most 64 KiB (UTF-8 JSON; `too_large` otherwise). Example:
+   * `await lakitu.updateCard(ctx, { cardId, context: { TOPIC: "sea otters" } })`.
+   */
+  updateCard(ctx: MutationCtx, args: { cardId: string; title?: string | undefined; description?: string | null | undefined; context?: Record<string, string> | null | undefined }) {
+    return ctx.runMutation(this.component.lifecycle.updateCard, args);
+  }
+  /** Hides a card from lists until `restoreCard`. Refused (`conflict`) while it runs or waits for review. */
+  archiveCard(ctx: MutationCtx, args: { cardId: string }) {
+    return ctx.runMutation(this.component.lifecycle.archiveCard, args);
+  }
+  restoreCard(ctx: MutationCtx, args: { cardId: string }) {
+    return ctx.runMutation(this.component.lifecycle.restoreCard, args);
+  }
+  /**
+   * Deletes a card: its live run is canceled first (sandbox killed, token revoked), then its runs,
+   * events, artifacts and their bytes, transitions, inbox, turns, agent thread and workflow journals go
+   * in scheduled batches. `started: false` when a deletion was already under way.
+   */
+  deleteCard(ctx: MutationCtx, args: { cardId: string; reason?: string | undefined }) {
+    return ctx.runMutation(this.component.lifecycle.deleteCard, args);
+  }
+  /** Deletes a board: each card as `deleteCard` does, then its stages and the board. */
+  deleteBoard(ctx: MutationCtx, args: { boardId: string }) {
+    return ctx.runMutation(this.component.lifecycle.deleteBoard, args);
+  }
+  /** Renames a stage (`updateStage` with only the name). */
+  renameStage(ctx: MutationCtx, args: { stageId: string; name: string }) {
+    return this.updateStage(ctx, { stageId: args.stageId, patch: { name: args.name } });
+  }
+  /** Orders a board's stages as `stageIds` lists them (every stage exactly once). */
+  reorderStages(ctx: MutationCtx, args: { boardId: string; stageIds: string[] }) {
+    return ctx.runMutation(this.component.lifecycle.reorderStages, args);
+  }
+  /** Removes a stage. Refused (`conflict`) while any card is on it: move or delete those cards first. */
+  removeStage(ctx: MutationCtx, args: { stageId: string }) {
+    return ctx.runMutation(this.component.lifecycle.removeStage, args);
+  }
   getCard(ctx: QueryCtx, args: { cardId: string }) {
     return ctx.runQuery(this.component.cards.getCard, args);
   }
-  /** Cards of a board (optionally one stage); default limit 100, max 200. */
-  listCards(ctx: QueryCtx, args: { boardId: string; stageId?: string | undefined; limit?: number | undefined }) {
+  /**
+   * Cards of a board (optionally of one stage) as summaries, one page at a time (`numItems` 1–200).
+   * Items leave out the context and cut description and note to 500 characters; `getCard` has it all.
+   */
+  listCards(ctx: QueryCtx, args: { boardId: string; stageId?: string | undefined; includeArchived?: boolean | undefined; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.cards.listCards, args);
   }
 
@@ -157,27 +207,34 @@ export class Lakitu {
   getRun(ctx: QueryCtx, args: { runId: string }) {
     return ctx.runQuery(this.component.runs.getRun, args);
   }
-  /** A card's runs, newest first (default 20). Page with `beforeQueuedAt` = the last run's `queuedAt`. */
-  listRuns(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined; beforeQueuedAt?: number | undefined }) {
+  /** A card's runs as summaries, newest first, one page at a time (`numItems` 1–200); `getRun` has a whole run. */
+  listRuns(ctx: QueryCtx, args: { cardId: string; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.runs.listRuns, args);
   }
-  /** Runs not yet finished, across all boards (default limit 50, max 200): what `lakitu status` shows. */
-  listActiveRuns(ctx: QueryCtx, args: { limit?: number | undefined } = {}) {
+  /** Runs not yet finished, across all boards, newest first, one page at a time (`numItems` 1–200): what `lakitu status` shows. */
+  listActiveRuns(ctx: QueryCtx, args: { paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.runs.listActive, args);
   }
-  /** The card's audit log: each card and run transition, its source and reason. */
-  listTransitions(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined }) {
+  /** The card's audit log, newest first, one page at a time (`numItems` 1–1000): each card and run transition, its source and reason. */
+  listTransitions(ctx: QueryCtx, args: { cardId: string; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.runs.listTransitions, args);
   }
-  /** A run's events after `afterSeq` (default from the start, limit 100). Subscribe for a live stream. */
-  listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number | undefined; limit?: number | undefined }) {
+  /**
+   * A run's events in seq order after `afterSeq` (default: from the start), one page at a time
+   * (`numItems` 1–1000; a page also stops early past 4 MiB). Subscribe for a live stream.
+   */
+  listEvents(ctx: QueryCtx, args: { runId: string; afterSeq?: number | undefined; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.events.listEvents, args);
   }
+  /** A run's latest events, newest first: the first page is the latest `numItems` (1–1000), the next ones go back. */
+  latestEvents(ctx: QueryCtx, args: { runId: string; paginationOpts: PaginationOptions }) {
+    return ctx.runQuery(this.component.events.latestEvents, args);
+  }
   /**
-   * The card's agent conversation (every run of it; retries continue the thread), oldest first.
-   * Page backwards by passing the returned `cursor`.
+   * The card's agent conversation (every run of it; retries continue the thread), newest first, one
+   * page at a time (`numItems` 1–100); each message's text is cut to 20,000 characters.
    */
-  transcript(ctx: QueryCtx, args: { cardId: string; limit?: number | undefined; cursor?: string | null | undefined }) {
+  transcript(ctx: QueryCtx, args: { cardId: string; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.transcripts.transcript, args);
   }
   /** Sends a steering message to a running agent; it arrives at the agent's next step. */
@@ -194,14 +251,14 @@ export class Lakitu {
     return ctx.runQuery(this.component.usage.getUsage, args);
   }
   /** A run's model turns in step order: tokens, cost, and whether the cost came from the provider or the price table. */
-  listTurns(ctx: QueryCtx, args: { runId: string; limit?: number | undefined }) {
+  listTurns(ctx: QueryCtx, args: { runId: string; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.usage.listTurns, args);
   }
 
   // ---- artifacts and review ------------------------------------------------------------------
 
-  /** Artifacts of one run or one card (pass exactly one). */
-  listArtifacts(ctx: QueryCtx, args: { runId?: string | undefined; cardId?: string | undefined; limit?: number | undefined }) {
+  /** Artifacts of one run (every version) or one card (pass exactly one), one page at a time (`numItems` 1–500). */
+  listArtifacts(ctx: QueryCtx, args: { runId?: string | undefined; cardId?: string | undefined; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.artifacts.listArtifacts, args);
   }
   /** A download URL for the artifact's bytes. */
@@ -223,7 +280,8 @@ export class Lakitu {
    * Reaps sandboxes idle past their stage's `idleTimeoutMs` or past their deadline, retries unconfirmed
    * kills, and reconciles sessions that never started. The component already runs it every minute
    * from its own cron; call it yourself only to reap sooner. Returns how many sessions it examined;
-   * that number follows what is due, not history.
+   * that number follows what is due, not history. `limit` (default 50) is clamped to 1..64 so a tick
+   * stays far below Convex's 4,096 index ranges; more due sessions wait for the next tick.
    */
   reap(ctx: MutationCtx, args: { limit?: number | undefined } = {}) {
     return ctx.runMutation(this.component.reaper.reap, args);

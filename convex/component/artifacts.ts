@@ -1,28 +1,35 @@
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";
 import { vReviewDecision } from "../shared/validators.js";
 import { load } from "../model/load.js";
-import { listLimit } from "../model/validate.js";
+import { currentArtifacts as currentVersions } from "../model/artifactVersions.js";
 import { publicArtifact, vPublicArtifact } from "../model/public.js";
 import { REVIEW_DONE, workflow } from "../model/workflowManager.js";
 
-/** Artifacts of a run (all versions) or of a card (every run), oldest first, bounded. */
+/**
+ * Artifacts of a run (every version, by name then version) or of a card (every run, oldest first), as a
+ * Convex page; pass exactly one of `runId` and `cardId`. `paginationOpts.numItems` is 1–500.
+ */
 export const listArtifacts = query({
-  args: { runId: v.optional(v.string()), cardId: v.optional(v.string()), limit: v.optional(v.number()) },
-  returns: v.array(vPublicArtifact),
+  args: { runId: v.optional(v.string()), cardId: v.optional(v.string()), paginationOpts: paginationOptsValidator },
+  returns: vPage(vPublicArtifact),
   handler: async (ctx, args) => {
-    const limit = listLimit(args.limit, 100, 500);
     if ((args.runId === undefined) === (args.cardId === undefined)) fail("invalid_argument", "pass exactly one of runId or cardId");
+    const opts = pageOptions(args.paginationOpts, 500);
     if (args.runId !== undefined) {
       const run = await load(ctx, "runs", args.runId);
-      const rows = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(limit);
-      return rows.map(publicArtifact);
+      const page = await paginator(ctx.db, schema).query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).paginate(opts);
+      return mapPage(page, publicArtifact);
     }
     const card = await load(ctx, "cards", args.cardId!);
-    const rows = await ctx.db.query("artifacts").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
-    return rows.map(publicArtifact);
+    const page = await paginator(ctx.db, schema).query("artifacts").withIndex("by_card", (q) => q.eq("cardId", card._id)).paginate(opts);
+    return mapPage(page, publicArtifact);
   },
 });
 
@@ -74,8 +81,7 @@ function checkNote(note: string | undefined) {
 }
 
 async function currentArtifacts(ctx: MutationCtx, run: Doc<"runs">) {
-  const rows = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(500);
-  return rows.filter((a) => !a.superseded);
+  return await currentVersions(ctx, run._id);
 }
 
 /** Wakes the run's workflow once the review is decided; returns whether it was. */

@@ -6,6 +6,9 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import { CALLBACK_URL, SimRuntime, makeBoard, runStatus, setup, until, type T } from "../testing/harness.js";
 import type { StageInput } from "../shared/validators.js";
+import { listAll } from "../testing/listAll.js";
+
+const FIRST = { numItems: 10, cursor: null };
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -76,11 +79,11 @@ describe("unknown ids", () => {
     }
     for (const bad of ["nope", others.card]) {
       await refusedUnchanged(t, () => t.mutation(api.runs.runCard, { cardId: bad, providerHandle, callbackUrl: CALLBACK_URL }), "not_found", /is not a card id/);
-      await refused(t.query(api.runs.listRuns, { cardId: bad }), "not_found", /is not a card id/);
+      await refused(t.query(api.runs.listRuns, { cardId: bad, paginationOpts: FIRST }), "not_found", /is not a card id/);
     }
     for (const bad of ["nope", others.run]) {
       await refusedUnchanged(t, () => t.mutation(api.runs.cancelRun, { runId: bad }), "not_found", /is not a run id/);
-      await refused(t.query(api.events.listEvents, { runId: bad }), "not_found", /is not a run id/);
+      await refused(t.query(api.events.listEvents, { runId: bad, paginationOpts: FIRST }), "not_found", /is not a run id/);
       await refusedUnchanged(t, () => t.mutation(api.inbox.sendMessage, { runId: bad, text: "hi" }), "not_found", /is not a run id/);
     }
     for (const bad of ["nope", others.stage]) {
@@ -102,7 +105,7 @@ describe("unknown ids", () => {
       await ctx.db.delete(cardId as never);
     });
     await refusedUnchanged(t, () => t.mutation(api.cards.moveCard, { cardId, stageId: boardId }), "not_found", new RegExp(`card ${cardId} does not exist`));
-    await refused(t.query(api.runs.listRuns, { cardId }), "not_found", /does not exist/);
+    await refused(t.query(api.runs.listRuns, { cardId, paginationOpts: FIRST }), "not_found", /does not exist/);
     expect(await t.query(api.cards.getCard, { cardId })).toBeNull();
   });
 
@@ -113,7 +116,7 @@ describe("unknown ids", () => {
     await refusedUnchanged(t, () => t.mutation(api.cards.addCard, { boardId: a.boardId, title: "x", stageId: b.stageIds[0] }), "invalid_argument", /is not on board/);
     await refusedUnchanged(t, () => t.mutation(api.cards.moveCard, { cardId: a.cardId, stageId: b.stageIds[1] }), "invalid_argument", /on another board/);
     // Listing one board's cards by another board's stage is an error, not an empty list.
-    await refused(t.query(api.cards.listCards, { boardId: a.boardId, stageId: b.stageIds[0] }), "invalid_argument", /stageId: stage .* belongs to board .*, not to board/);
+    await refused(t.query(api.cards.listCards, { boardId: a.boardId, stageId: b.stageIds[0], paginationOpts: FIRST }), "invalid_argument", /stageId: stage .* belongs to board .*, not to board/);
   });
 });
 
@@ -220,25 +223,36 @@ describe("boards and stages", () => {
     await refusedUnchanged(t, () => t.mutation(api.cards.addCard, { boardId, title: "x", context: { "not ok": "v" } }), "invalid_argument", /context variable name "not ok" must be an identifier/);
   });
 
-  test("list limits that are not whole numbers are refused; out-of-range ones are clamped", async () => {
+  test("page sizes that are not whole numbers from 1 to the list's maximum are refused, and so are cursors no list returned", async () => {
     const { t, boardId, cardId, runId, rt } = await runningCard();
     await rt.events(["a", "b", "c"]);
+    for (const numItems of [2.5, Number.NaN, 0, -5, 1e9]) {
+      const paginationOpts = { numItems, cursor: null };
+      const size = /paginationOpts\.numItems must be a whole number from 1 to \d+, got/;
+      await refused(t.query(api.events.listEvents, { runId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.events.latestEvents, { runId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.runs.listRuns, { cardId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.runs.listTransitions, { cardId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.runs.listActive, { paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.cards.listCards, { boardId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.boards.listBoards, { paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.artifacts.listArtifacts, { cardId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.usage.listTurns, { runId, paginationOpts }), "invalid_argument", size);
+      await refused(t.query(api.transcripts.transcript, { cardId, paginationOpts }), "invalid_argument", size);
+    }
     for (const limit of [2.5, Number.NaN]) {
-      await refused(t.query(api.events.listEvents, { runId, limit }), "invalid_argument", /limit must be a whole number/);
-      await refused(t.query(api.runs.listRuns, { cardId, limit }), "invalid_argument", /limit must be a whole number/);
-      await refused(t.query(api.runs.listTransitions, { cardId, limit }), "invalid_argument", /limit must be a whole number/);
-      await refused(t.query(api.cards.listCards, { boardId, limit }), "invalid_argument", /limit must be a whole number/);
-      await refused(t.query(api.boards.listBoards, { limit }), "invalid_argument", /limit must be a whole number/);
-      await refused(t.query(api.artifacts.listArtifacts, { cardId, limit }), "invalid_argument", /limit must be a whole number/);
       await refusedUnchanged(t, () => t.mutation(api.reaper.reap, { limit }), "invalid_argument", /limit must be a whole number/);
     }
-    expect((await t.query(api.events.listEvents, { runId, limit: -5 })).events).toHaveLength(1);
-    expect((await t.query(api.events.listEvents, { runId, limit: 0 })).events).toHaveLength(1);
-    expect((await t.query(api.events.listEvents, { runId, limit: 1e9 })).events).toHaveLength(3);
-    for (const afterSeq of [Number.NaN, -2, 0.5]) {
-      await refused(t.query(api.events.listEvents, { runId, afterSeq }), "invalid_argument", /afterSeq must be an integer between -1 and 1000000000/);
+    for (const cursor of ["not a cursor", "{}", "x".repeat(9_000)]) {
+      await refused(t.query(api.cards.listCards, { boardId, paginationOpts: { numItems: 5, cursor } }), "invalid_argument", /paginationOpts\.cursor must be null \(first page\) or a continueCursor this list returned/);
+      await refused(t.query(api.events.listEvents, { runId, paginationOpts: { numItems: 5, cursor: null, endCursor: cursor } }), "invalid_argument", /paginationOpts\.endCursor must be null/);
     }
-    await refused(t.query(api.artifacts.listArtifacts, {}), "invalid_argument", /exactly one of runId or cardId/);
+    expect((await t.query(api.events.listEvents, { runId, paginationOpts: { numItems: 1, cursor: null } })).page).toHaveLength(1);
+    expect(await listAll(t, api.events.listEvents, { runId })).toHaveLength(3);
+    for (const afterSeq of [Number.NaN, -2, 0.5]) {
+      await refused(t.query(api.events.listEvents, { runId, afterSeq, paginationOpts: FIRST }), "invalid_argument", /afterSeq must be an integer between -1 and 1000000000/);
+    }
+    await refused(t.query(api.artifacts.listArtifacts, { paginationOpts: FIRST }), "invalid_argument", /exactly one of runId or cardId/);
   });
 });
 
@@ -345,7 +359,7 @@ describe("HTTP", () => {
     expect(await snapshot(t)).toEqual(before);
     rt.seq = 0;
     expect((await rt.events(["1", "2", "3", "4", "5"])).body).toMatchObject({ stored: 5 });
-    expect((await t.query(api.events.listEvents, { runId })).events).toHaveLength(5);
+    expect((await listAll(t, api.events.listEvents, { runId }))).toHaveLength(5);
   });
 
   test("a body over the JSON limit is 413", async () => {
@@ -409,7 +423,7 @@ describe("HTTP", () => {
     expect(r.body.message).toMatch(/artifact is 101 bytes; the limit is 100/);
     expect(await snapshot(t)).toEqual(before);
     expect((await rt.upload("report.md", "x".repeat(100))).status).toBe(200);
-    expect(await t.query(api.artifacts.listArtifacts, { runId })).toHaveLength(1);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId })).toHaveLength(1);
   });
 
   test("bad artifact names, types and bodies are 400 and nothing reaches storage", async () => {

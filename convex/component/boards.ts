@@ -1,10 +1,14 @@
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { mutation, query, type QueryCtx } from "./_generated/server.js";
 import { fail } from "../shared/errors.js";
 import { MAX_STAGES, MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vStageInput, vStagePatch } from "../shared/validators.js";
 import { boardStages, load, toId } from "../model/load.js";
-import { checkName, checkStage, checkText, listLimit } from "../model/validate.js";
+import { checkName, checkStage, checkText } from "../model/validate.js";
 import { publicBoard, publicStage, vPublicBoard, vPublicStage } from "../model/public.js";
 import { getConfig } from "../model/config.js";
 import { checkAppKsaNames, checkStageKsas, knownKsaNames } from "../model/ksas.js";
@@ -66,17 +70,20 @@ export const getBoard = query({
   },
 });
 
+/**
+ * Boards of an owner (or the boards with no owner), newest first, as a Convex page: pass
+ * `paginationOpts` (numItems 1–200) and feed `continueCursor` back, or use it with `usePaginatedQuery`.
+ */
 export const listBoards = query({
-  args: { owner: v.optional(v.string()), limit: v.optional(v.number()) },
-  returns: v.array(vPublicBoard),
+  args: { owner: v.optional(v.string()), paginationOpts: paginationOptsValidator },
+  returns: vPage(vPublicBoard),
   handler: async (ctx, args) => {
-    const limit = listLimit(args.limit, 50, MAX_LIST_LIMIT);
-    const boards = await ctx.db
+    const page = await paginator(ctx.db, schema)
       .query("boards")
       .withIndex("by_owner", (q) => q.eq("owner", args.owner))
       .order("desc")
-      .take(limit);
-    return boards.map(publicBoard);
+      .paginate(pageOptions(args.paginationOpts, MAX_LIST_LIMIT));
+    return mapPage(page, publicBoard);
   },
 });
 

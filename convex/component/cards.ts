@@ -1,11 +1,17 @@
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
+import { cardSummary, vCardSummary } from "../model/summaries.js";
 import { mutation, query } from "./_generated/server.js";
 import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vContext } from "../shared/validators.js";
 import { boardStages, load } from "../model/load.js";
 import { isActive, setCard } from "../model/machine.js";
-import { checkName, checkText, listLimit } from "../model/validate.js";
+import { checkName, checkText } from "../model/validate.js";
+import { checkContext } from "../model/cardInput.js";
 import { publicCard, vPublicCard } from "../model/public.js";
 import { workflow } from "../model/workflowManager.js";
 
@@ -23,12 +29,8 @@ export const addCard = mutation({
     const board = await load(ctx, "boards", args.boardId);
     const title = checkName("title", args.title);
     checkText("description", args.description);
-    const entries = Object.entries(args.context ?? {});
-    if (entries.length > 100) fail("invalid_argument", `context has ${entries.length} variables; the limit is 100`);
-    for (const [k, val] of entries) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k)) fail("invalid_argument", `context variable name "${k}" must be an identifier (letters, digits, _)`);
-      checkText(`context.${k}`, val, 10_000);
-    }
+    checkContext("context", args.context);
+    if (board.deletingAt !== undefined) fail("conflict", `board ${board._id} is being deleted; no cards can be added to it`);
     const stages = await boardStages(ctx, board._id);
     const stage = args.stageId ? await load(ctx, "stages", args.stageId) : stages[0];
     if (!stage || stage.boardId !== board._id) fail("invalid_argument", `stage ${args.stageId} is not on board ${board._id}`);
@@ -76,22 +78,36 @@ export const getCard = query({
   },
 });
 
-/** Cards of a board, optionally of one stage; bounded by `limit` (default 100, max 200). */
+/**
+ * Cards of a board (by stage, then oldest first), or of one stage of it, as a Convex page of
+ * summaries: no context, description and note cut to 500 characters (`getCard` has the whole card).
+ * `paginationOpts.numItems` is 1–200; a page also stops early past 4 MiB read (see model/pages.ts).
+ */
 export const listCards = query({
-  args: { boardId: v.string(), stageId: v.optional(v.string()), limit: v.optional(v.number()) },
-  returns: v.array(vPublicCard),
+  args: {
+    boardId: v.string(),
+    stageId: v.optional(v.string()),
+    /** Archived cards are left out unless this is true. */
+    includeArchived: v.optional(v.boolean()),
+    paginationOpts: paginationOptsValidator,
+  },
+  returns: vPage(vCardSummary),
   handler: async (ctx, args) => {
     const board = await load(ctx, "boards", args.boardId);
-    const limit = listLimit(args.limit, 100, MAX_LIST_LIMIT);
     const stage = args.stageId === undefined ? undefined : await load(ctx, "stages", args.stageId);
     if (stage && stage.boardId !== board._id) {
       fail("invalid_argument", `stageId: stage ${stage._id} ("${stage.name}") belongs to board ${stage.boardId}, not to board ${board._id}; pass a stage of this board or leave stageId out`);
     }
     const stageId = stage?._id;
-    const cards = await ctx.db
-      .query("cards")
-      .withIndex("by_board_stage", (q) => (stageId ? q.eq("boardId", board._id).eq("stageId", stageId) : q.eq("boardId", board._id)))
-      .take(limit);
-    return cards.map(publicCard);
+    const cards = paginator(ctx.db, schema).query("cards");
+    const page = await (
+      args.includeArchived
+        ? cards.withIndex("by_board_stage", (q) => (stageId ? q.eq("boardId", board._id).eq("stageId", stageId) : q.eq("boardId", board._id)))
+        : cards.withIndex("by_board_archived_stage", (q) => {
+            const live = q.eq("boardId", board._id).eq("archivedAt", undefined);
+            return stageId ? live.eq("stageId", stageId) : live;
+          })
+    ).paginate(pageOptions(args.paginationOpts, MAX_LIST_LIMIT));
+    return mapPage(page, cardSummary);
   },
 });

@@ -1,5 +1,5 @@
 import { cronJobs } from "convex/server";
-import { api } from "./_generated/api.js";
+import { api, internal } from "./_generated/api.js";
 
 /**
  * The component runs its own reaper: the app needs no cron line. Every minute it kills sandboxes idle
@@ -8,4 +8,6 @@ import { api } from "./_generated/api.js";
  */
 const crons = cronJobs();
 crons.interval("lakitu reaper", { minutes: 1 }, api.reaper.reap, {});
+/** Retention (configure({ retention })): deletes old events and superseded artifact versions in bounded batches. */
+crons.interval("lakitu retention", { hours: 1 }, internal.lifecycle.applyRetention, {});
 export default crons;

@@ -1,36 +1,56 @@
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { internalMutation, query } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import { COMPONENT_EVENT_SEQ_BASE } from "../shared/defaults.js";
 import { GAP_KIND, GAP_SCAN_PAGE, gapEnd, insertGap } from "../model/gaps.js";
 import { load } from "../model/load.js";
-import { checkNumber, listLimit } from "../model/validate.js";
-import { isTerminal } from "../model/machine.js";
+import { checkNumber } from "../model/validate.js";
 import { publicEvent, vPublicEvent } from "../model/public.js";
 
 /**
- * A run's events in seq order after `afterSeq` (exclusive; default -1 = from the start). Poll with the
- * returned `nextAfterSeq`, or subscribe to this query for a live stream.
+ * A run's events in seq order after `afterSeq` (exclusive; default -1 = from the start), as a Convex
+ * page (`paginationOpts.numItems` 1–1000; a page also stops early past 4 MiB, see model/pages.ts).
+ * Follow a live run by subscribing with the last page's cursor, or by calling again with `afterSeq` =
+ * the last seq seen and `cursor: null`.
  */
 export const listEvents = query({
-  args: { runId: v.string(), afterSeq: v.optional(v.number()), limit: v.optional(v.number()) },
-  returns: v.object({ events: v.array(vPublicEvent), nextAfterSeq: v.number(), runEnded: v.boolean() }),
+  args: { runId: v.string(), afterSeq: v.optional(v.number()), paginationOpts: paginationOptsValidator },
+  returns: vPage(vPublicEvent),
   handler: async (ctx, args) => {
     const run = await load(ctx, "runs", args.runId);
     checkNumber("afterSeq", args.afterSeq, { min: -1, max: 1e9 });
     const after = args.afterSeq ?? -1;
-    const limit = listLimit(args.limit, 100, 1000);
-    const rows = await ctx.db
+    const page = await paginator(ctx.db, schema)
       .query("events")
       .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gt("seq", after))
-      .take(limit);
-    return {
-      events: rows.map(publicEvent),
-      nextAfterSeq: rows.length ? rows[rows.length - 1].seq : after,
-      runEnded: isTerminal(run.status),
-    };
+      .paginate(pageOptions(args.paginationOpts, MAX_EVENT_PAGE));
+    return mapPage(page, publicEvent);
   },
 });
+
+/**
+ * A run's latest events, newest first, as a Convex page: the first page is the latest `numItems`
+ * events and each next page goes further back (`paginationOpts.numItems` 1–1000).
+ */
+export const latestEvents = query({
+  args: { runId: v.string(), paginationOpts: paginationOptsValidator },
+  returns: vPage(vPublicEvent),
+  handler: async (ctx, args) => {
+    const run = await load(ctx, "runs", args.runId);
+    const page = await paginator(ctx.db, schema)
+      .query("events")
+      .withIndex("by_run_seq", (q) => q.eq("runId", run._id))
+      .order("desc")
+      .paginate(pageOptions(args.paginationOpts, MAX_EVENT_PAGE));
+    return mapPage(page, publicEvent);
+  },
+});
+
+const MAX_EVENT_PAGE = 1_000;
 
 /**
  * Marks every hole in a completed run's runtime log (seqs below the component's own) with a `gap`

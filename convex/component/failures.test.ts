@@ -24,6 +24,7 @@ import {
   workflowStatus,
 } from "../testing/runHelpers.js";
 import type { ProviderResult } from "../shared/validators.js";
+import { listAll } from "../testing/listAll.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -302,7 +303,7 @@ describe("watchdog", () => {
     expect(collecting!.at - startedAt).toBeGreaterThanOrEqual(3_000);
     expect(collecting!.at - startedAt).toBeLessThan(4_000);
     expect((await getCard(t, cardId)).note).toContain("budget reached (maxDurationMs)");
-    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1);
+    expect(await listAll(t, api.runs.listRuns, { cardId })).toHaveLength(1);
     expect(provider.alive()).toHaveLength(0);
   });
 });
@@ -520,7 +521,7 @@ describe("review", () => {
     await advance(t, 10_000, 1_000);
     expect((await getCard(t, cardId)).status).toBe("awaiting_review");
     expect((await getCard(t, cardId)).stageId).toBe(stageIds[0]);
-    const [artifact] = await t.query(api.artifacts.listArtifacts, { runId });
+    const [artifact] = await listAll(t, api.artifacts.listArtifacts, { runId });
     const reviewed = await t.mutation(api.artifacts.reviewArtifact, { artifactId: artifact.artifactId, decision: "approved", reviewer: "ada" });
     expect(reviewed.review).toBe("approved");
     await until(t, async () => (await getCard(t, cardId)).stageId === stageIds[1]);
@@ -545,7 +546,7 @@ describe("review", () => {
     await rt.upload("report.md", REPORT); // supersedes the first version
     await rt.complete("succeeded", ["report.md", "notes.md"]);
     await until(t, async () => (await getCard(t, cardId)).status === "awaiting_review");
-    const current = (await t.query(api.artifacts.listArtifacts, { runId })).filter((a) => !a.superseded);
+    const current = (await listAll(t, api.artifacts.listArtifacts, { runId })).filter((a) => !a.superseded);
     expect(current.map((a) => a.name).sort()).toEqual(["notes.md", "report.md"]);
     const report = current.find((a) => a.name === "report.md")!;
     const notes = current.find((a) => a.name === "notes.md")!;
@@ -561,7 +562,7 @@ describe("review", () => {
     const { t, providerHandle, provider } = await setup();
     const { cardId, stageIds } = await makeBoard(t, { requiresApproval: true, maxAttempts: 2 });
     const { runId } = await reachReview(t, cardId, providerHandle);
-    const [artifact] = await t.query(api.artifacts.listArtifacts, { runId });
+    const [artifact] = await listAll(t, api.artifacts.listArtifacts, { runId });
     await t.mutation(api.artifacts.reviewArtifact, {
       artifactId: artifact.artifactId,
       decision: "rejected",
@@ -620,7 +621,7 @@ describe("review", () => {
       const cancelRow = (await transitionsOf(t, cardId)).find((r) => r.source === "cancel");
       expect(cancelRow).toMatchObject({ entity: "card", from: "awaiting_review", to: "idle" });
       // A late review decision changes nothing.
-      const [artifact] = await t.query(api.artifacts.listArtifacts, { runId });
+      const [artifact] = await listAll(t, api.artifacts.listArtifacts, { runId });
       await t.mutation(api.artifacts.reviewArtifact, { artifactId: artifact.artifactId, decision: "approved" });
       await advance(t, 2_000, 100);
       expect((await getCard(t, cardId)).status).toBe("idle");

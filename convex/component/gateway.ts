@@ -9,10 +9,12 @@ import { Agent, createThread } from "@convex-dev/agent";
 import { action, env, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
 import { components, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
-import { MAX_PLAN_TASKS, MAX_RESTORE_BYTES, MAX_RESTORE_FILES } from "../shared/defaults.js";
+import { MAX_RESTORE_BYTES, MAX_RESTORE_FILES, MODEL_CONTEXT_MESSAGES } from "../shared/defaults.js";
+import { currentArtifacts } from "../model/artifactVersions.js";
 import { fail } from "../shared/errors.js";
 import { validateJson } from "../shared/jsonSchema.js";
-import type { PlanTask } from "../shared/validators.js";
+import { jsonDepth, MAX_JSON_DEPTH } from "../shared/jsonLimits.js";
+import { addPlanTask, planOf, updatePlanTask } from "../model/plan.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
 import { authenticate, touchActivity } from "../model/runtime.js";
@@ -27,6 +29,7 @@ import { ModelConfigError, modelErrorText, reportedCostUsd, resolveModel, scrubb
 import { componentRedactor } from "../model/secrets.js";
 import { DEFAULT_MAX_STEPS, OUTPUT_DIR, systemPrompt, type AgentTask } from "../gateway/task.js";
 import { webFetch, type WebFetchArgs } from "../gateway/webFetch.js";
+import { capObservation, stageHistory, stageMarker, turnPrompt } from "../gateway/context.js";
 
 const auth = { token: v.string(), generation: v.number() };
 const LIVE = new Set(["provisioning", "running"]);
@@ -57,15 +60,15 @@ async function taskOf(ctx: MutationCtx, run: Doc<"runs">, step: number): Promise
       maxCostUsd: limits.maxCostUsd,
     },
     outputDir: OUTPUT_DIR,
-    ...(run.resumedFrom ? { restore: await restorable(ctx, run.resumedFrom), plan: card.plan ?? [] } : {}),
+    ...(run.resumedFrom ? { restore: await restorable(ctx, run.resumedFrom), plan: await planOf(ctx, card._id) } : {}),
   };
 }
 
 /** The paused run's current files that fit a restore (each at most MAX_RESTORE_BYTES). */
 async function restorable(ctx: MutationCtx, runId: Id<"runs">): Promise<NonNullable<AgentTask["restore"]>> {
-  const arts = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
+  const arts = await currentArtifacts(ctx, runId);
   return arts
-    .filter((a) => !a.superseded && a.size <= MAX_RESTORE_BYTES)
+    .filter((a) => a.size <= MAX_RESTORE_BYTES)
     .slice(0, MAX_RESTORE_FILES)
     .map((a) => ({ artifactId: a._id, name: a.name, sha256: a.sha256, size: a.size }));
 }
@@ -102,6 +105,9 @@ type Turn =
       maxOutputTokens: number;
       /** What the action redacts with (names and literals from config; values are read from env there). */
       redaction: { redact: string[]; secrets: string[] };
+      /** The first line of this turn's prompt: which stage's history the model sees (gateway/context.ts). */
+      stageId: string;
+      marker: string;
     };
 
 /**
@@ -163,6 +169,8 @@ export const beginTurn = internalMutation({
       system,
       maxOutputTokens: limits.maxOutputTokens,
       redaction: { redact: config.redact, secrets: config.secrets },
+      stageId: current.stageId,
+      marker: stageMarker(current.stageId, settings.stageName, current.attempt),
     };
   },
 });
@@ -211,7 +219,7 @@ export const llm = action({
   returns: v.object({ reply: v.string(), stop: v.optional(v.string()), usage: v.optional(vTurnUsage) }),
   handler: async (ctx, args): Promise<{ reply: string; stop?: string; usage?: TurnUsage }> => {
     const a = { token: args.token, generation: args.generation };
-    const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step, promptChars: args.observation.length });
+    const turn: Turn = await ctx.runMutation(internal.gateway.beginTurn, { ...a, step: args.step, promptChars: capObservation(args.observation).length + 200 });
     if (turn.stop !== null) return { reply: "", stop: turn.stop };
     if ("replay" in turn) return { reply: turn.replay };
     // Secrets never reach the model or the transcript: the observation and prompt are redacted, and
@@ -225,13 +233,19 @@ export const llm = action({
       await ctx.runMutation(internal.gateway.failTurn, { ...a, step: turn.step, failure: { code: "model_unavailable", message: redact.text(e.message) } });
       return { reply: "", stop: "model_unavailable" };
     }
-    const agent = new Agent(components.agent, { name: "lakitu", languageModel: model });
+    // The context is bounded (README "Models"): this stage's recent messages within a character budget.
+    const agent = new Agent(components.agent, {
+      name: "lakitu",
+      languageModel: model,
+      contextOptions: { recentMessages: MODEL_CONTEXT_MESSAGES, excludeToolMessages: true, searchOtherThreads: false },
+      contextHandler: async (_ctx, c) => [...stageHistory(c.recent, turn.stageId), ...c.inputMessages, ...c.inputPrompt, ...c.existingResponses],
+    });
     let result;
     try {
       result = await agent.generateText(
         ctx,
         { threadId: turn.threadId },
-        { prompt: redact.text(args.observation), system: redact.text(turn.system), maxOutputTokens: turn.maxOutputTokens },
+        { prompt: turnPrompt(redact.text(turn.marker), redact.text(args.observation)), system: redact.text(turn.system), maxOutputTokens: turn.maxOutputTokens },
       );
     } catch (e) {
       const summary = summarizeModelError(e, redact.text);
@@ -296,6 +310,8 @@ export const ksa = action({
 });
 
 function parseArgs(json: string): unknown {
+  // The route checked the body; this action is public, so it checks again (params nest one level deeper in planOp's args).
+  if (jsonDepth(json) > MAX_JSON_DEPTH - 1) fail("invalid_argument", `KSA arguments nest more than ${MAX_JSON_DEPTH - 1} levels deep; flatten them`);
   try {
     return JSON.parse(json);
   } catch {
@@ -308,22 +324,10 @@ export const planOp = internalMutation({
   returns: v.any(),
   handler: async (ctx, { runId, fn, args }) => {
     const run = (await ctx.db.get(runId))!;
-    const card = (await ctx.db.get(run.cardId))!;
-    const tasks: PlanTask[] = card.plan ?? [];
-    if (fn === "get") return { tasks };
-    if (fn === "add") {
-      if (tasks.length >= MAX_PLAN_TASKS) fail("too_large", `the plan already has ${MAX_PLAN_TASKS} tasks; mark some done or update them`);
-      const task: PlanTask = { id: `t${tasks.length + 1}`, title: String(args.title).slice(0, 500), kind: args.kind ?? "task", status: "todo" };
-      await ctx.db.patch(card._id, { plan: [...tasks, task] });
-      return task;
-    }
-    if (fn === "update") {
-      const i = tasks.findIndex((t) => t.id === args.id);
-      if (i < 0) fail("not_found", `plan task ${args.id} does not exist; plan.get() lists the tasks`);
-      const task: PlanTask = { ...tasks[i], status: args.status, ...(args.note !== undefined ? { note: String(args.note).slice(0, 2000) } : {}) };
-      await ctx.db.patch(card._id, { plan: tasks.map((t, j) => (j === i ? task : t)) });
-      return task;
-    }
+    // Rows of their own: the card document does not change (or grow) while the agent plans.
+    if (fn === "get") return { tasks: await planOf(ctx, run.cardId) };
+    if (fn === "add") return await addPlanTask(ctx, run.cardId, args);
+    if (fn === "update") return await updatePlanTask(ctx, run.cardId, args);
     fail("invalid_argument", `plan.${fn} does not exist`);
   },
 });

@@ -10,6 +10,7 @@ import { startRunning } from "../testing/runHelpers.js";
 import { GAP_SCAN_DELAY_MS, GAP_SCAN_PAGE } from "../model/gaps.js";
 import { isLakituError } from "../shared/errors.js";
 import { sha256Hex } from "../model/tokens.js";
+import { listAll } from "../testing/listAll.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -48,12 +49,12 @@ describe("non-UTF-8 requests", () => {
     expect(await bad.json()).toMatchObject({ ok: false, code: "invalid_encoding" });
     const png = await rt.upload("image.bin", new Uint8Array([0x89, 0x50, 0xff, 0xfe, 0x00, 0x01]));
     expect(png.status).toBe(200);
-    expect(await t.query(api.artifacts.listArtifacts, { runId })).toHaveLength(1);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId })).toHaveLength(1);
   });
 });
 
 async function gaps(t: T, runId: string) {
-  const { events } = await t.query(api.events.listEvents, { runId, limit: 1000 });
+  const events = await listAll(t, api.events.listEvents, { runId });
   return events.filter((e) => e.kind === "gap").map((e) => ({ seq: e.seq, data: e.data, text: e.text }));
 }
 
@@ -71,7 +72,7 @@ describe("gap markers", () => {
       { seq: 10, data: { from: 10, to: 11, reason: "sent by the runtime but never received", by: "component" }, text: "events 10..11 were lost: sent by the runtime but never received" },
     ]);
     // In seq order the reader sees: 0 1 gap(2..4) 5 6 gap(7..8) 9 gap(10..11).
-    const { events } = await t.query(api.events.listEvents, { runId });
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events.filter((e) => e.seq < 1e9).map((e) => `${e.kind}${e.seq}`)).toEqual(["log0", "log1", "gap2", "log5", "log6", "gap7", "log9", "gap10"]);
   });
 
@@ -119,7 +120,7 @@ describe("uploads close at /complete; QA checks the hashes the completion named"
     const retry = await rt.upload("report.md", report);
     expect(retry.status).toBe(200);
     expect(retry.body).toMatchObject({ duplicate: true, version: 1 });
-    expect(await t.query(api.artifacts.listArtifacts, { runId })).toHaveLength(1);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId })).toHaveLength(1);
     await until(t, async () => (await runStatus(t, runId)) === "succeeded");
   });
 

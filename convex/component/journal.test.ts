@@ -8,6 +8,7 @@ import { api } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
 import { advance, makeBoard, setup, until, type T } from "../testing/harness.js";
 import { getCard, getRun, journal, startRunning, transitionsOf } from "../testing/runHelpers.js";
+import { listAll } from "../testing/listAll.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -114,7 +115,7 @@ describe("constant journal", () => {
     expect((await getRun(t, first.runId)).status).toBe("running");
     await until(t, async () => (await getRun(t, first.runId)).status === "failed", 60_000, 1_000);
     expect((await getRun(t, first.runId)).error?.code).toBe("heartbeat_timeout");
-    await until(t, async () => (await t.query(api.runs.listRuns, { cardId })).length === 2, 10_000, 500);
+    await until(t, async () => (await listAll(t, api.runs.listRuns, { cardId })).length === 2, 10_000, 500);
     await advance(t, 5_000, 500);
     const firstSteps = await journal(t, first.workflowId);
     expect(firstSteps.map((s) => `${s.kind}:${s.name}`)).toEqual([

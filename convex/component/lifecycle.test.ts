@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import { CALLBACK_URL, SimRuntime, advance, makeBoard, runStatus, setup, until } from "../testing/harness.js";
+import { listAll } from "../testing/listAll.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -46,9 +47,9 @@ describe("listActive", () => {
     const { runId: ra } = await t.mutation(api.runs.runCard, { cardId: a.cardId, providerHandle, callbackUrl: CALLBACK_URL });
     const { runId: rb } = await t.mutation(api.runs.runCard, { cardId: b.cardId, providerHandle, callbackUrl: CALLBACK_URL });
     await until(t, async () => (await runStatus(t, ra)) === "running" && (await runStatus(t, rb)) === "running");
-    expect((await t.query(api.runs.listActive, {})).map((r) => r.runId).sort()).toEqual([ra, rb].sort());
+    expect((await listAll(t, api.runs.listActive, {})).map((r) => r.runId).sort()).toEqual([ra, rb].sort());
     await t.mutation(api.runs.cancelRun, { runId: ra });
-    expect((await t.query(api.runs.listActive, {})).map((r) => r.runId)).toEqual([rb]);
-    expect(await t.query(api.runs.listActive, { limit: 1 })).toHaveLength(1);
+    expect((await listAll(t, api.runs.listActive, {})).map((r) => r.runId)).toEqual([rb]);
+    expect((await t.query(api.runs.listActive, { paginationOpts: { numItems: 1, cursor: null } })).page).toHaveLength(1);
   });
 });

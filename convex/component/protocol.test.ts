@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api, internal } from "./_generated/api.js";
 import { CALLBACK_URL, SimRuntime, advance, makeBoard, runStatus, setup, until, type T } from "../testing/harness.js";
 import type { FakeSandbox, TestProvider } from "../testkit/provider.js";
+import { listAll } from "../testing/listAll.js";
 
 beforeEach(() => {
   vi.useFakeTimers();
@@ -48,7 +49,7 @@ async function storageCount(t: T) {
   return await t.run(async (ctx) => (await ctx.db.system.query("_storage").collect()).length);
 }
 async function runTransitions(t: T, cardId: string, runId: string) {
-  return (await t.query(api.runs.listTransitions, { cardId })).filter((r) => r.runId === runId);
+  return ((await listAll(t, api.runs.listTransitions, { cardId })).reverse()).filter((r) => r.runId === runId);
 }
 async function hex(bytes: Uint8Array) {
   const d = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
@@ -81,39 +82,34 @@ describe("events", () => {
     expect((await rt.post("events", { events: [ev(0), ev(1), ev(2)] })).body).toMatchObject({ stored: 3, duplicates: 0 });
     // A retry of the first batch after the gap was filled.
     expect((await rt.post("events", { events: [ev(5), ev(3), ev(4)] })).body).toMatchObject({ stored: 0, duplicates: 3 });
-    const { events, nextAfterSeq, runEnded } = await t.query(api.events.listEvents, { runId });
+    const { page: events, isDone } = await t.query(api.events.listEvents, { runId, paginationOpts: { numItems: 100, cursor: null } });
     expect(events.map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(events.map((e) => e.text)).toEqual(["e0", "e1", "e2", "e3", "e4", "e5"]);
-    expect(nextAfterSeq).toBe(5);
-    expect(runEnded).toBe(false);
+    expect(isDone).toBe(true);
   });
 
-  test("listEvents pages with afterSeq, nextAfterSeq and limit", async () => {
+  test("listEvents pages with paginationOpts, from afterSeq, and a finished page's cursor picks up new events", async () => {
     const { t, rt, runId } = await running();
     await rt.events(Array.from({ length: 7 }, (_, i) => `m${i}`));
     const seen: number[] = [];
-    let after = -1;
+    let cursor: string | null = null;
     let pages = 0;
     for (;;) {
-      const page = await t.query(api.events.listEvents, { runId, afterSeq: after, limit: 3 });
-      expect(page.events.length).toBeLessThanOrEqual(3);
-      if (page.events.length === 0) {
-        expect(page.nextAfterSeq).toBe(after);
-        break;
-      }
-      seen.push(...page.events.map((e) => e.seq));
-      expect(page.nextAfterSeq).toBe(page.events[page.events.length - 1].seq);
-      after = page.nextAfterSeq;
+      const page: { page: Array<{ seq: number }>; isDone: boolean; continueCursor: string } = await t.query(api.events.listEvents, { runId, paginationOpts: { numItems: 3, cursor } });
+      expect(page.page.length).toBeLessThanOrEqual(3);
+      seen.push(...page.page.map((e) => e.seq));
       pages++;
+      if (page.isDone) break;
+      cursor = page.continueCursor;
     }
     expect(seen).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(pages).toBe(3);
-    const mid = await t.query(api.events.listEvents, { runId, afterSeq: 4 });
-    expect(mid.events.map((e) => e.seq)).toEqual([5, 6]);
+    const mid = await t.query(api.events.listEvents, { runId, afterSeq: 4, paginationOpts: { numItems: 10, cursor: null } });
+    expect(mid.page.map((e) => e.seq)).toEqual([5, 6]);
     // New events after the cursor show up on the next poll.
     await rt.events(["m7"]);
-    const next = await t.query(api.events.listEvents, { runId, afterSeq: 6 });
-    expect(next.events.map((e) => e.text)).toEqual(["m7"]);
+    const next = await t.query(api.events.listEvents, { runId, afterSeq: 6, paginationOpts: { numItems: 10, cursor: null } });
+    expect(next.page.map((e) => e.text)).toEqual(["m7"]);
   });
 
   test("event fields are stored as sent, with defaults for level and ts", async () => {
@@ -126,7 +122,7 @@ describe("events", () => {
       ],
     });
     expect(r.status).toBe(200);
-    const { events } = await t.query(api.events.listEvents, { runId });
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events[0]).toEqual({ seq: 0, kind: "tool", level: "warn", text: "hi", data: { args: [1, "two", null], nested: { a: true } }, ts: 1234 });
     expect(events[1]).toMatchObject({ seq: 1, kind: "log", level: "info" });
     expect(events[1].data).toBeUndefined();
@@ -141,7 +137,7 @@ describe("events", () => {
     expect(r.body).toMatchObject({ ok: true, stored: 2 });
     expect(JSON.parse((await eventsOf(t, runId)).find((e) => e.seq === 0)!.data!)).toEqual(data);
     // Reading the run's events still works, and the payload is intact as JSON text.
-    const { events } = await t.query(api.events.listEvents, { runId });
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events.map((e) => e.seq)).toEqual([0, 1]);
     expect(JSON.parse((events[0].data as { jsonText: string }).jsonText)).toEqual(data);
   });
@@ -354,7 +350,7 @@ describe("authentication", () => {
     expect(await eventsOf(t, run1)).toHaveLength(0);
     expect((await eventsOf(t, run2)).map((e) => e.text)).toEqual(["from 2"]);
     expect(await runStatus(t, run1)).toBe("running");
-    expect(await t.query(api.artifacts.listArtifacts, { runId: run1 })).toHaveLength(0);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId: run1 })).toHaveLength(0);
     expect(await runStatus(t, run2)).toBe("collecting");
   });
 
@@ -496,27 +492,27 @@ describe("artifacts", () => {
     const up1 = await rt.upload("out/report.md", v1);
     expect(up1.status).toBe(200);
     expect(up1.body).toMatchObject({ ok: true, version: 1, duplicate: false });
-    let list = await t.query(api.artifacts.listArtifacts, { runId });
+    let list = await listAll(t, api.artifacts.listArtifacts, { runId });
     expect(list).toHaveLength(1);
     expect(list[0]).toMatchObject({ name: "out/report.md", type: "markdown", size: v1.byteLength, sha256: await hex(v1), version: 1, superseded: false });
     expect(await storageCount(t)).toBe(1);
 
     const dup = await rt.upload("out/report.md", v1);
     expect(dup.body).toEqual({ ok: true, artifactId: up1.body.artifactId, version: 1, duplicate: true });
-    expect(await t.query(api.artifacts.listArtifacts, { runId })).toHaveLength(1);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId })).toHaveLength(1);
     expect(await storageCount(t)).toBe(1);
 
     const v2 = new TextEncoder().encode("# Report\n\nOtters are very great swimmers.");
     const up2 = await rt.upload("out/report.md", v2);
     expect(up2.body).toMatchObject({ ok: true, version: 2, duplicate: false });
     expect(up2.body.artifactId).not.toBe(up1.body.artifactId);
-    list = await t.query(api.artifacts.listArtifacts, { runId });
+    list = await listAll(t, api.artifacts.listArtifacts, { runId });
     expect(list.map((a) => [a.version, a.superseded, a.sha256, a.size])).toEqual([
       [1, true, await hex(v1), v1.byteLength],
       [2, false, await hex(v2), v2.byteLength],
     ]);
     expect(await storageCount(t)).toBe(2);
-    expect(await t.query(api.artifacts.listArtifacts, { cardId })).toHaveLength(2);
+    expect(await listAll(t, api.artifacts.listArtifacts, { cardId })).toHaveLength(2);
     const url = await t.query(api.artifacts.getArtifactUrl, { artifactId: up2.body.artifactId });
     expect(typeof url).toBe("string");
     expect(url!.length).toBeGreaterThan(0);
@@ -538,7 +534,7 @@ describe("artifacts", () => {
       body: bytes,
     });
     expect(res.status).toBe(200);
-    const [a] = await t.query(api.artifacts.listArtifacts, { runId });
+    const [a] = await listAll(t, api.artifacts.listArtifacts, { runId });
     expect(a).toMatchObject({ name: "data.bin", type: "json", contentType: "application/json" });
   });
 
@@ -555,7 +551,7 @@ describe("artifacts", () => {
     expect(body).toMatchObject({ ok: false, code: "invalid_argument" });
     expect(body.message).toMatch(/sha256 mismatch/);
     expect(await storageCount(t)).toBe(before);
-    expect(await t.query(api.artifacts.listArtifacts, { runId })).toHaveLength(0);
+    expect(await listAll(t, api.artifacts.listArtifacts, { runId })).toHaveLength(0);
   });
 
   test("uploads after the run ended are refused", async () => {

@@ -1,12 +1,13 @@
-/** The QA step of a run: reads the run's current artifacts from storage and checks the deliverables the run started with. */
+/** The QA step of a run: checks the deliverables the run started with against its artifacts, reading only deliverables, in bounded memory. */
 import { v } from "convex/values";
 import { internalAction, internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
-import { checkDeliverables, type QaArtifact } from "../shared/qa.js";
+import { checkStoredDeliverables, readBlobHead } from "../model/qaRead.js";
 import { vDeliverable, vQaReport } from "../shared/validators.js";
 import { transitionRun } from "../model/machine.js";
 import { settingsOf } from "../model/settings.js";
+import { currentArtifacts, versionWithHash } from "../model/artifactVersions.js";
 
 export const check = internalAction({
   args: { runId: v.id("runs") },
@@ -14,13 +15,11 @@ export const check = internalAction({
   handler: async (ctx, { runId }) => {
     const input = await ctx.runMutation(internal.qa.beginChecks, { runId });
     if (!input) return null;
-    const artifacts: QaArtifact[] = [];
-    for (const a of input.artifacts) {
-      const blob = await ctx.storage.get(a.storageId);
-      const bytes = blob ? new Uint8Array(await blob.arrayBuffer()) : new Uint8Array();
-      artifacts.push({ name: a.name, type: a.type, size: blob ? a.size : 0, bytes });
-    }
-    const report = checkDeliverables(input.deliverables, artifacts);
+    // Only deliverables are read, one at a time, each up to a cap (model/qaRead.ts).
+    const report = await checkStoredDeliverables(input.deliverables, input.artifacts, async (storageId, maxBytes) => {
+      const blob = await ctx.storage.get(storageId);
+      return blob ? await readBlobHead(blob, maxBytes) : null;
+    });
     await ctx.runMutation(internal.qa.record, { runId, report });
     return null;
   },
@@ -56,14 +55,12 @@ export const beginChecks = internalMutation({
  */
 async function artifactsToCheck(ctx: MutationCtx, run: Doc<"runs">): Promise<Doc<"artifacts">[]> {
   if (!run.completion) {
-    const all = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id)).take(500);
-    return all.filter((a) => !a.superseded);
+    return await currentArtifacts(ctx, run._id);
   }
   const out: Doc<"artifacts">[] = [];
   for (const m of run.completion.manifest) {
     if (m.sha256 === undefined) continue;
-    const versions = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", m.name)).order("desc").take(100);
-    const named = versions.find((a) => a.sha256 === m.sha256);
+    const named = await versionWithHash(ctx, run._id, m.name, m.sha256);
     if (named) out.push(named);
   }
   return out;

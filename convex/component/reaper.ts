@@ -1,12 +1,14 @@
 /**
  * The reaper, run by the parent app's cron (`lakitu.reap(ctx)`). It reads only sessions that are due,
  * through the `by_state_reapAt` index, so its cost follows what is due, not the history of sessions.
+ * A tick handles at most REAP_MAX_BATCH sessions (each costs up to REAP_RANGES_PER_SESSION index
+ * ranges), so even after an outage with thousands due it stays far below Convex's 4,096 ranges.
  */
 import { v } from "convex/values";
 import { mutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
-import { KILL_RETRY_MS, REAP_BATCH } from "../shared/defaults.js";
+import { KILL_RETRY_MS, REAP_BATCH, REAP_MAX_BATCH } from "../shared/defaults.js";
 import { endAgentPhase } from "../model/runs.js";
 import { budgetStop } from "../model/budget.js";
 import { isTerminal, transitionRun } from "../model/machine.js";
@@ -28,7 +30,8 @@ export const reap = mutation({
   returns: vReapResult,
   handler: async (ctx, args) => {
     const now = Date.now();
-    let budget = listLimit(args.limit, REAP_BATCH, 500);
+    // Bounded by what a tick really costs (index ranges per session), not by a round number.
+    let budget = listLimit(args.limit, REAP_BATCH, REAP_MAX_BATCH);
     const result: ReapResult = { examined: 0, idle: 0, deadline: 0, neverStarted: 0, killRetried: 0, orphaned: 0 };
     for (const state of ["intended", "starting", "running", "ending"] as const) {
       if (budget <= 0) break;

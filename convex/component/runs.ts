@@ -1,5 +1,11 @@
 import { priceOf } from "../gateway/prices.js";
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import { mergedStream, stream } from "convex-helpers/server/stream";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
+import { runSummary, vRunSummary } from "../model/summaries.js";
 import { mutation, query, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";
@@ -7,7 +13,7 @@ import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { ACTIVE_RUN_STATUSES } from "../shared/validators.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { load } from "../model/load.js";
-import { checkLimits, checkText, listLimit } from "../model/validate.js";
+import { checkLimits, checkText } from "../model/validate.js";
 import { isTerminal, setCard, transitionRun } from "../model/machine.js";
 import { nextAttempt, producedNames, retryContextOf, startRun } from "../model/runs.js";
 import { requestKill, sessionOfRun } from "../model/sessions.js";
@@ -133,7 +139,8 @@ export const stopCard = mutation({
   },
 });
 
-async function cancel(ctx: MutationCtx, run: Doc<"runs">, reason: string): Promise<boolean> {
+/** The one cancel path (also used by lifecycle deletes). */
+export async function cancel(ctx: MutationCtx, run: Doc<"runs">, reason: string): Promise<boolean> {
   const card = (await ctx.db.get(run.cardId))!;
   const owning = card.currentRunId === run._id;
   const meta = { source: "cancel" as const, reason };
@@ -167,53 +174,55 @@ export const getRun = query({
   },
 });
 
-/** Runs of a card, newest first. Page with `beforeQueuedAt` = the last returned run's `queuedAt`. */
+/**
+ * Runs of a card, newest first, as a Convex page of summaries (QA and error cut to 500 characters;
+ * `getRun` has the whole run with its session). `paginationOpts.numItems` is 1–200.
+ */
 export const listRuns = query({
-  args: { cardId: v.string(), limit: v.optional(v.number()), beforeQueuedAt: v.optional(v.number()) },
-  returns: v.array(vPublicRun),
+  args: { cardId: v.string(), paginationOpts: paginationOptsValidator },
+  returns: vPage(vRunSummary),
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
-    const limit = listLimit(args.limit, 20, MAX_LIST_LIMIT);
-    const runs = await ctx.db
+    const page = await paginator(ctx.db, schema)
       .query("runs")
-      .withIndex("by_card", (q) =>
-        args.beforeQueuedAt === undefined ? q.eq("cardId", card._id) : q.eq("cardId", card._id).lt("_creationTime", args.beforeQueuedAt),
-      )
+      .withIndex("by_card", (q) => q.eq("cardId", card._id))
       .order("desc")
-      .take(limit);
-    return await Promise.all(runs.map(async (r) => publicRun(r, r.sessionId ? await ctx.db.get(r.sessionId) : null)));
+      .paginate(pageOptions(args.paginationOpts, MAX_LIST_LIMIT));
+    return mapPage(page, runSummary);
   },
 });
 
-/** The audit log of a card: every card and run transition with its source and reason, oldest first. */
+/**
+ * The audit log of a card, newest first: every card and run transition with its source and reason,
+ * as a Convex page (`paginationOpts.numItems` 1–1000).
+ */
 export const listTransitions = query({
-  args: { cardId: v.string(), limit: v.optional(v.number()) },
-  returns: v.array(vPublicTransition),
+  args: { cardId: v.string(), paginationOpts: paginationOptsValidator },
+  returns: vPage(vPublicTransition),
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
-    const limit = listLimit(args.limit, 100, 1000);
-    const rows = await ctx.db.query("transitions").withIndex("by_card", (q) => q.eq("cardId", card._id)).take(limit);
-    return rows.map(publicTransition);
+    const page = await paginator(ctx.db, schema)
+      .query("transitions")
+      .withIndex("by_card", (q) => q.eq("cardId", card._id))
+      .order("desc")
+      .paginate(pageOptions(args.paginationOpts, 1_000));
+    return mapPage(page, publicTransition);
   },
 });
 
-/** Runs not yet in a terminal state, across all boards (newest first per status), bounded by `limit`. */
+/**
+ * Runs not yet in a terminal state, across all boards, newest first, as a Convex page of summaries
+ * (`paginationOpts.numItems` 1–200): what `lakitu status` shows.
+ */
 export const listActive = query({
-  args: { limit: v.optional(v.number()) },
-  returns: v.array(vPublicRun),
+  args: { paginationOpts: paginationOptsValidator },
+  returns: vPage(vRunSummary),
   handler: async (ctx, args) => {
-    const limit = listLimit(args.limit, 50, MAX_LIST_LIMIT);
-    const out = [];
-    for (const status of ACTIVE_RUN_STATUSES) {
-      if (out.length >= limit) break;
-      const rows = await ctx.db
-        .query("runs")
-        .withIndex("by_status", (q) => q.eq("status", status))
-        .order("desc")
-        .take(limit - out.length);
-      for (const r of rows) out.push(publicRun(r, r.sessionId ? await ctx.db.get(r.sessionId) : null));
-    }
-    return out;
+    const byStatus = ACTIVE_RUN_STATUSES.map((status) =>
+      stream(ctx.db, schema).query("runs").withIndex("by_status", (q) => q.eq("status", status)).order("desc"),
+    );
+    const page = await mergedStream(byStatus, ["_creationTime"]).paginate(pageOptions(args.paginationOpts, MAX_LIST_LIMIT));
+    return mapPage(page, runSummary);
   },
 });
 

@@ -5,29 +5,33 @@
  * nothing.
  */
 import { v } from "convex/values";
-import { action, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
+import { action, internalMutation, internalQuery, mutation, type MutationCtx, type QueryCtx } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL, MAX_RESTORE_BYTES } from "../shared/defaults.js";
-import { fail } from "../shared/errors.js";
+import { fail, isLakituError, type LakituErrorCode } from "../shared/errors.js";
 import { capText } from "../shared/text.js";
 import { MAX_ARTIFACT_NAME, artifactNameProblem, typeFromName } from "../shared/names.js";
 import { DELIVERABLE_TYPES, vCompletion, vEventInput, type Completion } from "../shared/validators.js";
 import { getConfig } from "../model/config.js";
 import { endAgentPhase } from "../model/runs.js";
+import { currentArtifacts, latestVersion } from "../model/artifactVersions.js";
+import { normalizeSha256, storageSha256Hex } from "../shared/uploadLimits.js";
 import { authenticate, touchActivity } from "../model/runtime.js";
 import { componentRedactor } from "../model/secrets.js";
 import { scheduleGapScan } from "../model/gaps.js";
 import { armWatchdog } from "../model/sessions.js";
 import { sha256Hex } from "../model/tokens.js";
 import { isTerminal } from "../model/machine.js";
+import { componentEvent } from "../model/budget.js";
+import { eventQuotaProblem, versionQuotaProblem } from "../model/quotas.js";
 
 const auth = { token: v.string(), generation: v.number() };
 
 /** Stores a batch of events; idempotent by (run, seq). Secrets are redacted and sizes capped first. */
 export const events = mutation({
   args: { ...auth, events: v.array(vEventInput) },
-  returns: v.object({ stored: v.number(), duplicates: v.number() }),
+  returns: v.object({ stored: v.number(), duplicates: v.number(), quotaExceeded: v.optional(v.string()) }),
   handler: async (ctx, args) => {
     const { session, run } = await authenticate(ctx, args);
     const config = await getConfig(ctx);
@@ -35,18 +39,27 @@ export const events = mutation({
       fail("too_large", `batch has ${args.events.length} events; the limit is ${config.maxEventBatch} per request`);
     }
     const redact = componentRedactor(config, args.token);
-    let stored = 0;
-    let duplicates = 0;
     const seen = new Set<number>();
+    const fresh: typeof args.events = [];
     for (const e of args.events) {
       if (!Number.isInteger(e.seq) || e.seq < 0 || e.seq > 1e9) fail("invalid_argument", `event seq must be an integer from 0 to 1e9, got ${e.seq}`);
       const dup = seen.has(e.seq) ||
         (await ctx.db.query("events").withIndex("by_run_seq", (q) => q.eq("runId", run._id).eq("seq", e.seq)).first()) !== null;
       seen.add(e.seq);
-      if (dup) {
-        duplicates++;
-        continue;
+      if (!dup) fresh.push(e);
+    }
+    const duplicates = args.events.length - fresh.length;
+    // A batch that would pass the run's event quota is refused whole. Reported, not thrown, so the quota
+    // event recorded here is committed; the route answers 413.
+    const over = eventQuotaProblem(run, fresh.length, config.maxRunEvents);
+    if (over) {
+      if ((run.eventCount ?? 0) < config.maxRunEvents) {
+        await componentEvent(ctx, run, "quota_exceeded", "error", over);
+        await ctx.db.patch(run._id, { eventCount: config.maxRunEvents });
       }
+      return { stored: 0, duplicates, quotaExceeded: over };
+    }
+    for (const e of fresh) {
       await ctx.db.insert("events", {
         runId: run._id,
         seq: e.seq,
@@ -57,9 +70,12 @@ export const events = mutation({
         data: e.data === undefined ? undefined : capJson(redact.value(parseJson(e.data)), config.maxEventBytes),
         ts: e.ts ?? Date.now(),
       });
-      stored++;
     }
-    if (stored > 0) await touchActivity(ctx, session);
+    const stored = fresh.length;
+    if (stored > 0) {
+      await ctx.db.patch(run._id, { eventCount: (run.eventCount ?? 0) + stored });
+      await touchActivity(ctx, session);
+    }
     return { stored, duplicates };
   },
 });
@@ -76,14 +92,14 @@ type ManifestEntry = Completion["manifest"][number];
  */
 async function pinManifest(ctx: MutationCtx, runId: Id<"runs">, manifest: ManifestEntry[]): Promise<ManifestEntry[]> {
   if (manifest.length === 0) {
-    const current = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
-    return current.filter((a) => !a.superseded).map((a) => ({ name: a.name, type: a.type, sha256: a.sha256 }));
+    const current = await currentArtifacts(ctx, runId);
+    return current.map((a) => ({ name: a.name, type: a.type, sha256: a.sha256 }));
   }
   const out: ManifestEntry[] = [];
   for (const m of manifest) {
     if (m.sha256 !== undefined) out.push(m);
     else {
-      const latest = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId).eq("name", m.name)).order("desc").first();
+      const latest = await latestVersion(ctx, runId, m.name);
       out.push(latest ? { ...m, sha256: latest.sha256 } : m);
     }
   }
@@ -276,23 +292,29 @@ export const checkUpload = internalQuery({
     contentType: v.optional(v.string()),
     existing: v.optional(v.object({ artifactId: v.string(), version: v.number() })),
   }),
-  handler: async (ctx, args) => {
-    const { run } = await authenticate(ctx, args);
-    const config = await getConfig(ctx);
-    const redact = componentRedactor(config, args.token);
-    const name = redact.text(args.name);
-    const contentType = args.contentType === undefined ? undefined : capText(redact.text(args.contentType), 200);
-    if (uploadsClosed(run)) {
-      const same = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", name)).order("desc").first();
-      if (same && same.sha256 === args.sha256) return { name, contentType, existing: { artifactId: same._id, version: same.version } };
-      uploadsClosedError(run);
-    }
-    if (args.size > config.maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${config.maxArtifactBytes}`);
-    if (args.size === 0) fail("invalid_argument", "artifact is empty");
-    checkQuota(run, args.size, config);
-    return { name, contentType };
-  },
+  handler: (ctx, args) => uploadCheck(ctx, args),
 });
+
+/** checkUpload's logic, shared with beginUpload and commitArtifact. */
+export async function uploadCheck(
+  ctx: QueryCtx,
+  args: { token: string; generation: number; size: number; name: string; sha256: string; contentType?: string },
+): Promise<{ name: string; contentType?: string; existing?: { artifactId: string; version: number } }> {
+  const { run } = await authenticate(ctx, args);
+  const config = await getConfig(ctx);
+  const redact = componentRedactor(config, args.token);
+  const name = redact.text(args.name);
+  const contentType = args.contentType === undefined ? undefined : capText(redact.text(args.contentType), 200);
+  if (uploadsClosed(run)) {
+    const same = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", name)).order("desc").first();
+    if (same && same.sha256 === args.sha256) return { name, contentType, existing: { artifactId: same._id, version: same.version } };
+    uploadsClosedError(run);
+  }
+  if (args.size > config.maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${config.maxArtifactBytes}`);
+  if (args.size === 0) fail("invalid_argument", "artifact is empty");
+  checkQuota(run, args.size, config);
+  return { name, contentType };
+}
 
 /** Refuses an upload that would take the run past its artifact quota (count or bytes). */
 function checkQuota(run: Doc<"runs">, size: number, config: { maxRunArtifacts: number; maxRunArtifactBytes: number }): void {
@@ -328,36 +350,166 @@ export const recordArtifact = internalMutation({
     storageId: v.id("_storage"),
   },
   returns: v.object({ artifactId: v.string(), version: v.number(), duplicate: v.boolean() }),
+  handler: (ctx, args) => recordArtifactHandler(ctx, args),
+});
+
+/** recordArtifact's logic, shared with commitArtifact. Throws (before any write) when the upload is refused. */
+export async function recordArtifactHandler(
+  ctx: MutationCtx,
+  args: { token: string; generation: number; name: string; type: string; contentType: string; size: number; sha256: string; storageId: Id<"_storage"> },
+): Promise<{ artifactId: string; version: number; duplicate: boolean }> {
+  const { session, run } = await authenticate(ctx, args);
+  // Checked again here: a completion may have landed while the bytes were being stored.
+  if (uploadsClosed(run)) uploadsClosedError(run);
+  const latest = await ctx.db
+    .query("artifacts")
+    .withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", args.name))
+    .order("desc")
+    .first();
+  if (latest && latest.sha256 === args.sha256) return { artifactId: latest._id, version: latest.version, duplicate: true };
+  // Checked again here, where the count is updated: concurrent uploads cannot both pass the quota.
+  const quotaConfig = await getConfig(ctx);
+  checkQuota(run, args.size, quotaConfig);
+  const versionProblem = versionQuotaProblem(run, args.name, latest?.version ?? 0, quotaConfig.maxArtifactVersionsPerName);
+  if (versionProblem) fail("quota_exceeded", versionProblem);
+  const stored = run.stored ?? { artifacts: 0, bytes: 0 };
+  await ctx.db.patch(run._id, { stored: { artifacts: stored.artifacts + 1, bytes: stored.bytes + args.size } });
+  if (latest) await ctx.db.patch(latest._id, { superseded: true });
+  const artifactId: Id<"artifacts"> = await ctx.db.insert("artifacts", {
+    runId: run._id,
+    cardId: run.cardId,
+    stageId: run.stageId,
+    name: args.name,
+    type: args.type,
+    contentType: args.contentType,
+    size: args.size,
+    sha256: args.sha256,
+    storageId: args.storageId,
+    version: (latest?.version ?? 0) + 1,
+    superseded: false,
+    review: "pending",
+  });
+  await touchActivity(ctx, session);
+  return { artifactId, version: (latest?.version ?? 0) + 1, duplicate: false };
+}
+
+/** Refuses an artifact name with a path problem or a type Lakitu does not know. */
+function checkNameAndType(name: string, type: string | undefined): void {
+  const problem = artifactNameProblem(name);
+  if (problem) fail("invalid_argument", problem);
+  if (type !== undefined && !(DELIVERABLE_TYPES as readonly string[]).includes(type)) {
+    fail("invalid_argument", `artifact type "${type}" is unknown; use one of ${DELIVERABLE_TYPES.join(", ")}`);
+  }
+}
+
+function checkSha256Arg(sha256: string): string {
+  const hex = normalizeSha256(sha256);
+  if (!hex) fail("invalid_argument", `sha256 must be the file's SHA-256 as 64 hex digits, got ${JSON.stringify(sha256.slice(0, 80))}`);
+  return hex;
+}
+
+const vExisting = v.object({ artifactId: v.string(), version: v.number() });
+
+/**
+ * Step 1 of an upload (see convex/shared/uploadLimits.ts): every check that needs no bytes, then a
+ * storage upload URL. When the latest version of `name` already has these bytes, answers `existing`
+ * and nothing needs to be sent.
+ */
+export const beginUpload = mutation({
+  args: { ...auth, name: v.string(), size: v.number(), sha256: v.string(), type: v.optional(v.string()), contentType: v.optional(v.string()) },
+  returns: v.union(v.object({ existing: vExisting }), v.object({ uploadUrl: v.string() })),
   handler: async (ctx, args) => {
-    const { session, run } = await authenticate(ctx, args);
-    // Checked again here: a completion may have landed while the bytes were being stored.
-    if (uploadsClosed(run)) uploadsClosedError(run);
-    const latest = await ctx.db
-      .query("artifacts")
-      .withIndex("by_run_name", (q) => q.eq("runId", run._id).eq("name", args.name))
-      .order("desc")
-      .first();
-    if (latest && latest.sha256 === args.sha256) return { artifactId: latest._id, version: latest.version, duplicate: true };
-    // Checked again here, where the count is updated: concurrent uploads cannot both pass the quota.
-    checkQuota(run, args.size, await getConfig(ctx));
-    const stored = run.stored ?? { artifacts: 0, bytes: 0 };
-    await ctx.db.patch(run._id, { stored: { artifacts: stored.artifacts + 1, bytes: stored.bytes + args.size } });
-    if (latest) await ctx.db.patch(latest._id, { superseded: true });
-    const artifactId: Id<"artifacts"> = await ctx.db.insert("artifacts", {
-      runId: run._id,
-      cardId: run.cardId,
-      stageId: run.stageId,
-      name: args.name,
-      type: args.type,
-      contentType: args.contentType,
-      size: args.size,
-      sha256: args.sha256,
-      storageId: args.storageId,
-      version: (latest?.version ?? 0) + 1,
-      superseded: false,
-      review: "pending",
-    });
-    await touchActivity(ctx, session);
-    return { artifactId, version: (latest?.version ?? 0) + 1, duplicate: false };
+    const sha256 = checkSha256Arg(args.sha256);
+    if (!Number.isSafeInteger(args.size) || args.size < 0) fail("invalid_argument", `size must be the file's length in bytes (a whole number), got ${args.size}`);
+    const pre = await uploadCheck(ctx, { token: args.token, generation: args.generation, size: args.size, name: args.name, sha256, contentType: args.contentType });
+    if (pre.existing) return { existing: pre.existing };
+    checkNameAndType(pre.name, args.type);
+    const { run } = await authenticate(ctx, args);
+    const latest = await latestVersion(ctx, run._id, pre.name);
+    if (latest && latest.sha256 === sha256) return { existing: { artifactId: latest._id, version: latest.version } };
+    return { uploadUrl: await ctx.storage.generateUploadUrl() };
   },
 });
+
+const vCommitted = v.object({ ok: v.literal(true), artifactId: v.string(), version: v.number(), duplicate: v.boolean() });
+const vRefused = v.object({ ok: v.literal(false), code: v.string(), message: v.string() });
+type CommitResult = { ok: true; artifactId: string; version: number; duplicate: boolean } | { ok: false; code: string; message: string };
+
+/**
+ * Step 3 of an upload: records the stored file `storageId` as the next version of `name`, after
+ * checking its SHA-256 and size (read from the storage metadata, never trusted from the caller) against
+ * what the runtime declared. A refused commit deletes the blob, so it is answered as data (`ok: false`)
+ * rather than thrown: a thrown error would roll the deletion back. A retried commit of a storage id
+ * this run already recorded answers the same artifact.
+ */
+export const commitArtifact = mutation({
+  args: {
+    ...auth,
+    name: v.string(),
+    type: v.optional(v.string()),
+    contentType: v.optional(v.string()),
+    storageId: v.string(),
+    sha256: v.optional(v.string()),
+    size: v.optional(v.number()),
+  },
+  returns: v.union(vCommitted, vRefused),
+  handler: async (ctx, args): Promise<CommitResult> => {
+    const { run } = await authenticate(ctx, args);
+    const storageId = ctx.db.system.normalizeId("_storage", args.storageId);
+    if (!storageId) {
+      return refused("invalid_argument", `storageId ${JSON.stringify(args.storageId.slice(0, 80))} is not a storage id of this deployment; send the storageId the upload URL answered`);
+    }
+    const recorded = await ctx.db.query("artifacts").withIndex("by_storage", (q) => q.eq("storageId", storageId)).first();
+    if (recorded) {
+      if (recorded.runId === run._id) return { ok: true, artifactId: recorded._id, version: recorded.version, duplicate: false };
+      return refused("conflict", `storageId ${storageId} is already an artifact of another run; upload the bytes again`);
+    }
+    const meta = await ctx.db.system.get(storageId);
+    if (!meta) return refused("not_found", `no stored file has storageId ${storageId}; POST the bytes to the upload URL first`);
+    const stored = storageSha256Hex(meta.sha256);
+    const declared = args.sha256 === undefined ? stored : normalizeSha256(args.sha256);
+    const mismatch =
+      declared === null
+        ? `sha256 must be 64 hex digits, got ${JSON.stringify(args.sha256!.slice(0, 80))}`
+        : declared !== stored
+          ? `sha256 mismatch for "${capText(args.name, 200)}": the runtime declared ${declared}, the stored bytes hash to ${stored}; the upload was corrupted`
+          : args.size !== undefined && args.size !== meta.size
+            ? `size mismatch for "${capText(args.name, 200)}": the runtime declared ${args.size} bytes, storage holds ${meta.size}; the upload was cut short or padded`
+            : null;
+    if (mismatch) {
+      await ctx.storage.delete(storageId);
+      return refused("invalid_argument", `${mismatch}. The stored file was deleted; upload it again.`);
+    }
+    try {
+      const pre = await uploadCheck(ctx, { token: args.token, generation: args.generation, size: meta.size, name: args.name, sha256: stored, contentType: args.contentType });
+      if (pre.existing) {
+        await ctx.storage.delete(storageId);
+        return { ok: true, ...pre.existing, duplicate: true };
+      }
+      checkNameAndType(pre.name, args.type);
+      const r = await recordArtifactHandler(ctx, {
+        token: args.token,
+        generation: args.generation,
+        name: pre.name,
+        type: args.type ?? typeFromName(pre.name),
+        contentType: pre.contentType ?? meta.contentType ?? "application/octet-stream",
+        size: meta.size,
+        sha256: stored,
+        storageId,
+      });
+      if (r.duplicate) await ctx.storage.delete(storageId);
+      return { ok: true, ...r };
+    } catch (e) {
+      // Every refusal is thrown before a write: deleting the blob is the only write this commit makes.
+      if (!isLakituError(e)) throw e;
+      await ctx.storage.delete(storageId);
+      // A quota reached is also said in the run's log, where whoever reads the run looks.
+      if (e.data.code === "quota_exceeded") await componentEvent(ctx, run, "quota_exceeded", "error", e.data.message);
+      return refused(e.data.code, e.data.message);
+    }
+  },
+});
+
+function refused(code: LakituErrorCode, message: string): CommitResult {
+  return { ok: false, code, message };
+}

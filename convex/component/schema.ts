@@ -32,6 +32,8 @@ export default defineSchema({
     description: v.optional(v.string()),
     /** Totals of every run on the board; W: each settled turn and each ended session. */
     usage: v.optional(vUsage),
+    /** Set by lifecycle.deleteBoard; the board's cards and stages are being removed in batches. */
+    deletingAt: v.optional(v.number()),
   }).index("by_owner", ["owner"]),
 
   stages: defineTable({
@@ -56,12 +58,18 @@ export default defineSchema({
     note: v.optional(v.string()),
     /** The agent conversation of this card (agent component thread); retries continue it. */
     threadId: v.optional(v.string()),
-    /** The agent's task list, kept across runs through the `plan` KSA; at most MAX_PLAN_TASKS. */
+    /** Legacy: the plan lives in `planTasks` (so the card cannot grow mid-run). Written by nothing, read by nothing. */
     plan: v.optional(v.array(vPlanTask)),
     /** Totals of every run of the card; W: each settled turn and each ended session. */
     usage: v.optional(vUsage),
+    /** W: lifecycle.archiveCard/restoreCard. An archived card is hidden from lists unless asked for. */
+    archivedAt: v.optional(v.number()),
+    /** W: lifecycle.deleteCard (or a board delete). Its runs and data are being removed in batches. */
+    deletingAt: v.optional(v.number()),
   })
     .index("by_board_stage", ["boardId", "stageId"])
+    /** Lists without archived cards: `.eq("boardId", b).eq("archivedAt", undefined)[.eq("stageId", s)]`. */
+    .index("by_board_archived_stage", ["boardId", "archivedAt", "stageId"])
     .index("by_stage_status", ["stageId", "status"]),
 
   runs: defineTable({
@@ -100,6 +108,8 @@ export default defineSchema({
     budget: v.optional(v.object({ limit: vBudgetLimit, message: v.string() })),
     /** Artifact versions the run stored and their bytes, against its quota; W: runtime.recordArtifact. */
     stored: v.optional(v.object({ artifacts: v.number(), bytes: v.number() })),
+    /** Runtime events the run stored, against configure maxRunEvents; W: runtime.events. */
+    eventCount: v.optional(v.number()),
     /** The paused run this one resumes (resumeCard): its thread continues and its files are restored. */
     resumedFrom: v.optional(v.id("runs")),
     /** Limits raised for this run by resumeCard (over the stage's). */
@@ -179,7 +189,13 @@ export default defineSchema({
     reviewedAt: v.optional(v.number()),
   })
     .index("by_run_name", ["runId", "name", "version"])
-    .index("by_card", ["cardId"]),
+    /** R: the current (latest) version of each name, without reading superseded ones (QA, manifests). */
+    .index("by_run_current", ["runId", "superseded", "name"])
+    /** R: runtime.commitArtifact (a storage id is committed once; a retried commit finds its artifact). */
+    .index("by_storage", ["storageId"])
+    .index("by_card", ["cardId"])
+    /** R: retention (superseded versions older than N days). */
+    .index("by_superseded", ["superseded"]),
 
   /**
    * One model turn: reserved (its worst-case cost counted against the budget) before the model is
@@ -211,6 +227,20 @@ export default defineSchema({
   })
     .index("by_run_step", ["runId", "step"])
     .index("by_card", ["cardId"]),
+
+  /**
+   * The agent's task list of a card, one row per task, kept across runs (at most MAX_PLAN_TASKS).
+   * W: gateway.planOp (the `plan` KSA); R: planOp and the task of a resumed run.
+   */
+  planTasks: defineTable({
+    cardId: v.id("cards"),
+    /** 1-based order of creation; the task's public id is `t<seq>`. */
+    seq: v.number(),
+    title: v.string(),
+    kind: vPlanTask.fields.kind,
+    status: vPlanTask.fields.status,
+    note: v.optional(v.string()),
+  }).index("by_card_seq", ["cardId", "seq"]),
 
   inbox: defineTable({
     runId: v.id("runs"),

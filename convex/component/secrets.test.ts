@@ -9,6 +9,7 @@ import { makeBoard, setup, type T } from "../testing/harness.js";
 import { startRunning } from "../testing/runHelpers.js";
 import { makeRedactor } from "../shared/redact.js";
 import { isLakituError } from "../shared/errors.js";
+import { listAll } from "../testing/listAll.js";
 
 const APP_SECRET = "app-secret-value-0042";
 const MODEL_KEY = "model-key-value-0042-abcdef";
@@ -65,7 +66,7 @@ describe("redaction of what the runtime stores", () => {
     expect(r.body).toMatchObject({ ok: true, stored: 3 });
     const stored = await dump(t);
     expect(makeRedactor([rt.token, APP_SECRET, MODEL_KEY], []).leaks(stored)).toBe(false);
-    const { events } = await t.query(api.events.listEvents, { runId: rt.sandbox.envs.LAKITU_RUN_ID });
+    const events = await listAll(t, api.events.listEvents, { runId: rt.sandbox.envs.LAKITU_RUN_ID });
     expect(events[1].data).toMatchObject({ "[REDACTED]": "token as a key", nested: [{ "k-[REDACTED]": expect.stringMatching(/^\[REDACTED\].?$/) }] });
     // (An encoding keeps at most its last character, which also depends on what follows the secret.)
   });
@@ -86,7 +87,7 @@ describe("redaction of what the runtime stores", () => {
     expect(done.body.accepted).toBe(true);
     const stored = await dump(t);
     expect(makeRedactor([rt.token, APP_SECRET, MODEL_KEY], []).leaks(stored)).toBe(false);
-    const [art] = await t.query(api.artifacts.listArtifacts, { runId });
+    const [art] = await listAll(t, api.artifacts.listArtifacts, { runId });
     expect(art.name).toBe("out-[REDACTED].md");
     // The manifest names the stored (redacted) artifact, so QA still finds it by its hash.
     const run = await t.query(api.runs.getRun, { runId });

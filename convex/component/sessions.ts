@@ -38,6 +38,16 @@ export function sessionMetadata(sessionId: string, runId: string, cardId: string
   return { "lakitu.session": sessionId, "lakitu.run": runId, "lakitu.card": cardId };
 }
 
+/** The origin of this deployment's storage upload URLs (from a minted URL, which is then unused). */
+async function storageOrigin(ctx: { storage: { generateUploadUrl(): Promise<string> } }): Promise<{ LAKITU_STORAGE_ORIGIN?: string }> {
+  try {
+    const url = await ctx.storage.generateUploadUrl();
+    return URL.canParse(url) ? { LAKITU_STORAGE_ORIGIN: new URL(url).origin } : {};
+  } catch {
+    return {};
+  }
+}
+
 export const provision = internalAction({
   args: { runId: v.id("runs") },
   returns: v.object({ awaitAgent: v.boolean() }),
@@ -62,6 +72,8 @@ export const provision = internalAction({
         LAKITU_GENERATION: String(prep.generation),
         // The runtime must beat well within the session's heartbeat timeout, whatever it is configured to.
         LAKITU_HEARTBEAT_MS: String(prep.heartbeatIntervalMs),
+        // Where upload URLs point: the provider lets the sandbox reach it, so big files skip the route.
+        ...(await storageOrigin(ctx)),
       },
       timeoutMs: prep.timeoutMs,
     });

@@ -1,35 +1,52 @@
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
 import { listMessages } from "@convex-dev/agent";
 import { query } from "./_generated/server.js";
 import { components } from "./_generated/api.js";
 import { load } from "../model/load.js";
-import { listLimit } from "../model/validate.js";
+import { checkNumItems, excerpt, vPage } from "../model/pages.js";
 
-const vMessage = v.object({ order: v.number(), stepOrder: v.number(), role: v.string(), text: v.string(), createdAt: v.number() });
+/** Characters of one message's text a transcript page returns (a page of 100 stays near 2 MiB). */
+const MAX_MESSAGE_CHARS = 20_000;
+
+const vMessage = v.object({
+  order: v.number(),
+  stepOrder: v.number(),
+  role: v.string(),
+  /** The message text, cut to 20,000 characters (with `truncated: true`). */
+  text: v.string(),
+  truncated: v.optional(v.boolean()),
+  createdAt: v.number(),
+});
 
 /**
- * A card's agent conversation (all its runs: a retry continues the same thread), oldest first within the
- * page. Page backwards with `beforeCursor` = the returned `cursor` (null when there is nothing older).
+ * A card's agent conversation (all its runs: a retry continues the same thread), newest first, as a
+ * Convex page (`paginationOpts.numItems` 1–100). Each message's text is cut to 20,000 characters so a
+ * page stays small whatever the agent wrote.
  */
 export const transcript = query({
-  args: { cardId: v.string(), limit: v.optional(v.number()), cursor: v.optional(v.union(v.string(), v.null())) },
-  returns: v.object({ messages: v.array(vMessage), cursor: v.union(v.string(), v.null()) }),
+  args: { cardId: v.string(), paginationOpts: paginationOptsValidator },
+  returns: vPage(vMessage),
   handler: async (ctx, args) => {
     const card = await load(ctx, "cards", args.cardId);
-    if (!card.threadId) return { messages: [], cursor: null };
-    const page = await listMessages(ctx, components.agent, {
+    const numItems = checkNumItems(args.paginationOpts, 100);
+    const { cursor, endCursor } = args.paginationOpts;
+    if (!card.threadId) return { page: [], isDone: true, continueCursor: cursor ?? "" };
+    const result = await listMessages(ctx, components.agent, {
       threadId: card.threadId,
-      paginationOpts: { numItems: listLimit(args.limit, 50, 200), cursor: args.cursor ?? null },
+      paginationOpts: { numItems, cursor, ...(endCursor ? { endCursor } : {}) },
     });
-    const messages = page.page
-      .map((m) => ({
+    const page = result.page.map((m) => {
+      const text = m.text ?? "";
+      return {
         order: m.order,
         stepOrder: m.stepOrder,
         role: m.message?.role ?? "unknown",
-        text: m.text ?? "",
+        text: excerpt(text, MAX_MESSAGE_CHARS)!,
+        ...(text.length > MAX_MESSAGE_CHARS ? { truncated: true } : {}),
         createdAt: m._creationTime,
-      }))
-      .reverse();
-    return { messages, cursor: page.isDone ? null : page.continueCursor };
+      };
+    });
+    return { page, isDone: result.isDone, continueCursor: result.continueCursor };
   },
 });

@@ -6,7 +6,10 @@ import { v } from "convex/values";
 import { query } from "./_generated/server.js";
 import { fail } from "../shared/errors.js";
 import { load } from "../model/load.js";
-import { listLimit } from "../model/validate.js";
+import { paginationOptsValidator } from "convex/server";
+import { paginator } from "convex-helpers/server/pagination";
+import schema from "./schema.js";
+import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { addUsage, ZERO_USAGE } from "../model/turns.js";
 
 const vTotals = v.object({
@@ -41,10 +44,13 @@ export const getUsage = query({
   },
 });
 
-/** A run's model turns in step order: tokens, cost, where the cost came from, and state. */
+/**
+ * A run's model turns in step order (tokens, cost, where the cost came from, and state) as a Convex
+ * page (`paginationOpts.numItems` 1–1000). The stored reply is not part of it.
+ */
 export const listTurns = query({
-  args: { runId: v.string(), limit: v.optional(v.number()) },
-  returns: v.array(
+  args: { runId: v.string(), paginationOpts: paginationOptsValidator },
+  returns: vPage(
     v.object({
       step: v.number(),
       model: v.string(),
@@ -60,11 +66,11 @@ export const listTurns = query({
   ),
   handler: async (ctx, args) => {
     const run = await load(ctx, "runs", args.runId);
-    const turns = await ctx.db
+    const page = await paginator(ctx.db, schema)
       .query("turns")
       .withIndex("by_run_step", (q) => q.eq("runId", run._id))
-      .take(listLimit(args.limit, 100, 1_000));
-    return turns.map((t) => ({
+      .paginate(pageOptions(args.paginationOpts, 1_000));
+    return mapPage(page, (t) => ({
       step: t.step,
       model: t.model,
       status: t.status,

@@ -7,7 +7,7 @@ import { v } from "convex/values";
 import { vResultValidator, vWorkflowId } from "@convex-dev/workflow";
 import { internalMutation } from "./_generated/server.js";
 import { internal } from "./_generated/api.js";
-import { PROVISION_RETRY } from "../shared/defaults.js";
+import { PROVISION_RETRY, WORKFLOW_CLEANUP_DELAY_MS } from "../shared/defaults.js";
 import { getConfig, stageLimits } from "../model/config.js";
 import { setCard, transitionRun, isTerminal } from "../model/machine.js";
 import { advance, retryOrBlock } from "../model/runs.js";
@@ -142,7 +142,9 @@ export const afterReview = internalMutation({
 export const onComplete = internalMutation({
   args: { workflowId: vWorkflowId, result: vResultValidator, context: v.id("runs") },
   returns: v.null(),
-  handler: async (ctx, { result, context: runId }) => {
+  handler: async (ctx, { workflowId, result, context: runId }) => {
+    // The journal is kept a while for inspection, then removed (workflow.cleanup needs it finished).
+    await ctx.scheduler.runAfter(WORKFLOW_CLEANUP_DELAY_MS, internal.lifecycle.cleanupWorkflow, { workflowId });
     if (result.kind !== "failed") return null;
     const run = await ctx.db.get(runId);
     if (!run) return null;

@@ -13,6 +13,7 @@ import { getRun, startRunning } from "../testing/runHelpers.js";
 import { useModelServer, type ModelServer } from "../testing/modelServer.js";
 import { PRICE_TABLE } from "./prices.js";
 import { checkInvariants } from "../../test/faults/invariants.js";
+import { listAll } from "../testing/listAll.js";
 
 const server = useModelServer(vitest);
 let model: ModelServer;
@@ -42,7 +43,7 @@ describe("cost accounting", () => {
     const run = await getRun(t, runId);
     expect(run.usage).toMatchObject({ inputTokens: 1000, cachedInputTokens: 400, outputTokens: 500, steps: 1 });
     expect(run.usage.costUsd).toBeCloseTo(expected, 12);
-    const [turn] = await t.query(api.usage.listTurns, { runId });
+    const [turn] = await listAll(t, api.usage.listTurns, { runId });
     expect(turn).toMatchObject({ step: 0, status: "settled", costSource: "price", priceSource: "test contract, 2026-11-30" });
     expect(turn.costUsd).toBeCloseTo(expected, 12);
     for (const scope of [{ runId }, { cardId }, { boardId }]) {
@@ -56,7 +57,7 @@ describe("cost accounting", () => {
     const { t, rt, runId } = await running({ maxCostUsd: 5 });
     model.replies.push({ content: "ok", cost: 0.4321 });
     await llm(rt, 0);
-    const [turn] = await t.query(api.usage.listTurns, { runId });
+    const [turn] = await listAll(t, api.usage.listTurns, { runId });
     expect(turn).toMatchObject({ costSource: "provider", costUsd: 0.4321 });
     expect((await getRun(t, runId)).usage.costUsd).toBe(0.4321);
   });
@@ -82,8 +83,9 @@ describe("cost accounting", () => {
 
 describe("enforcement before the money is spent", () => {
   test("a turn whose worst case would cross maxCostUsd is refused before the model is called", async () => {
-    // Worst case of a turn: 1000 output tokens at $8/M = $0.008, plus its input. Budget $0.012.
-    const { t, rt, runId, cardId } = await running({ maxCostUsd: 0.012, maxOutputTokens: 1000 });
+    // Worst case of a turn: 1000 output tokens at $8/M = $0.008, plus its input (a ~5.8k-character system prompt:
+    // ~2,000 tokens at $2/M = $0.004). Budget $0.0125: the first turn fits, the second does not.
+    const { t, rt, runId, cardId } = await running({ maxCostUsd: 0.0125, maxOutputTokens: 1000 });
     model.replies.push({ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 500, completion_tokens: 1000 } });
     expect((await llm(rt, 0)).body.stop).toBeUndefined();
     const spent = (await getRun(t, runId)).usage.costUsd; // 500 × 2 + 1000 × 8 per M = $0.009
@@ -96,8 +98,8 @@ describe("enforcement before the money is spent", () => {
     expect(run.error?.code).toBe("budget_exceeded");
     expect(run.error?.message).toContain("maxCostUsd");
     await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "paused");
-    expect(run.usage.costUsd).toBeLessThanOrEqual(0.012);
-    const { events } = await t.query(api.events.listEvents, { runId });
+    expect(run.usage.costUsd).toBeLessThanOrEqual(0.0125);
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events.at(-1)?.text).toMatch(/budget reached \(maxCostUsd\): the next turn could cost up to \$0\.0\d+/);
   });
 
@@ -117,7 +119,7 @@ describe("enforcement before the money is spent", () => {
     expect(model.seen.length).toBeLessThanOrEqual(3);
     const run = await getRun(t, runId);
     expect(run.usage.steps).toBeLessThanOrEqual(3);
-    const turns = await t.query(api.usage.listTurns, { runId });
+    const turns = await listAll(t, api.usage.listTurns, { runId });
     expect(turns.filter((x) => x.status === "settled")).toHaveLength(model.seen.length);
     // The fault suite's budget invariant agrees, against the model server's own count.
     const report = await checkInvariants(t, { live: () => [], modelCalls: () => model.seen.length, settleMs: 0 });
@@ -176,7 +178,7 @@ describe("prices are checked", () => {
     const message = (e as { data: { message: string } }).data.message;
     expect(message).toContain(`model "${MODEL}" has no known price`);
     expect(message).toContain(`configure({ prices: [{ model: "${MODEL}"`);
-    expect(await t.query(api.runs.listRuns, { cardId })).toEqual([]);
+    expect(await listAll(t, api.runs.listRuns, { cardId })).toEqual([]);
   });
 
   test.each([
@@ -215,7 +217,7 @@ describe("budgets pause and resume", () => {
     const paused = await getRun(t, runId);
     expect(paused).toMatchObject({ status: "failed", error: { code: "budget_exceeded" } });
     expect(paused.qa?.ok).toBe(false);
-    const transitions = await t.query(api.runs.listTransitions, { cardId });
+    const transitions = (await listAll(t, api.runs.listTransitions, { cardId })).reverse();
     expect(transitions.map((x) => `${x.entity}:${x.to}`)).toContain("card:paused");
     expect(transitions.find((x) => x.to === "collecting")?.reason).toContain("budget reached (maxSteps)");
 
@@ -240,7 +242,8 @@ describe("budgets pause and resume", () => {
     await llm(rt2, 0, "Resumed.");
     // The model saw the earlier turns: the thread continued.
     const messages = model.seen.at(-1)!.body.messages.map((m: any) => (typeof m.content === "string" ? m.content : m.content.map((c: any) => c.text).join("")));
-    expect(messages).toContain("Begin.");
+    // (Each prompt starts with the line that marks its stage and attempt: convex/gateway/context.ts.)
+    expect(messages.some((m: string) => /^\[lakitu stage #\S+ "[^"]+", attempt \d+\]\n+Begin\.$/.test(m))).toBe(true);
     expect(messages).toContain("```ts\nconsole.log('draft')\n```");
     // The system prompt says it is a continuation, with the files back and the note.
     expect(messages[0]).toContain("This run continues the previous one, which stopped when its budget ran out. Its files are back in out/: report.md.");

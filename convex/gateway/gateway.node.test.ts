@@ -9,6 +9,7 @@ import { api } from "../component/_generated/api.js";
 import { makeBoard, setup, until } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
 import { useModelServer, type ScriptedReply, type SeenRequest } from "../testing/modelServer.js";
+import { listAll } from "../testing/listAll.js";
 
 const server = useModelServer(vitest, "sk-loopback-test-key-0123456789");
 let seen: SeenRequest[] = [];
@@ -32,7 +33,9 @@ async function llm(rt: { post: (p: string, b: unknown) => Promise<{ status: numb
 
 describe("model gateway", () => {
   test("a turn goes to the stage's model with the component's key; the conversation persists", async () => {
-    const { t, rt, runId, provider } = await running();
+    const { t, rt, runId, provider, stageIds } = await running();
+    // Every prompt opens with the stage marker (gateway/context.ts): which stage's history a turn sees.
+    const marker = `[lakitu stage #${stageIds[0]} "Research", attempt 1]\n`;
     replies.push(...[{ content: "```ts\nconsole.log(1)\n```", usage: { prompt_tokens: 100, completion_tokens: 20 } }, { content: "Finished." }]);
     const first = await llm(rt, 0, "Begin.");
     expect(first.status).toBe(200);
@@ -49,18 +52,18 @@ describe("model gateway", () => {
     expect(system.content).toContain("report.md");
     // The second call carries the whole conversation: observation, reply, observation.
     expect(rest.map((m: any) => [m.role, typeof m.content === "string" ? m.content : m.content.map((c: any) => c.text).join("")])).toEqual([
-      ["user", "Begin."],
+      ["user", `${marker}Begin.`],
       ["assistant", "```ts\nconsole.log(1)\n```"],
-      ["user", "stdout:\n1"],
+      ["user", `${marker}stdout:\n1`],
     ]);
     const run = await getRun(t, runId);
     expect(run.usage).toMatchObject({ inputTokens: 110, outputTokens: 25, steps: 2 });
     // The transcript is visible to the parent app through the component.
-    const { messages } = await t.query(api.transcripts.transcript, { cardId: run.cardId });
+    const messages = (await listAll(t, api.transcripts.transcript, { cardId: run.cardId })).reverse();
     expect(messages.map((m) => [m.role, m.text])).toEqual([
-      ["user", "Begin."],
+      ["user", `${marker}Begin.`],
       ["assistant", "```ts\nconsole.log(1)\n```"],
-      ["user", "stdout:\n1"],
+      ["user", `${marker}stdout:\n1`],
       ["assistant", "Finished."],
     ]);
     // The key stayed in the component: not in the sandbox's environment, not in any document.
@@ -90,7 +93,7 @@ describe("model gateway", () => {
     const over = await llm(rt, 1, "1");
     expect(over.body).toMatchObject({ ok: true, stop: "budget_exceeded", reply: "" });
     expect(seen).toHaveLength(1);
-    const { events } = await t.query(api.events.listEvents, { runId });
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events.at(-1)).toMatchObject({ kind: "budget_exceeded", level: "warn" });
     expect(events.at(-1)?.text).toContain("budget reached (maxSteps): the stage allows 1 model steps");
     // Nothing was delivered: QA fails, the run fails on its budget, and the card pauses (no retry).
@@ -98,7 +101,7 @@ describe("model gateway", () => {
     const run = await getRun(t, runId);
     expect(run.status).toBe("failed");
     expect(run.error?.code).toBe("budget_exceeded");
-    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1);
+    expect(await listAll(t, api.runs.listRuns, { cardId })).toHaveLength(1);
   });
 
   test("a model without its key ends the run with a clear reason", async () => {
@@ -143,15 +146,18 @@ describe("server-side KSAs", () => {
     return await rt.post("ksa", { ksa: k, fn, args });
   }
 
-  test("plan persists on the card across calls", async () => {
+  test("plan persists across calls in its own table; the card document does not change", async () => {
     const { t, rt, cardId } = await running();
+    const cardBefore = await t.run(async (ctx) => await ctx.db.get(cardId as never));
     const added = await ksa(rt, "plan", "add", { title: "collect sources", kind: "goal" });
     expect(added.body.result).toMatchObject({ id: "t1", title: "collect sources", status: "todo" });
     await ksa(rt, "plan", "update", { id: "t1", status: "done", note: "3 found" });
     const got = await ksa(rt, "plan", "get", {});
     expect(got.body.result.tasks).toEqual([{ id: "t1", title: "collect sources", kind: "goal", status: "done", note: "3 found" }]);
     const card = await t.run(async (ctx) => await ctx.db.get(cardId as never));
-    expect((card as any).plan).toHaveLength(1);
+    expect(card).toEqual(cardBefore);
+    const rows = await t.run(async (ctx) => await ctx.db.query("planTasks").collect());
+    expect(rows).toMatchObject([{ cardId, seq: 1, title: "collect sources", kind: "goal", status: "done", note: "3 found" }]);
   });
 
   test("policy is by exact name: a KSA the stage does not allow is refused, prefixes too", async () => {
@@ -207,7 +213,7 @@ describe("template pinning", () => {
     expect(run.status).toBe("failed");
     expect(run.error?.code).toBe("template_mismatch");
     await until(t, async () => (await t.query(api.cards.getCard, { cardId }))?.status === "blocked");
-    expect(await t.query(api.runs.listRuns, { cardId })).toHaveLength(1); // no retry: it would start the same template
+    expect(await listAll(t, api.runs.listRuns, { cardId })).toHaveLength(1); // no retry: it would start the same template
   });
 
   test("the matching version is accepted", async () => {

@@ -125,3 +125,13 @@ describe("checks the scripted model cannot meet are named in its step text", () 
     expect(reply(task([{ name: "report.md", type: "markdown" }]), "")).toMatch(/^I will write the deliverables now\.\n\n```ts\n/);
   });
 });
+
+describe("steering messages in an observation", () => {
+  test("are acknowledged, and a hostile line of repeated prefixes is read in linear time", () => {
+    const later = { ...task([{ name: "report.md", type: "markdown" }]), step: 1 };
+    expect(reply(later, "Message from alice: use British spelling")).toContain("Noted the steering: use British spelling");
+    // The old unbounded pattern took ~15 s for 20,000 repeats (quadratic); 60,000 would be minutes.
+    const hostile = "Message from ".repeat(60_000);
+    expect(reply(later, hostile)).toMatch(/^Done\./);
+  });
+});

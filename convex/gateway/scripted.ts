@@ -79,7 +79,8 @@ export function reply(task: AgentTask, observation: string): string {
   const missing = todo.filter((d) => observation.includes(d.name) && /missing/i.test(observation));
   if (missing.length) return code(task, missing, false);
   const left = task.stage.deliverables.filter((d) => skip.has(d.name)).map((d) => d.name);
-  const steer = [...observation.matchAll(/Message from [^:\n]*: ([^\n]*)/g)].map((m) => m[1]);
+  // The author part is bounded: unbounded, a line of repeated "Message from " took quadratic time.
+  const steer = [...observation.matchAll(/Message from [^:\n]{0,200}: ([^\n]*)/g)].map((m) => m[1]);
   if (steer.length) return `Noted the steering: ${steer.join(" / ")}. Done with ${todo.map((d) => d.name).join(", ") || "no files"}.`;
   return left.length
     ? `I could not produce ${left.join(", ")} in this attempt. Wrote: ${todo.map((d) => d.name).join(", ") || "nothing"}.`
@@ -129,6 +130,7 @@ export function unmetChecks(task: AgentTask, d: Deliverable): string[] {
     const want = d.checks?.minPages ?? 0;
     return want > MAX_PDF_PAGES ? [`${d.name} min_pages: I write at most ${MAX_PDF_PAGES} pages, minPages asks for ${want}`] : [];
   }
+  if (bigFileCode(d)) return [];
   const bytes = d.type === "png" || d.type === "jpeg" ? base64Bytes(d.type === "png" ? PNG_1X1 : JPEG_1X1) : new TextEncoder().encode(content(task, d));
   const report = checkDeliverables([d], [{ name: d.name, size: bytes.length, bytes }]);
   return report.checks.filter((c) => !c.ok).map((c) => `${d.name} ${c.check}: ${c.reason}`);
@@ -149,7 +151,20 @@ function writeLines(task: AgentTask, d: Deliverable, allowed: Set<string>): stri
     const b64 = d.type === "png" ? PNG_1X1 : JPEG_1X1;
     return save(task, d.name, JSON.stringify(b64), allowed, "base64");
   }
+  const big = bigFileCode(d);
+  if (big) return save(task, d.name, big, allowed);
   return save(task, d.name, JSON.stringify(content(task, d)), allowed);
+}
+
+/** Files are written bigger than this by code (`"…".repeat(n)`), not as a literal in the reply. */
+const BIG_FILE_BYTES = 64 * 1024;
+
+/** For a `file`/`text` deliverable with a large `minBytes` (uploads at production sizes): code that builds it. */
+function bigFileCode(d: Deliverable): string | null {
+  const min = d.checks?.minBytes ?? 0;
+  if ((d.type !== "file" && d.type !== "text") || min <= BIG_FILE_BYTES) return null;
+  const line = "the quick brown otter jumps over the lazy kelp\n";
+  return `${JSON.stringify(line)}.repeat(${Math.ceil(min / line.length)})`;
 }
 
 function save(task: AgentTask, name: string, literal: string, allowed: Set<string>, encoding?: "base64"): string[] {

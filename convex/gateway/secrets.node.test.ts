@@ -9,6 +9,7 @@ import { makeBoard, setup } from "../testing/harness.js";
 import { getRun, startRunning } from "../testing/runHelpers.js";
 import { useModelServer, type ScriptedReply, type SeenRequest } from "../testing/modelServer.js";
 import { makeRedactor } from "../shared/redact.js";
+import { listAll } from "../testing/listAll.js";
 
 const KEY = "sk-loopback-echo-key-0123456789abcdef";
 const server = useModelServer(vitest, KEY);
@@ -105,7 +106,7 @@ describe("observations are redacted before the model and the transcript", () => 
     const secrets = makeRedactor([token, "app-secret-value-42", KEY], []);
     expect(secrets.leaks(sent)).toBe(false);
     expect(sent).toContain("[REDACTED]");
-    const { messages } = await t.query(api.transcripts.transcript, { cardId });
+    const messages = (await listAll(t, api.transcripts.transcript, { cardId })).reverse();
     expect(secrets.leaks(JSON.stringify(messages))).toBe(false);
     expect(secrets.leaks(await everything(t, cardId))).toBe(false);
     // The configuration holds the variable's name, never its value.

@@ -15,6 +15,10 @@ export type ResolvedConfig = {
   maxArtifactBytes: number;
   maxRunArtifacts: number;
   maxRunArtifactBytes: number;
+  maxRunEvents: number;
+  maxArtifactVersionsPerName: number;
+  /** Days to keep events / superseded artifact versions; absent = forever. */
+  retention: { eventsDays?: number; supersededArtifactsDays?: number };
   template?: string;
   templateVersion?: string;
   redact: string[];
@@ -44,6 +48,9 @@ export async function getConfig(ctx: QueryCtx): Promise<ResolvedConfig> {
     maxArtifactBytes: c?.maxArtifactBytes ?? D.DEFAULT_MAX_ARTIFACT_BYTES,
     maxRunArtifacts: c?.maxRunArtifacts ?? D.DEFAULT_MAX_RUN_ARTIFACTS,
     maxRunArtifactBytes: c?.maxRunArtifactBytes ?? D.DEFAULT_MAX_RUN_ARTIFACT_BYTES,
+    maxRunEvents: c?.maxRunEvents ?? D.DEFAULT_MAX_RUN_EVENTS,
+    maxArtifactVersionsPerName: c?.maxArtifactVersionsPerName ?? D.DEFAULT_MAX_ARTIFACT_VERSIONS_PER_NAME,
+    retention: c?.retention ?? {},
     template: c?.template,
     templateVersion: c?.templateVersion,
     redact: c?.redact ?? [],

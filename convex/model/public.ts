@@ -49,6 +49,10 @@ export const vPublicCard = v.object({
   currentRunId: v.optional(v.string()),
   note: v.optional(v.string()),
   createdAt: v.number(),
+  /** When the card was archived (lifecycle.archiveCard); absent when it is not. */
+  archivedAt: v.optional(v.number()),
+  /** True while lifecycle.deleteCard (or a board delete) removes it. */
+  deleting: v.optional(v.boolean()),
 });
 export type PublicCard = Infer<typeof vPublicCard>;
 export function publicCard(c: Doc<"cards">): PublicCard {
@@ -63,6 +67,8 @@ export function publicCard(c: Doc<"cards">): PublicCard {
     currentRunId: c.currentRunId,
     note: c.note,
     createdAt: c._creationTime,
+    ...(c.archivedAt !== undefined ? { archivedAt: c.archivedAt } : {}),
+    ...(c.deletingAt !== undefined ? { deleting: true } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { getConfig, stageLimits } from "./config.js";
 import { isActive, setCard, transitionRun } from "./machine.js";
 import { requestKill, sessionOfRun } from "./sessions.js";
 import { recordSettings } from "./settings.js";
+import { currentArtifacts } from "./artifactVersions.js";
 import { AGENT_DONE, workflow } from "./workflowManager.js";
 
 export type StartRunArgs = {
@@ -38,6 +39,8 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     .withIndex("by_card_stage_attempt", (q) => q.eq("cardId", a.card._id).eq("stageId", a.stage._id).eq("attempt", a.attempt))
     .unique();
   if (existing) return { runId: existing._id, workflowId: existing.workflowId!, created: false };
+  if (a.card.deletingAt !== undefined) fail("conflict", `card ${a.card._id} is being deleted; it cannot run`);
+  if (a.card.archivedAt !== undefined) fail("conflict", `card ${a.card._id} is archived; restore it (restoreCard) before running it`);
   if (a.stage.kind !== "agent") {
     fail("invalid_argument", `stage "${a.stage.name}" is a ${a.stage.kind} stage; only agent stages run. Move the card instead.`);
   }
@@ -160,8 +163,8 @@ export function retryContextOf(run: Doc<"runs">, produced: string[]): RetryConte
 
 /** Names of the current (non-superseded) artifacts of a run, bounded. */
 export async function producedNames(ctx: MutationCtx, runId: Id<"runs">): Promise<string[]> {
-  const arts = await ctx.db.query("artifacts").withIndex("by_run_name", (q) => q.eq("runId", runId)).take(500);
-  return [...new Set(arts.filter((a) => !a.superseded).map((a) => a.name))].sort();
+  const arts = await currentArtifacts(ctx, runId);
+  return [...new Set(arts.map((a) => a.name))].sort();
 }
 
 /** After a failed attempt: start the next one with the retry context, or block the card. */

@@ -101,12 +101,32 @@ export function checkConfig(patch: ConfigPatch): void {
   checkNumber("maxArtifactBytes", patch.maxArtifactBytes, H.maxArtifactBytes);
   checkNumber("maxRunArtifacts", patch.maxRunArtifacts, H.maxRunArtifacts);
   checkNumber("maxRunArtifactBytes", patch.maxRunArtifactBytes, H.maxRunArtifactBytes);
+  checkNumber("maxRunEvents", patch.maxRunEvents, H.maxRunEvents);
+  checkNumber("maxArtifactVersionsPerName", patch.maxArtifactVersionsPerName, H.maxArtifactVersionsPerName);
+  checkNumber("retention.eventsDays", patch.retention?.eventsDays, H.retentionDays);
+  checkNumber("retention.supersededArtifactsDays", patch.retention?.supersededArtifactsDays, H.retentionDays);
   if (patch.prices) checkPrices(patch.prices);
   checkAppKsaNames("appKsas", patch.appKsas);
   const secretsProblem = patch.secrets ? secretNamesProblem(patch.secrets) : null;
   if (secretsProblem) fail("invalid_argument", secretsProblem);
-  for (const r of patch.redact ?? []) {
+  checkRedact(patch.redact);
+}
+
+/**
+ * `redact`: every entry is searched for (in ~13 encodings) in everything stored or sent, so the list
+ * is bounded: at most MAX_REDACT_ENTRIES entries of 4..MAX_REDACT_ENTRY_CHARS characters (with the 50
+ * `secrets` names, a 1 MiB text is redacted in ~50 ms).
+ */
+function checkRedact(redact: readonly string[] | undefined): void {
+  if (redact === undefined) return;
+  if (redact.length > D.MAX_REDACT_ENTRIES) {
+    fail("invalid_argument", `redact has ${redact.length} entries; the limit is ${D.MAX_REDACT_ENTRIES} (list prefixes or whole secrets, not every variant)`);
+  }
+  for (const [i, r] of redact.entries()) {
     if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
+    if (r.length > D.MAX_REDACT_ENTRY_CHARS) {
+      fail("invalid_argument", `redact[${i}] is ${r.length} characters; the limit is ${D.MAX_REDACT_ENTRY_CHARS} (a longer secret: put it in an environment variable and list its name in secrets)`);
+    }
   }
 }
 

@@ -63,11 +63,17 @@ describe("networkOptions: the egress rules the provider creates sandboxes with",
     expect(networkOptions("component", undefined)).toEqual({ allowInternetAccess: false });
     expect(networkOptions("component", "not a url")).toEqual({ allowInternetAccess: false });
     expect(networkOptions("open", "https://happy-otter-123.convex.site/lakitu")).toEqual({});
+    // The deployment's storage (where upload URLs point) is allowed too, so big files skip the route.
+    expect(networkOptions("component", "https://happy-otter-123.convex.site/lakitu", "https://happy-otter-123.convex.cloud")).toEqual({
+      network: { allowOut: ["happy-otter-123.convex.site", "happy-otter-123.convex.cloud"], denyOut: ["0.0.0.0/0"] },
+    });
   });
 
   it("the local host accepts the component-only rules (it gives sandboxes no network but its bridge)", async () => {
     const call = provider();
-    const created = ok(await call({ ...createRequest("s-net", "tok-net-0123456789"), envs: { LAKITU_TOKEN: "tok-net-0123456789", LAKITU_URL: "http://127.0.0.1:9/lakitu" } }));
+    const request = createRequest("s-net", "tok-net-0123456789");
+    if (request.op !== "create") throw new Error("a create request");
+    const created = ok(await call({ ...request, envs: { ...request.envs, LAKITU_URL: "http://127.0.0.1:9/lakitu" } }));
     const sandboxId = (created as { sandboxId: string }).sandboxId;
     expect(host.list().some((s) => s.sandboxId === sandboxId)).toBe(true);
     expect(await call({ op: "kill", sandboxId })).toEqual({ ok: true, op: "kill", killed: true });

@@ -77,18 +77,23 @@ export function toProviderError(e: unknown): ProviderError {
 }
 
 /**
- * E2B's egress rules for a sandbox whose runtime calls `componentUrl`: that host allowed, the rest
+ * E2B's egress rules for a sandbox whose runtime calls `componentUrl` (and sends big files to
+ * `storageOrigin`): those hosts allowed, the rest
  * denied (allowed entries take precedence over denied ones in E2B); no URL, no internet. `"open"` adds
  * nothing (E2B's default: the whole internet).
  */
 export function networkOptions(
   mode: "component" | "open",
   componentUrl: string | undefined,
+  storageOrigin?: string,
 ): { network?: { allowOut: string[]; denyOut: string[] }; allowInternetAccess?: false } {
   if (mode === "open") return {};
   // Without a component URL there is nothing to allow: no network at all.
   if (!componentUrl || !URL.canParse(componentUrl)) return { allowInternetAccess: false };
-  return { network: { allowOut: [new URL(componentUrl).hostname], denyOut: ["0.0.0.0/0"] } };
+  const hosts = [new URL(componentUrl).hostname];
+  // Storage upload URLs (another origin on Convex: *.convex.cloud), so files skip the route's 20 MiB.
+  if (storageOrigin && URL.canParse(storageOrigin) && !hosts.includes(new URL(storageOrigin).hostname)) hosts.push(new URL(storageOrigin).hostname);
+  return { network: { allowOut: hosts, denyOut: ["0.0.0.0/0"] } };
 }
 
 /**
@@ -134,7 +139,7 @@ async function handle(req: ProviderRequest, conn: ConnectionOpts, options: E2bPr
         ...conn,
         metadata: req.metadata,
         timeoutMs: req.timeoutMs,
-        ...networkOptions(options.network ?? "component", req.envs.LAKITU_URL),
+        ...networkOptions(options.network ?? "component", req.envs.LAKITU_URL, req.envs.LAKITU_STORAGE_ORIGIN),
       });
       const cwd = options.cwd ?? "/home/user/workspace";
       try {

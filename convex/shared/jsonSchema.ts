@@ -28,6 +28,8 @@
  * then `validateWithSchema(compiled, value)`.
  */
 import { dereference, format as formats, validate as validateUnits, type OutputUnit, type Schema, type SchemaDraft } from "@cfworker/json-schema";
+import { compileRegex } from "./regexCheck.js";
+import { withLinearRegExp } from "./linearRegExp.js";
 
 export const JSON_TYPES = ["string", "number", "integer", "boolean", "object", "array", "null"] as const;
 export type JsonTypeName = (typeof JSON_TYPES)[number];
@@ -420,14 +422,18 @@ function checkKeywords(node: Obj, at: string, depth: number, w: DeclarationWalk)
   }
 }
 
-/** JSON Schema patterns are ECMA-262 regular expressions; the validator compiles them with the "u" flag. */
+/**
+ * JSON Schema patterns are ECMA-262 regular expressions; the validator compiles them with the "u"
+ * flag, and runs them on the linear-time engine (RE2: no backreferences or lookaround).
+ */
 function regexError(source: string): string | undefined {
   try {
     new RegExp(source, "u");
-    return undefined;
   } catch (e) {
     return messageOf(e);
   }
+  const linear = compileRegex(source);
+  return linear.ok ? undefined : `on the linear-time engine, the pattern ${linear.problem}`;
 }
 
 function draftOf(root: Obj): SchemaDraft | string {
@@ -887,7 +893,8 @@ export function validateWithSchema(
   let units: OutputUnit[];
   try {
     const shortCircuit = !fewerNodesThan(value, FULL_REPORT_MAX_NODES);
-    const result = validateUnits(value, schema.root, schema.draft, schema.lookup, shortCircuit);
+    // Patterns are matched against agent-written values: on the linear-time engine, never backtracking.
+    const result = withLinearRegExp(() => validateUnits(value, schema.root, schema.draft, schema.lookup, shortCircuit));
     if (result.valid) return [];
     units = result.errors;
   } catch (e) {

@@ -17,8 +17,9 @@
  *   that deliverable is OMITTED (not emitted as failing): the failing check's reason already says
  *   what is wrong, and the rest would be noise.
  * - Words are whitespace-separated tokens of the raw text (markup and punctuation tokens count).
- * - `checks.regex` is a RegExp source compiled with no flags and tested (unanchored) against the
- *   whole decoded text.
+ * - `checks.regex` is an RE2 source (see regexCheck.ts: linear time, no backreferences or lookaround)
+ *   compiled with no flags and tested (unanchored) against the decoded text, at most its first
+ *   `MAX_REGEX_TEXT_CHARS` characters.
  * - `contains`/`notContains` are literal, case-sensitive substrings of the decoded text.
  * - CSV: `minRows`/`maxRows` count data rows (the header excluded); `columns` must each equal a header
  *   field after trimming both; `delimiter` is one of `CSV_DELIMITERS` (default ","); a UTF-8 BOM is
@@ -32,12 +33,19 @@
 import type { Deliverable, DeliverableType, QaCheck, QaReport } from "./validators.js";
 import { formatSchemaError, parseSchema, validateWithSchema } from "./jsonSchema.js";
 import { imageSize, pdfPageCount } from "./fileFacts.js";
+import { compileRegex, testRegex } from "./regexCheck.js";
 
 export interface QaArtifact {
   name: string;
   type?: string;
   size: number;
   bytes: Uint8Array;
+  /**
+   * Set when QA did not read the content (it is larger than QA reads; see convex/model/qaRead.ts): the
+   * reason. A `file` deliverable passes its type check on the stored size; any other type fails it
+   * with this reason.
+   */
+  unread?: string;
 }
 
 export const MAX_REASON_CHARS = 300;
@@ -592,6 +600,28 @@ function normalizeHeading(s: string): string {
 }
 
 /**
+ * The text of an ATX heading line (`## Title ##` → "Title"), or null. A scan, not a regex: the
+ * equivalent regex backtracks quadratically on a long run of spaces or tabs in agent-written text.
+ */
+function atxHeading(raw: string): string | null {
+  const ws = (c: string | undefined) => c === " " || c === "\t";
+  let i = 0;
+  while (i < 3 && raw[i] === " ") i++;
+  let j = i;
+  while (raw[j] === "#") j++;
+  if (j === i || j - i > 6 || (j < raw.length && !ws(raw[j]))) return null;
+  let end = raw.length;
+  while (end > j && ws(raw[end - 1])) end--;
+  let start = j;
+  while (start < end && ws(raw[start])) start++;
+  // An optional closing sequence of #s, preceded by a space or tab (or the whole text).
+  let k = end;
+  while (k > start && raw[k - 1] === "#") k--;
+  if (k < end && (k === start || ws(raw[k - 1]))) end = k;
+  return raw.slice(start, end).trim();
+}
+
+/**
  * The ATX headings (`#` .. `######`, up to 3 spaces of indent, optional closing `#`s) of a markdown
  * text, outside fenced code blocks. Setext headings (underlined with `===`/`---`) are not read.
  */
@@ -606,10 +636,8 @@ export function markdownHeadings(text: string): string[] {
       continue;
     }
     if (fence !== null) continue;
-    const m = /^ {0,3}#{1,6}(?:[ \t]+(.*?))?[ \t]*$/.exec(raw);
-    if (!m) continue;
-    const body = (m[1] ?? "").replace(/(^|[ \t]+)#+$/, "").trim();
-    out.push(body);
+    const body = atxHeading(raw);
+    if (body !== null) out.push(body);
   }
   return out;
 }
@@ -689,18 +717,8 @@ export function deliverableProblems(d: Deliverable, path?: string): string[] {
     }
   }
   if (c.regex !== undefined) {
-    if (typeof c.regex !== "string") {
-      out.push(`${label}: checks.regex must be a string (a JavaScript RegExp source)`);
-    } else {
-      try {
-        new RegExp(c.regex);
-      } catch (e) {
-        out.push(
-          `${label}: checks.regex does not compile (${e instanceof Error ? e.message : String(e)}); ` +
-            `give a JavaScript RegExp source without surrounding slashes or flags, e.g. "^# .+"`,
-        );
-      }
-    }
+    const compiled = compileRegex(c.regex);
+    if (!compiled.ok) out.push(`${path !== undefined ? `${path}.checks.regex` : `${label}: checks.regex`} ${compiled.problem}`);
   }
   if (c.jsonSchema !== undefined) {
     if (type !== "json") {
@@ -823,7 +841,9 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
   push("non_empty", true, `${plural(size, "byte")}`);
 
   let inspection: Inspection;
-  if (bytes.length < size) {
+  if (artifact.unread !== undefined) {
+    inspection = d.type === "file" ? { ok: true, reason: `${plural(size, "byte")}; content not read (${artifact.unread})` } : { ok: false, reason: artifact.unread };
+  } else if (bytes.length < size) {
     inspection = {
       ok: false,
       reason: `only ${bytes.length} of ${plural(size, "byte")} were available to check; cannot verify the content`,
@@ -888,15 +908,11 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
   if (c.regex !== undefined) {
     if (!textual) push("regex", false, `regex only applies to text types, not ${quote(d.type)}`);
     else {
-      let re: RegExp | null = null;
-      try {
-        re = new RegExp(c.regex);
-      } catch (e) {
-        push("regex", false, `the stage's regex does not compile: ${e instanceof Error ? e.message : String(e)}`);
-      }
-      if (re) {
-        const ok = re.test(text);
-        push("regex", ok, ok ? `matches /${c.regex}/` : `content does not match /${c.regex}/`);
+      const compiled = compileRegex(c.regex);
+      if (!compiled.ok) push("regex", false, `the stage's regex ${compiled.problem}`);
+      else {
+        const r = testRegex(compiled.re, c.regex, text);
+        push("regex", r.ok, r.reason);
       }
     }
   }
@@ -1011,44 +1027,49 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
   }
 }
 
-/** Runs every check of every deliverable against the produced artifacts and returns the report. */
-export function checkDeliverables(deliverables: Deliverable[], artifacts: QaArtifact[]): QaReport {
-  const byName = new Map<string, QaArtifact>();
-  for (const a of artifacts) if (!byName.has(a.name)) byName.set(a.name, a);
-  const produced = [...byName.keys()].sort();
+/** The checks of one deliverable against its artifact (undefined: not produced). */
+export type DeliverableResult = { deliverable: string; checks: QaCheck[]; outcome: "passed" | "missing" | "failed"; firstFailure?: string };
 
+/**
+ * Checks one deliverable. QA calls it once per deliverable with only that artifact's bytes loaded, so
+ * a run's deliverables are never in memory together (convex/model/qaRead.ts).
+ */
+export function checkDeliverable(d: Deliverable, artifact: QaArtifact | undefined): DeliverableResult {
+  if (!artifact) {
+    return d.required === false
+      ? { deliverable: d.name, checks: [{ deliverable: d.name, check: "present", ok: true, reason: "optional, not produced" }], outcome: "passed" }
+      : { deliverable: d.name, checks: [{ deliverable: d.name, check: "present", ok: false, reason: "required, not produced" }], outcome: "missing" };
+  }
+  const checks: QaCheck[] = [];
+  let firstFailure: string | undefined;
+  checkOne(d, artifact, (check, checkOk, reason) => {
+    const r = cap(reason);
+    checks.push({ deliverable: d.name, check, ok: checkOk, reason: r });
+    if (!checkOk && firstFailure === undefined) firstFailure = `${check}: ${r}`;
+  });
+  return { deliverable: d.name, checks, outcome: firstFailure === undefined ? "passed" : "failed", firstFailure };
+}
+
+/** The report of the deliverables' results (in declaration order), given the names of every artifact produced. */
+export function qaReport(results: DeliverableResult[], producedNames: string[]): QaReport {
+  const produced = [...new Set(producedNames)].sort();
   const checks: QaCheck[] = [];
   const missing: string[] = [];
   const failed: string[] = [];
   const firstFailure = new Map<string, string>();
   let passed = 0;
-
-  for (const d of deliverables) {
-    const artifact = byName.get(d.name);
-    if (!artifact) {
-      if (d.required === false) {
-        checks.push({ deliverable: d.name, check: "present", ok: true, reason: "optional, not produced" });
-        passed++;
-      } else {
-        checks.push({ deliverable: d.name, check: "present", ok: false, reason: "required, not produced" });
-        if (!missing.includes(d.name)) missing.push(d.name);
-      }
-      continue;
+  for (const r of results) {
+    checks.push(...r.checks);
+    if (r.outcome === "passed") passed++;
+    else if (r.outcome === "missing") {
+      if (!missing.includes(r.deliverable)) missing.push(r.deliverable);
+    } else {
+      if (!firstFailure.has(r.deliverable)) firstFailure.set(r.deliverable, r.firstFailure ?? "");
+      if (!failed.includes(r.deliverable)) failed.push(r.deliverable);
     }
-    let ok = true;
-    checkOne(d, artifact, (check, checkOk, reason) => {
-      const r = cap(reason);
-      checks.push({ deliverable: d.name, check, ok: checkOk, reason: r });
-      if (!checkOk && ok) {
-        ok = false;
-        if (!firstFailure.has(d.name)) firstFailure.set(d.name, `${check}: ${r}`);
-      }
-    });
-    if (ok) passed++;
-    else if (!failed.includes(d.name)) failed.push(d.name);
   }
 
-  const total = deliverables.length;
+  const total = results.length;
   let summary: string;
   if (total === 0) {
     summary = `no deliverables declared; ${plural(produced.length, "artifact")} produced`;
@@ -1068,6 +1089,13 @@ export function checkDeliverables(deliverables: Deliverable[], artifacts: QaArti
     produced,
     summary: cap(summary, MAX_SUMMARY_CHARS),
   };
+}
+
+/** Runs every check of every deliverable against the produced artifacts and returns the report. */
+export function checkDeliverables(deliverables: Deliverable[], artifacts: QaArtifact[]): QaReport {
+  const byName = new Map<string, QaArtifact>();
+  for (const a of artifacts) if (!byName.has(a.name)) byName.set(a.name, a);
+  return qaReport(deliverables.map((d) => checkDeliverable(d, byName.get(d.name))), [...byName.keys()]);
 }
 
 export { imageSize, pdfPageCount };

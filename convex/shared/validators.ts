@@ -306,6 +306,15 @@ export const vConfigPatch = v.object({
   maxArtifactBytes: v.optional(v.number()),
   maxRunArtifacts: v.optional(v.number()),
   maxRunArtifactBytes: v.optional(v.number()),
+  /** Events one run may store (default 20,000); past it the runtime gets 413 quota_exceeded. */
+  maxRunEvents: v.optional(v.number()),
+  /** Versions of one artifact name one run may store (default 50); past it 413 quota_exceeded. */
+  maxArtifactVersionsPerName: v.optional(v.number()),
+  /**
+   * How long to keep events and superseded artifact versions, in whole days (default: forever).
+   * Applied by the component's hourly retention cron in bounded batches.
+   */
+  retention: v.optional(v.object({ eventsDays: v.optional(v.number()), supersededArtifactsDays: v.optional(v.number()) })),
   template: v.optional(v.string()),
   templateVersion: v.optional(v.string()),
   /** Let the `web` KSA fetch through the gateway (default off). */

@@ -6,13 +6,15 @@
  */
 import { convexTest } from "convex-test";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
-import { vi } from "vitest";
+import { onTestFinished, vi } from "vitest";
 import workflowTest from "@convex-dev/workflow/test";
 import agentTest from "@convex-dev/agent/test";
 import schema from "../component/schema.js";
 import { api } from "../component/_generated/api.js";
 import { testProvider, type FakeSandbox } from "../testkit/provider.js";
 import { TestRuntime } from "../testkit/runtime.js";
+import { LimitsChecker } from "../testkit/limitsChecker.js";
+import { limitsFromEnv, type LimitsOption } from "../testkit/limits.js";
 
 const componentModules = import.meta.glob("../component/**/*.ts");
 
@@ -28,13 +30,29 @@ function modules() {
 
 export const CALLBACK_URL = "http://lakitu.test";
 
-export async function setup() {
+/**
+ * A fresh deployment for one test. Every function it runs is checked against Convex's production
+ * limits (`limits`, default from `LAKITU_LIMITS`, else Cloud's figures; see testkit/limitsChecker.ts):
+ * a violation fails the function, and the test when it ends, naming the function, limit and figure.
+ */
+export async function setup(opts: { limits?: LimitsOption } = {}) {
   testProvider.reset();
-  const t = convexTest(schema, modules());
+  const limits = new LimitsChecker({ limits: opts.limits ?? limitsFromEnv(globalThis.process?.env?.LAKITU_LIMITS) });
+  const t = limits.attach(convexTest(schema, limits.modules(modules())));
   workflowTest.register(t, "workflow");
   agentTest.register(t, "agent");
+  failTestOnViolations(limits);
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("testProvider:provider")));
-  return { t, providerHandle, provider: testProvider };
+  return { t, providerHandle, provider: testProvider, limits };
+}
+
+/** Fails the running test if any function broke a limit, even one whose error was swallowed. */
+function failTestOnViolations(limits: LimitsChecker): void {
+  try {
+    onTestFinished(() => limits.assertClean());
+  } catch {
+    // Not inside a test (e.g. called from beforeAll): the caller checks `limits.assertClean()` itself.
+  }
 }
 export type T = Awaited<ReturnType<typeof setup>>["t"];
 

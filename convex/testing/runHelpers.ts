@@ -8,6 +8,7 @@ import type { Doc, Id } from "../component/_generated/dataModel.js";
 import { workflow } from "../model/workflowManager.js";
 import { CALLBACK_URL, SimRuntime, advance, runStatus, until, type T } from "./harness.js";
 import { testProvider } from "../testkit/provider.js";
+import { listAll } from "./listAll.js";
 
 export async function runCard(t: T, cardId: string, providerHandle: string) {
   return await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: CALLBACK_URL });
@@ -27,9 +28,10 @@ export async function getRun(t: T, runId: string) {
   return (await t.query(api.runs.getRun, { runId }))!;
 }
 
-/** Runs of a card, oldest first. */
+/** Runs of a card, oldest first, each whole (the list has summaries). */
 export async function runsOf(t: T, cardId: string) {
-  return (await t.query(api.runs.listRuns, { cardId, limit: 50 })).reverse();
+  const runs = (await listAll(t, api.runs.listRuns, { cardId })).reverse();
+  return await Promise.all(runs.map(async (r) => await getRun(t, r.runId)));
 }
 
 export async function sessionsOf(t: T, cardId: string): Promise<Doc<"sessions">[]> {
@@ -62,7 +64,7 @@ export async function journal(t: T, workflowId: string) {
 }
 
 export async function transitionsOf(t: T, cardId: string) {
-  return await t.query(api.runs.listTransitions, { cardId, limit: 1000 });
+  return (await listAll(t, api.runs.listTransitions, { cardId })).reverse();
 }
 
 /** Is the runtime's token refused now? (A revoked token answers 401 on every route.) */

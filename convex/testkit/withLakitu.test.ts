@@ -26,7 +26,7 @@ describe("withLakitu", () => {
     const modules = withLakitu(base, { httpPrefix: "/agents/" });
     const router = (await modules["./convex/http.ts"]()).default as HttpRouter;
     expect(router.getRoutes().every(([path]) => path.startsWith("/agents/"))).toBe(true);
-    expect(router.getRoutes()).toHaveLength(9);
+    expect(router.getRoutes()).toHaveLength(11);
     expect(withLakitu(base, { httpPrefix: false })["./convex/http.ts"]).toBeUndefined();
   });
 

@@ -39,13 +39,17 @@ async function advanceUntil(t: T, cond: () => Promise<boolean>, maxMs = 30_000) 
   throw new Error("condition not reached");
 }
 
+/** The first page of a list, as `usePaginatedQuery` asks for it. */
+const FIRST = { numItems: 10, cursor: null };
+
 describe("example app", () => {
   test("the run button takes a card through Research and Draft to Done", async () => {
     const t = setup();
     const boardId = await t.mutation(api.lakitu.createDemoBoard, {});
     const cardId = await t.mutation(api.lakitu.addCard, { boardId, title: "Sea otters" });
     const { runId } = await t.mutation(api.lakitu.run, { cardId });
-    const status = async () => (await t.query(api.lakitu.board, { boardId }))!.cards[0].status;
+    const firstCard = async () => (await t.query(api.lakitu.cards, { boardId, paginationOpts: FIRST })).page[0];
+    const status = async () => (await firstCard()).status;
 
     await advanceUntil(t, async () => sandboxes.alive().length === 1);
     const research = lakituTest.runtime(t);
@@ -63,11 +67,15 @@ describe("example app", () => {
     await advanceUntil(t, async () => (await status()) === "done");
 
     const view = (await t.query(api.lakitu.board, { boardId }))!;
-    expect(view.cards[0].stageId).toBe(view.stages[2].stageId);
+    expect((await firstCard()).stageId).toBe(view.stages[2].stageId);
     expect(sandboxes.alive()).toEqual([]);
-    const events = await t.query(api.lakitu.events, { runId });
-    expect(events.events.map((e: { text?: string }) => e.text)).toEqual(["working"]);
-    expect(events.runEnded).toBe(true);
+    const events = await t.query(api.lakitu.events, { runId, paginationOpts: FIRST });
+    expect(events.page.map((e: { text?: string }) => e.text)).toEqual(["working"]);
+    expect(events.isDone).toBe(true);
+    const runs = await t.query(api.lakitu.runs, { cardId, paginationOpts: FIRST });
+    expect(runs.page.map((r) => r.status)).toEqual(["succeeded", "succeeded"]);
+    const boards = await t.query(api.lakitu.boards, { paginationOpts: FIRST });
+    expect(boards.page.map((b) => b.boardId)).toEqual([boardId]);
   });
 
   test("a token from a finished run is refused by the mounted routes", async () => {
@@ -80,7 +88,7 @@ describe("example app", () => {
     expect(await t.mutation(api.lakitu.stop, { cardId })).toBe(true);
     await advanceUntil(t, async () => sandboxes.alive().length === 0);
     expect((await rt.heartbeat()).status).toBe(401);
-    expect((await t.query(api.lakitu.board, { boardId }))!.cards[0].status).toBe("idle");
+    expect((await t.query(api.lakitu.cards, { boardId, paginationOpts: FIRST })).page[0].status).toBe("idle");
   });
 });
 
@@ -96,7 +104,7 @@ describe("budgets through the client", () => {
     expect((await first.post("llm", { step: 0, observation: "Begin." })).body.reply).toContain("```");
     expect((await first.upload("notes.md", "too short")).status).toBe(200);
     expect((await first.post("llm", { step: 1, observation: "wrote notes" })).body.stop).toBe("budget_exceeded");
-    const status = async () => (await t.query(api.lakitu.board, { boardId }))!.cards[0].status;
+    const status = async () => (await t.query(api.lakitu.cards, { boardId, paginationOpts: FIRST })).page[0].status;
     await advanceUntil(t, async () => (await status()) === "paused");
 
     await t.mutation(api.lakitu.resume, { cardId, maxSteps: 5 });

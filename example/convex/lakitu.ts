@@ -1,8 +1,10 @@
 /**
- * The app's functions for a kanban UI: a demo board, the "run" button, stop, review and a board view.
+ * The app's functions for a kanban UI: a demo board, the "run" button, stop, review, a board view and
+ * its lists (each a page, for `usePaginatedQuery`).
  * Each mutation starts with an auth check you must fill in for your app.
  */
 import { v } from "convex/values";
+import { paginationOptsValidator } from "convex/server";
 import { Lakitu } from "lakitu";
 import { components, internal } from "./_generated/api";
 import { mutation, query, type QueryCtx } from "./_generated/server";
@@ -119,21 +121,59 @@ export const review = mutation({
   },
 });
 
-/** Everything a board view needs in one subscription. */
+/** A board and its stages. Its cards come page by page from `cards`. */
 export const board = query({
   args: { boardId: v.string() },
   handler: async (ctx, { boardId }) => {
     await requireUser(ctx);
-    const b = await lakitu.getBoard(ctx, { boardId });
-    if (!b) return null;
-    return { ...b, cards: await lakitu.listCards(ctx, { boardId }) };
+    return await lakitu.getBoard(ctx, { boardId });
   },
 });
 
+// The lists below are shaped for `usePaginatedQuery`: `paginationOpts` in, a page out.
+// e.g. const { results, loadMore } = usePaginatedQuery(api.lakitu.cards, { boardId }, { initialNumItems: 50 });
+
+/** The signed-in user's boards, newest first. */
+export const boards = query({
+  args: { paginationOpts: paginationOptsValidator },
+  handler: async (ctx, { paginationOpts }) => {
+    const owner = await requireUser(ctx);
+    return await lakitu.listBoards(ctx, { owner, paginationOpts });
+  },
+});
+
+/** A board's cards (or one stage's), as summaries. */
+export const cards = query({
+  args: { boardId: v.string(), stageId: v.optional(v.string()), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireUser(ctx);
+    return await lakitu.listCards(ctx, args);
+  },
+});
+
+/** A card's runs, newest first. */
+export const runs = query({
+  args: { cardId: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireUser(ctx);
+    return await lakitu.listRuns(ctx, args);
+  },
+});
+
+/** A run's events in order, after `afterSeq` when given: the live console. */
 export const events = query({
-  args: { runId: v.string(), afterSeq: v.optional(v.number()) },
+  args: { runId: v.string(), afterSeq: v.optional(v.number()), paginationOpts: paginationOptsValidator },
   handler: async (ctx, args) => {
     await requireUser(ctx);
     return await lakitu.listEvents(ctx, args);
+  },
+});
+
+/** A run's latest events, newest first: the tail of the console, paging back. */
+export const latestEvents = query({
+  args: { runId: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireUser(ctx);
+    return await lakitu.latestEvents(ctx, args);
   },
 });

@@ -6,14 +6,14 @@
 import { createHash } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { zCompleteBody, zEventsBody, zInboxBody } from "../../convex/shared/routes.js";
+import { zCommitBody, zCompleteBody, zEventsBody, zInboxBody, zUploadUrlBody } from "../../convex/shared/routes.js";
 import type { Completion, EventInput, InboxMessage } from "../client.js";
 import type { Task } from "../task.js";
 
 export type Reply = string | { stop: "budget_exceeded" | "max_steps" } | ((observation: string, step: number) => string | Promise<string>);
 
 /** What to do with one request: answer normally, fail it, or cut the connection (before or after handling it). */
-export type Fault = "400" | "503" | "429" | "413" | "401" | "stale" | "drop" | "drop-after" | undefined;
+export type Fault = "400" | "503" | "429" | "413" | "413-quota" | "401" | "stale" | "drop" | "drop-after" | undefined;
 
 export type RecordedRequest = { path: string; query: string; headers: Record<string, string | string[] | undefined>; body: Buffer; at: number };
 
@@ -34,6 +34,11 @@ export type FakeOptions = {
   restoreFiles?: Record<string, Buffer>;
   /** Answer the first N /llm calls with 409 busy (a previous turn still in flight). */
   llmBusy?: number;
+  /**
+   * Where /upload-url points: "other" (default, like Convex: storage on another origin, which a
+   * sandbox cannot reach, so bytes go through /artifacts) or "same" (this server's /storage/upload).
+   */
+  uploadOrigin?: "same" | "other";
 };
 
 export class FakeComponent {
@@ -47,6 +52,8 @@ export class FakeComponent {
   readonly ksaCalls: Array<{ ksa: string; fn: string; args: unknown }> = [];
   readonly artifacts = new Map<string, { bytes: Buffer; sha256: string; type?: string; contentType?: string; version: number }>();
   readonly completions: Completion[] = [];
+  /** Bytes POSTed to /storage/upload, by storage id (committed or not). */
+  readonly blobs = new Map<string, { bytes: Buffer; contentType: string }>();
   status = "running";
   revoked = false;
   private readonly inbox: InboxMessage[] = [];
@@ -114,6 +121,12 @@ export class FakeComponent {
     this.requests.push(rec);
     const fault = this.options.fault?.(rec);
     try {
+      if (path === "/storage/upload" && fault === undefined) {
+        // Like Convex's upload URL: no bearer token, answers { storageId }.
+        const storageId = `s_${this.blobs.size + 1}`;
+        this.blobs.set(storageId, { bytes: rec.body, contentType: String(req.headers["content-type"] ?? "") });
+        return send(res, 200, { storageId });
+      }
       if (fault === "drop") {
         req.socket.destroy();
         return;
@@ -121,6 +134,7 @@ export class FakeComponent {
       if (fault === "503" || fault === "429") return send(res, Number(fault), { ok: false, code: "unavailable", message: "try again" });
       if (fault === "400") return send(res, 400, { ok: false, code: "invalid_argument", message: "event refused by the fake component" });
       if (fault === "413") return send(res, 413, { ok: false, code: "too_large", message: "batch too large for this deployment" });
+      if (fault === "413-quota") return send(res, 413, { ok: false, code: "quota_exceeded", message: "the run's event quota is used up" });
       if (fault === "401") return send(res, 401, { ok: false, code: "unauthorized", message: "token revoked" });
       if (fault === "stale") return send(res, 409, { ok: false, code: "stale", message: "generation 0 is stale" });
       const auth = /^Bearer (\S+)$/.exec(String(req.headers.authorization ?? ""));
@@ -149,6 +163,14 @@ export class FakeComponent {
         }
       }
     }
+  }
+
+  private record(name: string, bytes: Buffer, sha256: string, type: string | undefined, contentType: string) {
+    const prev = this.artifacts.get(name);
+    if (prev?.sha256 === sha256) return { ok: true, artifactId: `a_${name}`, version: prev.version, duplicate: true };
+    const version = (prev?.version ?? 0) + 1;
+    this.artifacts.set(name, { bytes, sha256, type, contentType, version });
+    return { ok: true, artifactId: `a_${name}`, version, duplicate: false };
   }
 
   private async route(path: string, url: URL, rec: RecordedRequest): Promise<{ status?: number; body?: unknown; raw?: Buffer }> {
@@ -209,23 +231,31 @@ export class FakeComponent {
         const result = this.options.ksa ? await this.options.ksa(ksa, fn, args) : { echo: args };
         return { body: { ok: true, result } };
       }
+      case "upload-url": {
+        const b = zUploadUrlBody.parse(json());
+        const prev = this.artifacts.get(b.name);
+        if (prev?.sha256 === b.sha256) return { body: { ok: true, existing: { artifactId: `a_${b.name}`, version: prev.version } } };
+        const origin = this.options.uploadOrigin === "same" ? this.url.replace(/\/lakitu$/, "") : "https://storage.invalid";
+        return { body: { ok: true, uploadUrl: `${origin}/storage/upload?token=t${this.blobs.size}` } };
+      }
+      case "commit": {
+        const b = zCommitBody.parse(json());
+        const blob = this.blobs.get(b.storageId);
+        if (!blob) return { status: 404, body: { ok: false, code: "not_found", message: `no stored file ${b.storageId}` } };
+        const sha256 = createHash("sha256").update(blob.bytes).digest("hex");
+        if (sha256 !== b.sha256 || blob.bytes.length !== b.size) {
+          this.blobs.delete(b.storageId);
+          return { status: 400, body: { ok: false, code: "invalid_argument", message: `sha256 mismatch for ${b.name}` } };
+        }
+        return { body: this.record(b.name, blob.bytes, sha256, b.type, b.contentType ?? blob.contentType) };
+      }
       case "artifacts": {
         const name = url.searchParams.get("name");
         if (!name) throw new Error("missing ?name");
         const sha256 = createHash("sha256").update(rec.body).digest("hex");
         const claimed = rec.headers["x-lakitu-sha256"];
         if (claimed !== sha256) throw new Error(`sha256 mismatch for ${name}: header ${String(claimed)}, body ${sha256}`);
-        const prev = this.artifacts.get(name);
-        if (prev?.sha256 === sha256) return { body: { ok: true, artifactId: `a_${name}`, version: prev.version, duplicate: true } };
-        const version = (prev?.version ?? 0) + 1;
-        this.artifacts.set(name, {
-          bytes: rec.body,
-          sha256,
-          type: url.searchParams.get("type") ?? undefined,
-          contentType: String(rec.headers["content-type"] ?? ""),
-          version,
-        });
-        return { body: { ok: true, artifactId: `a_${name}`, version, duplicate: false } };
+        return { body: this.record(name, rec.body, sha256, url.searchParams.get("type") ?? undefined, String(rec.headers["content-type"] ?? "")) };
       }
       case "complete": {
         const c = zCompleteBody.parse(json());

@@ -5,13 +5,19 @@
 import { existsSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { api, card, nothingLeft, pidAlive, runCard, stack, waitFor, type Stack } from "./stack.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 let s: Stack;
 beforeAll(async () => {
   s = await stack();
 }, 60_000);
 afterAll(async () => {
-  await s?.close();
+  try {
+    // Every function the pipeline ran stayed inside Convex's production limits (cloud figures).
+    s?.deployment.limits.assertClean();
+  } finally {
+    await s?.close();
+  }
 });
 
 const THREE_STAGES = [
@@ -34,13 +40,13 @@ describe("pipeline", () => {
     const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Kelp forests" });
     await runCard(s, cardId);
     await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 60_000);
-    const runs = await t.query(api.runs.listRuns, { cardId });
+    const runs = await listAll(t, api.runs.listRuns, { cardId });
     expect(runs).toHaveLength(3);
     for (const r of runs) {
       expect(r.status).toBe("succeeded");
       expect(r.qa?.ok).toBe(true);
     }
-    const artifacts = await t.query(api.artifacts.listArtifacts, { cardId });
+    const artifacts = await listAll(t, api.artifacts.listArtifacts, { cardId });
     expect(artifacts.map((a) => a.name).sort()).toEqual(["data.json", "report.md", "report.pdf"]);
     const pdf = artifacts.find((a) => a.name === "report.pdf")!;
     const head = await t.run(async (ctx) => {
@@ -64,7 +70,7 @@ describe("pipeline", () => {
     const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Retry me", context: { scripted_skip: "data.json" } });
     await runCard(s, cardId);
     await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 60_000);
-    const [second, first] = await t.query(api.runs.listRuns, { cardId });
+    const [second, first] = await Promise.all((await listAll(t, api.runs.listRuns, { cardId })).map(async (r) => (await t.query(api.runs.getRun, { runId: r.runId }))!));
     expect(first.status).toBe("failed");
     expect(first.qa?.missing).toEqual(["data.json"]);
     expect(second.attempt).toBe(2);
@@ -80,10 +86,10 @@ describe("pipeline", () => {
     });
     const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Steer me", context: { scripted_delay_ms: "2000" } });
     const { runId } = await runCard(s, cardId);
-    await waitFor("the agent's first step", async () => (await t.query(api.events.listEvents, { runId })).events.some((e) => e.kind === "code"));
+    await waitFor("the agent's first step", async () => (await listAll(t, api.events.listEvents, { runId })).some((e) => e.kind === "code"));
     await t.mutation(api.inbox.sendMessage, { runId, text: "Cite two sources, please.", author: "editor" });
     await waitFor("the card to reach Done", async () => (await card(t, cardId)).status === "done", 30_000);
-    const { events } = await t.query(api.events.listEvents, { runId, limit: 200 });
+    const events = await listAll(t, api.events.listEvents, { runId });
     expect(events.some((e) => e.kind === "steer" && (e.text ?? "").includes("Cite two sources, please."))).toBe(true);
     expect(events.some((e) => e.kind === "step" && (e.text ?? "").includes("Noted the steering: Cite two sources, please."))).toBe(true);
   }, 60_000);
@@ -98,7 +104,7 @@ describe("pipeline", () => {
       });
       const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Kill me", context: { scripted_delay_ms: "600000" } });
       const { runId } = await runCard(s, cardId);
-      await waitFor("the agent's first step", async () => (await t.query(api.events.listEvents, { runId })).events.some((e) => e.kind === "code"));
+      await waitFor("the agent's first step", async () => (await listAll(t, api.events.listEvents, { runId })).some((e) => e.kind === "code"));
       const [box] = s.host.list().filter((b) => b.metadata["lakitu.run"] === runId);
       const pids = box.pids;
       expect(pids.length).toBeGreaterThan(0);
@@ -114,7 +120,7 @@ describe("pipeline", () => {
       const first = (await t.query(api.runs.getRun, { runId }))!;
       expect(first.status).toBe("failed");
       expect(first.error?.code).toBe("sandbox_gone"); // the provider saw no runtime process left
-      const runs = await t.query(api.runs.listRuns, { cardId });
+      const runs = await listAll(t, api.runs.listRuns, { cardId });
       expect(runs[0]).toMatchObject({ attempt: 2, status: "succeeded" });
       await waitFor("every sandbox to be gone", () => nothingLeft(s), 10_000);
       expect(pids.some(pidAlive)).toBe(false);
@@ -123,4 +129,32 @@ describe("pipeline", () => {
       await t.mutation(api.config.configure, { heartbeatTimeoutMs: 60_000 });
     }
   }, 60_000);
+});
+
+describe("artifacts at production sizes", () => {
+  test("a 17 MiB deliverable (over the old 16 MiB argument limit) goes from the sandbox through the bridge into storage and passes QA", async () => {
+    const { t } = s.deployment;
+    const MiB = 1024 * 1024;
+    await t.mutation(api.config.configure, { maxArtifactBytes: 32 * MiB });
+    const { boardId } = await t.mutation(api.boards.createBoard, {
+      name: "big",
+      stages: [
+        { name: "Export", kind: "agent", allowedKsas: ["file"], deliverables: [{ name: "dataset.txt", type: "file", checks: { minBytes: 17 * MiB } }] },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    const cardId = await t.mutation(api.cards.addCard, { boardId, title: "Export the data" });
+    await runCard(s, cardId);
+    await waitFor("the card to reach Done", async () => ["done", "blocked"].includes((await card(t, cardId)).status), 60_000);
+    const [run] = await listAll(t, api.runs.listRuns, { cardId });
+    expect((await t.query(api.runs.getRun, { runId: run.runId }))?.qa).toMatchObject({ ok: true });
+    const [a] = await listAll(t, api.artifacts.listArtifacts, { cardId });
+    expect(a.name).toBe("dataset.txt");
+    expect(a.size).toBeGreaterThanOrEqual(17 * MiB);
+    const storedSize = await t.run(async (ctx) => {
+      const doc = (await ctx.db.get(a.artifactId as never)) as { storageId: string };
+      return (await ctx.db.system.get(doc.storageId as never) as { size: number } | null)?.size;
+    });
+    expect(storedSize).toBe(a.size);
+  }, 90_000);
 });

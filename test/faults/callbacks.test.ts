@@ -22,6 +22,7 @@ import {
   type Request,
   type Script,
 } from "./harness.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 let fs: FaultStack;
 let boardId: string;
@@ -57,7 +58,7 @@ async function through(profile: string, script: Script) {
   const r = await run(fs.t, runId);
   // Two model turns (write, then finish): a repeated or duplicated /llm call is not a new step.
   expect(r.usage.steps).toBe(2);
-  const { events } = await fs.t.query(api.events.listEvents, { runId, limit: 1000 });
+  const events = await listAll(fs.t, api.events.listEvents, { runId });
   // Nothing lost at the tail either: the last runtime event is the runtime's final status.
   expect(events.at(-1)?.text).toBe("finished: succeeded");
   expect(r.completion?.manifest.map((m) => m.name).sort()).toEqual(["data.json", "report.md"]);

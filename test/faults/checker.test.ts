@@ -245,3 +245,16 @@ describe("events, artifacts, audit, budget, sandboxes", () => {
     }
   }, 60_000);
 });
+
+describe("limits", () => {
+  test("a function that exceeds a Convex limit in the deployment is reported by the scenario check, naming the function and the limit", async () => {
+    const before = fs.limits.violations.length;
+    // 17 MiB of arguments to a mutation: the deployment refuses it as Convex would, and records it.
+    const refused = await fs.t.mutation(api.boards.createBoard, { name: "x".repeat(17 * 1024 * 1024), stages: [] }).catch((e: unknown) => e);
+    expect(String(refused)).toMatch(/argumentBytes/);
+    const found = (await violations([])).filter((v) => v.startsWith("[limits]"));
+    expect(found).toEqual([expect.stringMatching(/^\[limits\] mutation boards:createBoard exceeded Convex's argumentBytes limit/)]);
+    // Forget it, so the file's final check (everythingHolds) is about the other scenarios.
+    (fs.limits.violations as unknown[]).splice(before);
+  });
+});

@@ -23,6 +23,8 @@ import { testProvider } from "../../convex/testkit/provider.js";
 import { checkInvariants, scenario, type InvariantOptions } from "./invariants.js";
 import { ScenarioMonitor, type WireToken } from "./monitor.js";
 import { captureLogs } from "./secretScan.js";
+import { describeViolation, type LimitViolation } from "../../convex/testkit/limits.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 export { api };
 export type T = LocalStack["deployment"]["t"];
@@ -59,6 +61,8 @@ export function gate(): Gate {
 export type FaultStack = {
   s: LocalStack;
   t: T;
+  /** The deployment's Convex-limits checker; its violations count as invariant violations. */
+  limits: { readonly violations: ReadonlyArray<LimitViolation> };
   callbacks: CallbackProxy;
   e2b: E2bFaultProxy | undefined;
   providerHandle: string;
@@ -122,6 +126,7 @@ export async function faultStack(opts: FaultStackOptions = {}): Promise<FaultSta
   const stack: FaultStack = {
     s,
     t,
+    limits: s.deployment.limits,
     callbacks,
     e2b,
     providerHandle,
@@ -166,6 +171,7 @@ export async function simStack(o: { heartbeatTimeoutMs?: number; stuckGraceMs?: 
   return {
     t: d.t as T,
     url: d.url,
+    limits: d.limits,
     callbacks,
     monitor,
     logs: logs.lines,
@@ -222,12 +228,13 @@ export async function card(t: T, cardId: string) {
 export async function run(t: T, runId: string) {
   return (await t.query(api.runs.getRun, { runId }))!;
 }
-/** Runs of a card, oldest first. */
+/** Runs of a card, oldest first, each whole (the list has summaries). */
 export async function runsOf(t: T, cardId: string) {
-  return (await t.query(api.runs.listRuns, { cardId, limit: 50 })).reverse();
+  const runs = (await listAll(t, api.runs.listRuns, { cardId })).reverse();
+  return await Promise.all(runs.map(async (r) => await run(t, r.runId)));
 }
 export async function transitionsOf(t: T, cardId: string) {
-  return await t.query(api.runs.listTransitions, { cardId, limit: 1000 });
+  return (await listAll(t, api.runs.listTransitions, { cardId })).reverse();
 }
 /** The status a run was in when `source` moved it to `to` (from the audit log). */
 export async function movedFrom(t: T, cardId: string, runId: string, to: string) {
@@ -247,7 +254,7 @@ export async function settle(t: T, cardId: string, ms = 60_000) {
 }
 
 export async function firstEvent(t: T, runId: string, kind: string, ms = 30_000) {
-  await waitFor(`run ${runId} to emit a ${kind} event`, async () => (await t.query(api.events.listEvents, { runId, limit: 200 })).events.some((e) => e.kind === kind), ms);
+  await waitFor(`run ${runId} to emit a ${kind} event`, async () => (await listAll(t, api.events.listEvents, { runId })).some((e) => e.kind === kind), ms);
 }
 
 /** Host pids of the runtime process (node …/main.js) of the run's sandbox. */
@@ -703,7 +710,12 @@ export const actionCalls = {
 // ---------------------------------------------------------------------------------------------
 // invariants, with the stack's sandboxes and the proxy's acknowledgements
 
-type Checkable = Pick<FaultStack, "t" | "live" | "callbacks"> & { monitor?: ScenarioMonitor; logs?: string[] };
+type Checkable = Pick<FaultStack, "t" | "live" | "callbacks"> & {
+  monitor?: ScenarioMonitor;
+  logs?: string[];
+  /** The embedded deployment's limits checker: a function that exceeded a Convex limit is a violation. */
+  limits?: { readonly violations: ReadonlyArray<LimitViolation> };
+};
 
 /** The checker's options for a stack: its sandboxes, the proxy's acknowledgements, the tokens it saw and its logs. */
 export function stackOptions(fs: Checkable): InvariantOptions {
@@ -723,7 +735,7 @@ export function stackOptions(fs: Checkable): InvariantOptions {
 export async function checkScenario(fs: Checkable, cardIds: string[] | undefined, extra: Partial<InvariantOptions> = {}, full = false) {
   if (fs.monitor) await fs.monitor.tick();
   const r = await checkInvariants(fs.t, { ...stackOptions(fs), ...(cardIds ? { cardIds } : {}), ...extra }, full);
-  const seen = fs.monitor?.violations(cardIds) ?? [];
+  const seen = [...(fs.monitor?.violations(cardIds) ?? []), ...(fs.limits?.violations ?? []).map((v) => `[limits] ${describeViolation(v)}`)];
   for (const v of seen) {
     r.violations.push(v);
     const k = /^\[(\w+)\]/.exec(v)?.[1] ?? "?";

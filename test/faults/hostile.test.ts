@@ -25,6 +25,7 @@ import { ATTACK_PREFIX, ATTACK_START_PREFIX, ATTACKS } from "../../convex/gatewa
 import { reportFile, scenario } from "./invariants.js";
 import { api, checkScenario, faultStack, run, sessionsOfRun, settle, waitFor, type FaultStack } from "./harness.js";
 import { captureLogs } from "./secretScan.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 let fs: FaultStack;
 let logs: ReturnType<typeof captureLogs>;
@@ -88,7 +89,7 @@ async function hostileRun(boardId: string, title: string, only: readonly string[
   await waitFor("the run's session and token", tokenOf, 30_000, 50).catch(() => undefined);
   const card = await settle(fs.t, cardId, 170_000);
   const r = await run(fs.t, runId);
-  const { events } = await fs.t.query(api.events.listEvents, { runId, limit: 1000 });
+  const events = await listAll(fs.t, api.events.listEvents, { runId });
   const out = events.filter((e) => e.kind === "output" || e.kind === "error").flatMap((e) => (e.text ?? "").split("\n"));
   const lines = new Map<string, AttackLine>();
   for (const l of out) if (l.startsWith(ATTACK_PREFIX)) {
@@ -137,7 +138,7 @@ describe("a hostile agent", () => {
     const flooded = runs.find((r) => r.lines.get("flood-artifacts")?.result === "succeeded");
     if (flooded) {
       const stored = await fs.t.run(async (ctx) => (await ctx.db.query("artifacts").collect()).filter((a) => a.runId === flooded.runId).length);
-      const { events } = await fs.t.query(api.events.listEvents, { runId: flooded.runId, limit: 1000 });
+      const events = await listAll(fs.t, api.events.listEvents, { runId: flooded.runId });
       const refused = events.some((e) => /quota_exceeded/.test(`${e.text ?? ""} ${JSON.stringify(e.data ?? "")}`));
       byAttack.set("flood-artifacts", {
         attack: "flood-artifacts",

@@ -27,6 +27,9 @@
  *                 maxSteps, its cost at most its maxCostUsd, at most one turn is in flight, and, where
  *                 the model server's own count of calls is given, that count is at most maxSteps and
  *                 equals the turns the component settled.
+ * 9. deleted      (for the cards given as `deleted`) no card row, no sandbox alive with the card's
+ *                 metadata, no token, no row of the card or its runs in any table, and no stored file
+ *                 that no artifact names (deleted.ts).
  *
  * Sandbox kills are asynchronous, so the checker re-evaluates until everything holds or `settleMs`
  * passes; only the final evaluation is counted.
@@ -40,6 +43,7 @@ import { api } from "../../convex/component/_generated/api.js";
 import type { Doc, Id } from "../../convex/component/_generated/dataModel.js";
 import { RUN_TRANSITIONS } from "../../convex/model/machine.js";
 import { everyTable, findLeaks, needles, type Needle } from "./secretScan.js";
+import { evaluateDeleted, loadDeleted } from "./deleted.js";
 import { COMPONENT_EVENT_SEQ_BASE } from "../../convex/shared/defaults.js";
 import { DEFAULT_MAX_STEPS } from "../../convex/gateway/task.js";
 import type { RunStatus } from "../../convex/shared/validators.js";
@@ -76,6 +80,8 @@ export type InvariantOptions = {
   graceMs?: number;
   /** How long to wait for the eventual invariants (sandbox kills). Default 20 s. */
   settleMs?: number;
+  /** Cards deleted in the scenario: nothing of them may remain once their deletion settled (invariant 9). */
+  deleted?: string[];
 };
 
 export type InvariantReport = { checks: number; violations: string[]; runs: number; events: number; byInvariant: Record<string, number> };
@@ -378,6 +384,7 @@ export async function checkInvariants(t: TLike, o: InvariantOptions, full = fals
   for (;;) {
     data = await load(t, o.cardIds);
     report = evaluate(data, o, full);
+    if (o.deleted?.length) addDeleted(report, await loadDeleted(t, o.deleted), o.live());
     if (report.violations.length === 0 || Date.now() >= end) break;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -395,6 +402,14 @@ export async function checkInvariants(t: TLike, o: InvariantOptions, full = fals
   const tag = deploymentTag(t);
   for (const c of data.cards) for (const r of c.runs) tally.runs.set(`${tag}:${r.run._id}`, r.events.length);
   return report;
+}
+
+function addDeleted(report: InvariantReport, data: Awaited<ReturnType<typeof loadDeleted>>, live: ReturnType<InvariantOptions["live"]>): void {
+  evaluateDeleted(data, live, (invariant, ok, message) => {
+    report.checks++;
+    report.byInvariant[invariant] = (report.byInvariant[invariant] ?? 0) + 1;
+    if (!ok) report.violations.push(`[${invariant}] ${message()}`);
+  });
 }
 
 // Ids are only unique within one convex-test instance; runs are counted per instance.

@@ -104,28 +104,39 @@ export class ScenarioMonitor {
 
   private async checkTokens() {
     const limit = this.o.revokeGraceMs ?? 5_000;
-    for (const [sessionId, wire] of this.o.tokens()) {
-      if (this.revoked.has(sessionId)) continue;
-      const info = await this.t.run(async (ctx: any) => {
+    const pending = [...this.o.tokens()].filter(([sessionId]) => !this.revoked.has(sessionId));
+    if (!pending.length) return;
+    // One transaction per tick for every pending session: per-session transactions, twice a second,
+    // starved a 100-run scenario of the deployment's time.
+    const ended = await this.t.run(async (ctx: any) => {
+      const out: Array<{ sessionId: string; runId: string; cardId: string; at: number; to: string }> = [];
+      for (const [sessionId] of pending) {
         const id = ctx.db.normalizeId("sessions", sessionId);
         const s: Doc<"sessions"> | null = id ? await ctx.db.get(id) : null;
-        if (!s) return null;
+        if (!s) continue;
+        const run: Doc<"runs"> | null = await ctx.db.get(s.runId);
+        if (!run || AGENT_PHASE.has(run.status)) continue;
         const rows: Doc<"transitions">[] = await ctx.db.query("transitions").withIndex("by_run", (q: any) => q.eq("runId", s.runId)).collect();
         const end = rows.find((r) => r.entity === "run" && AGENT_PHASE.has(r.from) && !AGENT_PHASE.has(r.to));
-        return { runId: s.runId as string, cardId: s.cardId as string, end: end && { at: end._creationTime, to: end.to } };
-      });
-      if (!info?.end) continue;
+        if (end) out.push({ sessionId, runId: s.runId as string, cardId: s.cardId as string, at: end._creationTime, to: end.to });
+      }
+      return out;
+    });
+    const wires = this.o.tokens();
+    for (const info of ended) {
+      const wire = wires.get(info.sessionId);
+      if (!wire) continue;
       this.probes++;
       const status = await probe(this.o.url, wire).catch(() => undefined);
       if (status === 401) {
-        this.revoked.add(sessionId);
+        this.revoked.add(info.sessionId);
         continue;
       }
-      const late = Date.now() - info.end.at;
+      const late = Date.now() - info.at;
       if (status !== undefined && late > limit) {
-        this.found.set(`tokens:${sessionId}`, {
+        this.found.set(`tokens:${info.sessionId}`, {
           cardId: info.cardId,
-          message: `[tokens] card ${info.cardId} run ${info.runId}: the token of session ${sessionId} was still accepted (HTTP ${status}) ${late} ms after the agent phase ended (→${info.end.to}); limit ${limit} ms`,
+          message: `[tokens] card ${info.cardId} run ${info.runId}: the token of session ${info.sessionId} was still accepted (HTTP ${status}) ${late} ms after the agent phase ended (→${info.to}); limit ${limit} ms`,
         });
       }
     }

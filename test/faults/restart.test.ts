@@ -28,6 +28,7 @@ import {
   waitFor,
   type FaultStack,
 } from "./harness.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 let fs: FaultStack;
 let boardId: string;
@@ -55,7 +56,7 @@ async function finishesUndisturbed(cardId: string, runId: string, workflowId: st
   expect((await runsOf(fs.t, cardId)).map((r) => `${r.attempt}:${r.status}:${r.error?.code ?? ""}`)).toEqual(["1:succeeded:"]);
   expect(c.status).toBe("done");
   expect(await journal(fs.t, workflowId)).toEqual(NORMAL);
-  const { events } = await fs.t.query(api.events.listEvents, { runId, limit: 1000 });
+  const events = await listAll(fs.t, api.events.listEvents, { runId });
   expect(events.at(-1)?.text).toBe("finished: succeeded");
   await invariantsHold(fs, [cardId]);
 }

@@ -23,6 +23,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { LakituClient } from "../../runtime/client.js";
 import { reportFile } from "./invariants.js";
 import { addCard, api, board, everythingHolds, faultStack, invariantsHold, run, settle, simStack, waitFor, type FaultStack, type SimStack } from "./harness.js";
+import { listAll } from "../../convex/testing/listAll.js";
 
 const alnum = (n: number) => randomBytes(n).toString("hex").slice(0, n);
 const KEYS = {
@@ -176,7 +177,7 @@ describe("secrets stay out of sandboxes, events and documents", () => {
     expect((await settle(fs.t, cardId)).status).toBe("done");
     expect((await run(fs.t, runId)).status).toBe("succeeded");
 
-    const { events } = await fs.t.query(api.events.listEvents, { runId, limit: 500 });
+    const events = await listAll(fs.t, api.events.listEvents, { runId });
     const output = events.find((e) => e.kind === "output")?.text ?? "";
     // The agent found no token anywhere it could look, its own memory included.
     expect(output).toContain("found a token of 0 characters in my own memory");
@@ -187,10 +188,10 @@ describe("secrets stay out of sandboxes, events and documents", () => {
     expect(all.includes(token)).toBe(false);
     for (const s of secrets) expect(all.includes(s)).toBe(false);
     // What it wrote holds no token, so it was stored like any file.
-    expect((await fs.t.query(api.artifacts.listArtifacts, { cardId })).map((a) => a.name).sort()).toEqual(["leak.txt", "report.md"]);
+    expect((await listAll(fs.t, api.artifacts.listArtifacts, { cardId })).map((a) => a.name).sort()).toEqual(["leak.txt", "report.md"]);
     // The conversation (what the model saw and said) and the model provider never saw the token or a key
     // other than its own, which the gateway sends as its bearer.
-    const transcript = JSON.stringify(await fs.t.query(api.transcripts.transcript, { cardId, limit: 200 }));
+    const transcript = JSON.stringify(await listAll(fs.t, api.transcripts.transcript, { cardId }));
     expect(transcript.includes(token)).toBe(false);
     expect(modelRequests.length).toBeGreaterThanOrEqual(2);
     for (const r of modelRequests) {
@@ -232,7 +233,7 @@ describe("the component redacts on its own", () => {
     await client.uploadArtifact("report.md", new TextEncoder().encode(report), { type: "markdown", contentType: "text/markdown", sha256: await sha(report) });
     expect((await raw("complete", { status: "succeeded", summary: `finished; ${leak}`, manifest: [{ name: "report.md" }] })).status).toBe(200);
     expect((await settle(sim.t, cardId)).status).toBe("done");
-    const { events } = await sim.t.query(api.events.listEvents, { runId });
+    const events = await listAll(sim.t, api.events.listEvents, { runId });
     expect(events[0].text).not.toContain(token);
     expect(events[0].text).toContain("[REDACTED]");
     const stored = JSON.stringify({ events, run: await run(sim.t, runId) });

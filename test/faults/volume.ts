@@ -59,14 +59,14 @@ export async function tenThousandEvents(total = 10_000): Promise<VolumeResult> {
     await client.uploadArtifact("report.md", new TextEncoder().encode(REPORT), { type: "markdown", contentType: "text/markdown", sha256: sha });
     await client.complete({ status: "succeeded", summary: `${total} events`, manifest: [{ name: "report.md", type: "markdown", sha256: sha }] });
     const c = await settle(fs.t, cardId, 120_000);
-    // Read back through the public query, paging by seq.
+    // Read back through the public query, page by page.
     const seqs: number[] = [];
-    let after = -1;
+    let cursor: string | null = null;
     for (;;) {
-      const page = await fs.t.query(api.events.listEvents, { runId, afterSeq: after, limit: 1000 });
-      if (page.events.length === 0) break;
-      seqs.push(...page.events.map((e) => e.seq));
-      after = page.nextAfterSeq;
+      const page: { page: Array<{ seq: number }>; isDone: boolean; continueCursor: string } = await fs.t.query(api.events.listEvents, { runId, paginationOpts: { numItems: 1000, cursor } });
+      seqs.push(...page.page.map((e) => e.seq));
+      if (page.isDone) break;
+      cursor = page.continueCursor;
     }
     const live = fs.live;
     const acked = (s: string) => fs.callbacks.acked.get(s);

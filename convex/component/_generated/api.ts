@@ -11,6 +11,7 @@ import type * as events from "../events.js";
 import type * as gateway from "../gateway.js";
 import type * as http from "../http.js";
 import type * as inbox from "../inbox.js";
+import type * as lifecycle from "../lifecycle.js";
 import type * as qa from "../qa.js";
 import type * as reaper from "../reaper.js";
 import type * as runs from "../runs.js";
@@ -34,6 +35,7 @@ const fullApi: ApiFromModules<{
   "gateway": typeof gateway;
   "http": typeof http;
   "inbox": typeof inbox;
+  "lifecycle": typeof lifecycle;
   "qa": typeof qa;
   "reaper": typeof reaper;
   "runs": typeof runs;

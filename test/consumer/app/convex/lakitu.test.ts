@@ -35,10 +35,13 @@ test("a card runs through the Research stage to Done", async () => {
   await agent.events(["reading about otters"]);
   await agent.deliver({ "notes.md": "Sea otters hold hands while they sleep so that they do not drift apart, and they keep a favourite stone in a pouch of skin to crack shells." });
 
-  const status = async () => (await alice.query(api.lakitu.board, { boardId }))?.cards[0]?.status;
+  // Lists are pages, as usePaginatedQuery asks for them.
+  const paginationOpts = { numItems: 20, cursor: null };
+  const status = async () => (await alice.query(api.lakitu.cards, { boardId, paginationOpts })).page[0]?.status;
   await lakituTest.waitFor(t, async () => (await status()) === "done", { advance });
-  const events = await alice.query(api.lakitu.events, { runId });
-  expect(events.events.map((e) => e.text)).toEqual(["reading about otters"]);
+  const events = await alice.query(api.lakitu.events, { runId, paginationOpts });
+  expect(events.page.map((e) => e.text)).toEqual(["reading about otters"]);
+  expect(events.isDone).toBe(true);
   expect(lakituTest.testProvider.alive()).toEqual([]);
 
   // The app's own routes still answer next to Lakitu's.
