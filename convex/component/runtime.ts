@@ -5,8 +5,8 @@
  * nothing.
  */
 import { v } from "convex/values";
-import { action, internalMutation, internalQuery, mutation, type MutationCtx, type QueryCtx } from "./_generated/server.js";
-import { internal } from "./_generated/api.js";
+import { action, internalMutation, internalQuery, mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import { api, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL, MAX_RESTORE_BYTES } from "../shared/defaults.js";
 import { fail, isLakituError, type LakituErrorCode } from "../shared/errors.js";
@@ -251,8 +251,12 @@ export const uploadArtifact = action({
   },
 });
 
-/** The storage id of a file the runtime may restore: an artifact of the run this one resumes. */
-export const restoreSource = internalQuery({
+/**
+ * The storage id of a file the runtime may restore: an artifact of the run this one resumes. Public
+ * (token-authenticated like every runtime function) so the component's own /restore route can stream
+ * the file from storage without the bytes passing through a function's return value.
+ */
+export const restoreSource = query({
   args: { ...auth, artifactId: v.string() },
   returns: v.object({ storageId: v.id("_storage"), name: v.string(), size: v.number() }),
   handler: async (ctx, args) => {
@@ -273,7 +277,7 @@ export const restoreArtifact = action({
   args: { ...auth, artifactId: v.string() },
   returns: v.bytes(),
   handler: async (ctx, args): Promise<ArrayBuffer> => {
-    const src = await ctx.runQuery(internal.runtime.restoreSource, args);
+    const src = await ctx.runQuery(api.runtime.restoreSource, args);
     const blob = await ctx.storage.get(src.storageId);
     if (!blob) fail("not_found", `the bytes of ${src.name} are gone from storage`);
     return await blob.arrayBuffer();

@@ -13,6 +13,7 @@ import { jsonDepth, MAX_JSON_DEPTH } from "./jsonLimits.js";
 import { MAX_ARGUMENT_UPLOAD_BYTES, MAX_ROUTE_UPLOAD_BYTES } from "./uploadLimits.js";
 
 type Mut = FunctionReference<"mutation", any, any, any>;
+type Q = FunctionReference<"query", any, any, any>;
 type Act = FunctionReference<"action", any, any, any>;
 /** The runtime-facing functions of the component, as the mounting side sees them. */
 export type RuntimeApi = {
@@ -23,12 +24,14 @@ export type RuntimeApi = {
     inbox: Mut;
     uploadArtifact: Act;
     restoreArtifact: Act;
+    /** Where a restorable file is stored (the component's own routes stream it from storage). */
+    restoreSource?: Q;
     beginUpload: Mut;
     commitArtifact: Mut;
   };
   gateway: { task: Mut; llm: Act; ksa: Act };
 };
-type Ctx = Pick<GenericActionCtx<GenericDataModel>, "runMutation" | "runAction" | "storage">;
+type Ctx = Pick<GenericActionCtx<GenericDataModel>, "runQuery" | "runMutation" | "runAction" | "storage">;
 /**
  * How the routes are mounted. `ownStorage`: the HTTP actions run inside the component (its own
  * http.ts, served under the app's `httpPrefix`), so `ctx.storage` is the component's and the
@@ -292,6 +295,13 @@ export function runtimeRoutes({ runtime, gateway }: RuntimeApi, options: RouteOp
         try {
           const auth = authOf(req);
           const { artifactId } = await readJson(req, zRestoreBody, "restore");
+          if (options.ownStorage && runtime.restoreSource) {
+            // Streamed from the component's storage: the bytes pass through no function's return value.
+            const src: { storageId: string; name: string } = await ctx.runQuery(runtime.restoreSource, { ...auth, artifactId });
+            const blob = await ctx.storage.get(src.storageId as never);
+            if (!blob) throw new HttpProblem(404, "not_found", `the bytes of ${src.name} are gone from storage`);
+            return new Response(blob, { status: 200, headers: { "content-type": "application/octet-stream" } });
+          }
           const bytes: ArrayBuffer = await ctx.runAction(runtime.restoreArtifact, { ...auth, artifactId });
           return new Response(bytes, { status: 200, headers: { "content-type": "application/octet-stream" } });
         } catch (e) {

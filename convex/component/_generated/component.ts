@@ -75,6 +75,7 @@ export type ComponentApi<Name extends string | undefined = string | undefined> =
     heartbeat: FunctionReference<"mutation", "internal", { token: string, generation: number }, { status: string, deadline?: number }, Name>;
     inbox: FunctionReference<"mutation", "internal", { token: string, generation: number, afterSeq: number }, { messages: Array<{ seq: number, text: string, author?: string }> }, Name>;
     restoreArtifact: FunctionReference<"action", "internal", { token: string, generation: number, artifactId: string }, ArrayBuffer, Name>;
+    restoreSource: FunctionReference<"query", "internal", { token: string, generation: number, artifactId: string }, { storageId: string, name: string, size: number }, Name>;
     uploadArtifact: FunctionReference<"action", "internal", { token: string, generation: number, name: string, type?: string, contentType?: string, sha256?: string, bytes: ArrayBuffer }, { artifactId: string, version: number, duplicate: boolean }, Name>;
   };
   transcripts: {
