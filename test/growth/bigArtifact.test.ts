@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import { afterEach, beforeEach, expect, test, vi } from "vitest";
 import { api } from "../../convex/component/_generated/api.js";
 import type { Id } from "../../convex/component/_generated/dataModel.js";
-import { QA_MAX_BINARY_BYTES } from "../../convex/model/qaRead.js";
+import { QA_MAX_BINARY_BYTES, readBlobHead } from "../../convex/model/qaRead.js";
 import { runStatus, setup, until, type T } from "../../convex/testing/harness.js";
 import { listAll } from "../../convex/testing/listAll.js";
 import { startRunning } from "../../convex/testing/runHelpers.js";
@@ -136,4 +136,15 @@ test("a 100 MiB pdf deliverable: QA reads at most its bounded prefix and says wh
   expect(type?.reason).toContain(`type "file"`);
   expect(run.status).not.toBe("succeeded");
   expect(limits.violations).toEqual([]);
+});
+
+test("the meter sees what a reader takes: a prefix read counts its bytes, a whole read counts all", async () => {
+  big.read.bytes = 0;
+  const head = await readBlobHead(big.blob, MiB);
+  expect(new TextDecoder().decode(head.subarray(0, 5))).toBe("%PDF-");
+  expect(big.read.bytes).toBeGreaterThanOrEqual(MiB);
+  expect(big.read.bytes).toBeLessThan(SIZE);
+  big.read.bytes = 0;
+  expect((await big.blob.arrayBuffer()).byteLength).toBe(SIZE);
+  expect(big.read.bytes).toBe(SIZE);
 });
