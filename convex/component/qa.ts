@@ -3,7 +3,7 @@ import { v } from "convex/values";
 import { internalAction, internalMutation, type MutationCtx } from "./_generated/server.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
-import { checkStoredDeliverables, readBlobHead } from "../model/qaRead.js";
+import { checkStoredDeliverables, readBlobHead, readBlobTail } from "../model/qaRead.js";
 import { vDeliverable, vQaReport } from "../shared/validators.js";
 import { transitionRun } from "../model/machine.js";
 import { settingsOf } from "../model/settings.js";
@@ -16,10 +16,18 @@ export const check = internalAction({
     const input = await ctx.runMutation(internal.qa.beginChecks, { runId });
     if (!input) return null;
     // Only deliverables are read, one at a time, each up to a cap (model/qaRead.ts).
-    const report = await checkStoredDeliverables(input.deliverables, input.artifacts, async (storageId, maxBytes) => {
-      const blob = await ctx.storage.get(storageId);
-      return blob ? await readBlobHead(blob, maxBytes) : null;
-    });
+    const report = await checkStoredDeliverables(
+      input.deliverables,
+      input.artifacts,
+      async (storageId, maxBytes) => {
+        const blob = await ctx.storage.get(storageId);
+        return blob ? await readBlobHead(blob, maxBytes) : null;
+      },
+      async (storageId, bytes) => {
+        const blob = await ctx.storage.get(storageId);
+        return blob ? await readBlobTail(blob, bytes) : null;
+      },
+    );
     await ctx.runMutation(internal.qa.record, { runId, report });
     return null;
   },

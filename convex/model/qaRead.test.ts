@@ -1,7 +1,7 @@
 import { describe, expect, test } from "vitest";
 import type { Id } from "../component/_generated/dataModel.js";
 import type { Deliverable } from "../shared/validators.js";
-import { QA_MAX_BINARY_BYTES, QA_MAX_TEXT_BYTES, checkStoredDeliverables, readBlobHead, type ReadHead, type StoredArtifact } from "./qaRead.js";
+import { IMAGE_SNIFF_BYTES, QA_MAX_BINARY_BYTES, QA_MAX_TEXT_BYTES, checkStoredDeliverables, readBlobHead, type ReadHead, type StoredArtifact } from "./qaRead.js";
 
 const MiB = 1024 * 1024;
 const sid = (name: string) => `storage_${name}` as Id<"_storage">;
@@ -80,6 +80,24 @@ describe("QA reads deliverables one at a time, each within a cap", () => {
     expect(type.reason).toContain('declare the deliverable as type "file"');
     expect(report.checks.filter((c) => c.deliverable === "dataset.bin").every((c) => c.ok)).toBe(true);
     expect(report.failed).toEqual(["report.md"]);
+  });
+
+  test("an image over the cap is sniffed from its first MiB: signature and dimensions checked, the rest never read", async () => {
+    // A PNG signature and IHDR chunk (width 640, height 480), as the first bytes of a 40 MiB file.
+    const head = new Uint8Array(64);
+    head.set([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13, 0x49, 0x48, 0x44, 0x52, 0, 0, 0x02, 0x80, 0, 0, 0x01, 0xe0, 8, 2, 0, 0, 0]);
+    const asked: number[] = [];
+    const report = await checkStoredDeliverables(
+      [{ name: "photo.png", type: "png", checks: { minWidth: 600, minHeight: 400 } }],
+      [{ name: "photo.png", type: "png", size: 40 * MiB, storageId: sid("photo.png") }],
+      async (_id, maxBytes) => {
+        asked.push(maxBytes);
+        return head;
+      },
+    );
+    expect(asked).toEqual([IMAGE_SNIFF_BYTES]);
+    expect(report.checks.find((c) => c.check === "type")).toMatchObject({ ok: true, reason: expect.stringContaining(`sniffed from its first 64 bytes of`) });
+    expect(report.failed).toEqual([]);
   });
 
   test("a file gone from storage counts as empty", async () => {

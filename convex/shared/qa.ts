@@ -46,6 +46,11 @@ export interface QaArtifact {
    * with this reason.
    */
   unread?: string;
+  /**
+   * Set when `bytes` is a sample of a file larger than QA reads (its head, and for a PDF its tail):
+   * what was sampled. The type is sniffed from it; checks that need the whole content are not run on it.
+   */
+  sniffed?: string;
 }
 
 export const MAX_REASON_CHARS = 300;
@@ -843,6 +848,9 @@ function checkOne(d: Deliverable, artifact: QaArtifact, push: (check: string, ok
   let inspection: Inspection;
   if (artifact.unread !== undefined) {
     inspection = d.type === "file" ? { ok: true, reason: `${plural(size, "byte")}; content not read (${artifact.unread})` } : { ok: false, reason: artifact.unread };
+  } else if (artifact.sniffed !== undefined) {
+    const sniff = inspectContent(d.type, bytes, ",");
+    inspection = { ...sniff, reason: `${sniff.reason} (sniffed from ${artifact.sniffed} of ${plural(size, "byte")})` };
   } else if (bytes.length < size) {
     inspection = {
       ok: false,

@@ -69,7 +69,7 @@ function meter(blob: Blob, read: { bytes: number }): void {
   });
 }
 
-async function running(deliverable: { name: string; type: "file" | "pdf"; checks?: { minBytes?: number } }) {
+async function running(deliverable: { name: string; type: "file" | "pdf"; checks?: { minBytes?: number; minPages?: number } }) {
   const { t, providerHandle, limits } = await setup();
   await t.mutation(api.config.configure, { maxArtifactBytes: 128 * MiB, maxRunArtifactBytes: 256 * MiB });
   const { boardId } = await t.mutation(api.boards.createBoard, {
@@ -120,20 +120,34 @@ test("a 100 MiB file deliverable: committed through the routes, QA passes minByt
   expect(limits.violations).toEqual([]);
 });
 
-test("a 100 MiB pdf deliverable: QA reads at most its bounded prefix and says why it cannot check the rest", async () => {
+test("a 100 MiB pdf deliverable: QA sniffs its type from its first and last KiB, reading almost nothing", async () => {
   const { t, limits, runId, rt } = await running({ name: "scan.pdf", type: "pdf" });
   await commitBig(t, rt, "scan.pdf", "pdf");
 
   big.read.bytes = 0;
   expect((await rt.complete("succeeded", ["scan.pdf"])).status).toBe(200);
   const run = await finish(t, runId);
-  // A 100 MiB read would not fit a V8 action: QA stays within its cap of the file.
+  // The header and %%EOF are what a type check needs; the 100 MiB in between are never read.
+  expect(big.read.bytes).toBeLessThanOrEqual(2 * MiB);
+  const type = run.qa?.checks.find((c) => c.check === "type");
+  expect(type).toMatchObject({ ok: true });
+  expect(type?.reason).toBe(`PDF header and %%EOF marker found (sniffed from its first and last 1024 bytes of ${SIZE} bytes)`);
+  expect(run.status).toBe("succeeded");
+  expect(limits.violations).toEqual([]);
+});
+
+test("a 100 MiB pdf deliverable with minPages: pages need the whole file, so QA says why it cannot check it, reading at most its cap", async () => {
+  const { t, limits, runId, rt } = await running({ name: "scan.pdf", type: "pdf", checks: { minPages: 1 } });
+  await commitBig(t, rt, "scan.pdf", "pdf");
+
+  big.read.bytes = 0;
+  expect((await rt.complete("succeeded", ["scan.pdf"])).status).toBe(200);
+  const run = await finish(t, runId);
   expect(big.read.bytes).toBeLessThanOrEqual(QA_MAX_BINARY_BYTES);
   const type = run.qa?.checks.find((c) => c.check === "type");
   expect(type).toMatchObject({ ok: false });
   expect(type?.reason).toContain(`${SIZE} bytes`);
-  expect(type?.reason).toContain(`at most ${QA_MAX_BINARY_BYTES} bytes`);
-  expect(type?.reason).toContain(`type "file"`);
+  expect(type?.reason).toContain(`(pdf with minPages) whole, at most ${QA_MAX_BINARY_BYTES} bytes`);
   expect(run.status).not.toBe("succeeded");
   expect(limits.violations).toEqual([]);
 });
