@@ -38,13 +38,13 @@ export function publicBoard(b: Doc<"boards">): PublicBoard {
   return { boardId: b._id, name: b.name, owner: b.owner, description: b.description, createdAt: b._creationTime };
 }
 
-export const vPublicCard = v.object({
+/** What a card's full view and its list summary (model/summaries.ts) have in common. */
+export const cardCoreFields = {
   cardId: v.string(),
   boardId: v.string(),
   stageId: v.string(),
   title: v.string(),
   description: v.optional(v.string()),
-  context: v.optional(vContext),
   status: vCardStatus,
   currentRunId: v.optional(v.string()),
   note: v.optional(v.string()),
@@ -53,16 +53,15 @@ export const vPublicCard = v.object({
   archivedAt: v.optional(v.number()),
   /** True while lifecycle.deleteCard (or a board delete) removes it. */
   deleting: v.optional(v.boolean()),
-});
-export type PublicCard = Infer<typeof vPublicCard>;
-export function publicCard(c: Doc<"cards">): PublicCard {
+};
+type CardCore = Infer<ReturnType<typeof v.object<typeof cardCoreFields>>>;
+export function cardCore(c: Doc<"cards">): CardCore {
   return {
     cardId: c._id,
     boardId: c.boardId,
     stageId: c.stageId,
     title: c.title,
     description: c.description,
-    context: c.context,
     status: c.status,
     currentRunId: c.currentRunId,
     note: c.note,
@@ -72,7 +71,14 @@ export function publicCard(c: Doc<"cards">): PublicCard {
   };
 }
 
-export const vPublicRun = v.object({
+export const vPublicCard = v.object({ ...cardCoreFields, context: v.optional(vContext) });
+export type PublicCard = Infer<typeof vPublicCard>;
+export function publicCard(c: Doc<"cards">): PublicCard {
+  return { ...cardCore(c), context: c.context };
+}
+
+/** What a run's full view and its list summary (model/summaries.ts) have in common. */
+export const runCoreFields = {
   runId: v.string(),
   cardId: v.string(),
   boardId: v.string(),
@@ -85,10 +91,32 @@ export const vPublicRun = v.object({
   startedAt: v.optional(v.number()),
   endedAt: v.optional(v.number()),
   deadline: v.optional(v.number()),
+  usage: vUsage,
+};
+type RunCore = Infer<ReturnType<typeof v.object<typeof runCoreFields>>>;
+export function runCore(r: Doc<"runs">): RunCore {
+  return {
+    runId: r._id,
+    cardId: r.cardId,
+    boardId: r.boardId,
+    stageId: r.stageId,
+    attempt: r.attempt,
+    generation: r.generation,
+    status: r.status,
+    workflowId: r.workflowId,
+    queuedAt: r.queuedAt,
+    startedAt: r.startedAt,
+    endedAt: r.endedAt,
+    deadline: r.deadline,
+    usage: r.usage,
+  };
+}
+
+export const vPublicRun = v.object({
+  ...runCoreFields,
   retryContext: v.optional(vRetryContext),
   completion: v.optional(vCompletion),
   qa: v.optional(vQaReport),
-  usage: vUsage,
   error: v.optional(v.object({ code: v.string(), message: v.string() })),
   review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
   session: v.optional(
@@ -105,22 +133,10 @@ export const vPublicRun = v.object({
 export type PublicRun = Infer<typeof vPublicRun>;
 export function publicRun(r: Doc<"runs">, s: Doc<"sessions"> | null): PublicRun {
   return {
-    runId: r._id,
-    cardId: r.cardId,
-    boardId: r.boardId,
-    stageId: r.stageId,
-    attempt: r.attempt,
-    generation: r.generation,
-    status: r.status,
-    workflowId: r.workflowId,
-    queuedAt: r.queuedAt,
-    startedAt: r.startedAt,
-    endedAt: r.endedAt,
-    deadline: r.deadline,
+    ...runCore(r),
     retryContext: r.retryContext,
     completion: r.completion,
     qa: r.qa,
-    usage: r.usage,
     error: r.error,
     review: r.review,
     session: s
