@@ -3,8 +3,8 @@
  * CPU time (its own plus that of the children it reaped), read from /proc/<pid>/stat; and, when asked,
  * proportional memory from /proc/<pid>/smaps_rollup.
  */
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import type { ProcEntry } from "./procfs.js";
+import { readFileSync, statSync } from "node:fs";
+import { procPids, type ProcEntry } from "./procfs.js";
 
 /** Linux reports stat times in USER_HZ, 100 on every architecture Node runs on. */
 const TICK_MS = 10;
@@ -41,17 +41,10 @@ export function parseStat(pid: number, text: string, uid: number): ProcUsage | u
 /** Every process in /proc (zombies included, flagged); processes that vanish mid-scan are skipped. */
 export function scanProcUsage(): ProcUsage[] {
   const out: ProcUsage[] = [];
-  let names: string[];
-  try {
-    names = readdirSync("/proc");
-  } catch {
-    return out;
-  }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
+  for (const pid of procPids()) {
     try {
-      const uid = statSync(`/proc/${name}`).uid;
-      const entry = parseStat(Number(name), readFileSync(`/proc/${name}/stat`, "utf8"), uid);
+      const uid = statSync(`/proc/${pid}`).uid;
+      const entry = parseStat(pid, readFileSync(`/proc/${pid}/stat`, "utf8"), uid);
       if (entry) out.push(entry);
     } catch {
       // gone

@@ -7,22 +7,26 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 
 export type ProcEntry = { pid: number; ppid: number; uid: number };
 
-/** Every process visible in /proc with its parent and owner; processes that vanish mid-scan are skipped. */
-export function listProcesses(): ProcEntry[] {
-  const out: ProcEntry[] = [];
+/** The pids in /proc right now (none if /proc cannot be read). */
+export function procPids(): number[] {
   let names: string[];
   try {
     names = readdirSync("/proc");
   } catch {
-    return out;
+    return [];
   }
-  for (const name of names) {
-    if (!/^\d+$/.test(name)) continue;
-    const stat = readStat(Number(name));
+  return names.filter((n) => /^\d+$/.test(n)).map(Number);
+}
+
+/** Every process visible in /proc with its parent and owner; processes that vanish mid-scan are skipped. */
+export function listProcesses(): ProcEntry[] {
+  const out: ProcEntry[] = [];
+  for (const pid of procPids()) {
+    const stat = readStat(pid);
     if (!stat || stat.state === "Z") continue;
     let uid: number;
     try {
-      uid = statSync(`/proc/${name}`).uid;
+      uid = statSync(`/proc/${pid}`).uid;
     } catch {
       continue;
     }
@@ -43,6 +47,16 @@ function readStat(pid: number): { pid: number; state: string; ppid: number } | u
   if (close < 0) return undefined;
   const fields = text.slice(close + 2).split(" ");
   return { pid, state: fields[0] ?? "?", ppid: Number(fields[1]) };
+}
+
+/** True while a process with this pid exists, ours or not (signal 0; EPERM means it exists). */
+export function pidExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 /** True while the process exists and is not a zombie. */

@@ -6,6 +6,7 @@ import { CgroupLimiter } from "./cgroupLimits.js";
 import { ResourceMonitor, type SandboxUsage } from "./resourceMonitor.js";
 import { limitKillMessage, type ResourceLimits } from "./sandboxLimits.js";
 import type { SandboxRegistry } from "./sandboxes.js";
+import { pidExists } from "./procfs.js";
 
 export type ResourceEnforcement = {
   /** How the limits are enforced, for the host's report. */
@@ -29,7 +30,7 @@ export function enforceResourceLimits(opts: {
   const detected = opts.cgroups ? CgroupLimiter.detect(limits) : { reason: "disabled by the cgroups option" };
   const cgroups = detected.limiter;
   if (cgroups) {
-    cgroups.reconcile(processAlive);
+    cgroups.reconcile(pidExists);
     registry.hooks = {
       created: (s) => {
         cgroups.create(s.id);
@@ -53,13 +54,4 @@ export function enforceResourceLimits(opts: {
     usage: (id) => monitor.usage(id),
     stop: () => monitor.stop(),
   };
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }

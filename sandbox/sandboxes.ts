@@ -16,7 +16,7 @@ import { Command, type ProcessConfig } from "./commands.js";
 import { ConnectRpcError } from "./connectRpc.js";
 import { startComponentBridge, type ComponentBridge } from "./componentBridge.js";
 import type { Isolation, SpawnPlan } from "./isolation.js";
-import { listProcesses, processesOfUid, signal, waitGone } from "./procfs.js";
+import { listProcesses, pidExists, processesOfUid, signal, waitGone } from "./procfs.js";
 import {
   createSandboxDirs,
   hostPathFor,
@@ -248,7 +248,7 @@ export class SandboxRegistry {
       } catch {
         owner = undefined; // no owner file: a directory of a crashed host (or of an older host)
       }
-      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && processAlive(owner)) continue;
+      if (owner !== undefined && Number.isInteger(owner) && owner > 0 && pidExists(owner)) continue;
       try {
         rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
         removed.push(id);
@@ -380,14 +380,6 @@ const OWNER_FILE = "host.pid";
 const MAX_TOMBSTONES = 1_000;
 const SANDBOX_ID = /^[a-z0-9]{20}$/;
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 /** E2B-like sandbox id: 20 lowercase alphanumerics. */
 function newSandboxId(): string {
