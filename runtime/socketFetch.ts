@@ -6,6 +6,7 @@
  * and a buffered response.
  */
 import { request } from "node:http";
+import { webResponse } from "../convex/shared/webResponse.js";
 
 export function socketFetch(socketPath: string): typeof fetch {
   return (async (input: string | URL | Request, init: RequestInit = {}): Promise<Response> => {
@@ -26,16 +27,7 @@ export function socketFetch(socketPath: string): typeof fetch {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);
-        res.on("end", () => {
-          const responseHeaders = new Headers();
-          for (const [k, v] of Object.entries(res.headers)) {
-            if (v === undefined) continue;
-            for (const one of Array.isArray(v) ? v : [v]) responseHeaders.append(k, one);
-          }
-          const status = res.statusCode ?? 502;
-          const nullBody = status === 204 || status === 205 || status === 304;
-          resolve(new Response(nullBody ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers: responseHeaders }));
-        });
+        res.on("end", () => resolve(webResponse(res, Buffer.concat(chunks))));
       });
       const onAbort = () => req.destroy(signal?.reason instanceof Error ? signal.reason : new Error("aborted"));
       signal?.addEventListener("abort", onAbort, { once: true });

@@ -14,6 +14,7 @@ import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
 import { Readable } from "node:stream";
 import { classifyAddress, isLoopback } from "../shared/ipAddress.js";
+import { hasNullBody, webResponse } from "../shared/webResponse.js";
 import { installWebTransport, WebDestinationRefused, type WebTransport } from "./webFetch.js";
 
 export type Resolver = (hostname: string) => Promise<LookupAddress[]>;
@@ -68,17 +69,11 @@ export function createNodeWebTransport(options: NodeWebTransportOptions = {}): W
 }
 
 function toResponse(res: IncomingMessage): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(res.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  if (hasNullBody(res.statusCode ?? 502)) {
+    res.resume();
+    return webResponse(res, null);
   }
-  const status = res.statusCode ?? 502;
-  const nullBody = status === 204 || status === 205 || status === 304;
-  if (nullBody) res.resume();
-  const body = nullBody ? null : (Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
-  // Response refuses statuses outside 200-599; a 1xx final status is the server's error, reported as 502.
-  return new Response(body, { status: status >= 200 && status <= 599 ? status : 502, headers });
+  return webResponse(res, Readable.toWeb(res) as unknown as ReadableStream<Uint8Array>);
 }
 
 /** Installs `createNodeWebTransport()` as the gateway's transport in this process. */
