@@ -24,7 +24,7 @@ import { armWatchdog } from "../model/sessions.js";
 import { sha256Hex } from "../model/tokens.js";
 import { isTerminal } from "../model/machine.js";
 import { componentEvent } from "../model/budget.js";
-import { eventQuotaProblem, versionQuotaProblem } from "../model/quotas.js";
+import { artifactQuotaProblem, eventQuotaProblem, versionQuotaProblem } from "../model/quotas.js";
 
 const auth = { token: v.string(), generation: v.number() };
 
@@ -316,22 +316,9 @@ export async function uploadCheck(
   }
   if (args.size > config.maxArtifactBytes) fail("too_large", `artifact is ${args.size} bytes; the limit is ${config.maxArtifactBytes}`);
   if (args.size === 0) fail("invalid_argument", "artifact is empty");
-  checkQuota(run, args.size, config);
+  const over = artifactQuotaProblem(run, args.size, config);
+  if (over) fail("quota_exceeded", over);
   return { name, contentType };
-}
-
-/** Refuses an upload that would take the run past its artifact quota (count or bytes). */
-function checkQuota(run: Doc<"runs">, size: number, config: { maxRunArtifacts: number; maxRunArtifactBytes: number }): void {
-  const stored = run.stored ?? { artifacts: 0, bytes: 0 };
-  if (stored.artifacts + 1 > config.maxRunArtifacts) {
-    fail("quota_exceeded", `run ${run._id} already stored ${stored.artifacts} artifact versions; the quota is ${config.maxRunArtifacts} per run (configure maxRunArtifacts)`);
-  }
-  if (stored.bytes + size > config.maxRunArtifactBytes) {
-    fail(
-      "quota_exceeded",
-      `run ${run._id} stored ${stored.bytes} bytes of artifacts; ${size} more would pass the quota of ${config.maxRunArtifactBytes} bytes per run (configure maxRunArtifactBytes)`,
-    );
-  }
 }
 
 /** Uploads close when the runtime completes (QA checks what the completion named) or the run ends. */
@@ -373,9 +360,8 @@ export async function recordArtifactHandler(
   if (latest && latest.sha256 === args.sha256) return { artifactId: latest._id, version: latest.version, duplicate: true };
   // Checked again here, where the count is updated: concurrent uploads cannot both pass the quota.
   const quotaConfig = await getConfig(ctx);
-  checkQuota(run, args.size, quotaConfig);
-  const versionProblem = versionQuotaProblem(run, args.name, latest?.version ?? 0, quotaConfig.maxArtifactVersionsPerName);
-  if (versionProblem) fail("quota_exceeded", versionProblem);
+  const over = artifactQuotaProblem(run, args.size, quotaConfig) ?? versionQuotaProblem(run, args.name, latest?.version ?? 0, quotaConfig.maxArtifactVersionsPerName);
+  if (over) fail("quota_exceeded", over);
   const stored = run.stored ?? { artifacts: 0, bytes: 0 };
   await ctx.db.patch(run._id, { stored: { artifacts: stored.artifacts + 1, bytes: stored.bytes + args.size } });
   if (latest) await ctx.db.patch(latest._id, { superseded: true });
