@@ -60,7 +60,10 @@ async function analyze() {
       const udfType = value.isQuery ? "Query" : value.isMutation ? "Mutation" : value.isAction ? "Action" : null;
       // ComponentApi exposes only public functions (internal ones are not callable by the parent).
       if (!udfType || !value.isPublic) continue;
-      fns.push({ name, udfType, args: value.exportArgs(), returns: value.exportReturns() });
+      // Public functions check their declared arguments themselves (convex/model/functions.ts) and expose them
+      // as `lakituArgs`; the generated types come from those.
+      const args = typeof value.lakituArgs === "function" ? value.lakituArgs() : value.exportArgs();
+      fns.push({ name, udfType, args, returns: value.exportReturns() });
     }
     fns.sort((a, b) => (a.name < b.name ? -1 : 1));
     modules.push({ rel, fns });

@@ -332,7 +332,7 @@ describe("configuration", () => {
       [{ maxEventBytes: 10 }, /maxEventBytes must be an integer between 256/],
       [{ defaultMaxAttempts: 0 }, /defaultMaxAttempts must be an integer between 1 and 20/],
       [{ provisionGraceMs: Number.NaN }, /provisionGraceMs must be an integer .* got NaN/],
-      [{ redact: ["ok-long-secret", "ab"] }, /redact entries must be at least 4 characters/],
+      [{ redact: ["ok-long-secret", "ab"] }, /redact\[1\] must be at least 4 characters/],
     ];
     for (const [patch, message] of cases) {
       await refusedUnchanged(t, () => t.mutation(api.config.configure, patch as never), "invalid_argument", message);
@@ -380,18 +380,18 @@ describe("HTTP", () => {
       ["complete", '{"status":"succeeded",', /body is not valid JSON/],
       ["inbox", "[1,2", /body is not valid JSON/],
       ["events", JSON.stringify({ events: [], extra: 1 }), /invalid body: .*extra/],
-      ["events", JSON.stringify({ events: [{ seq: 0, kind: "log", txt: "typo" }] }), /invalid body: events\.0.*txt/],
+      ["events", JSON.stringify({ events: [{ seq: 0, kind: "log", txt: "typo" }] }), /invalid body: events\[0\].*txt/],
       ["events", JSON.stringify({}), /invalid body: events/],
       ["events", JSON.stringify([]), /invalid body/],
-      ["events", JSON.stringify({ events: [{ seq: -1, kind: "log" }] }), /invalid body: events\.0\.seq/],
-      ["events", JSON.stringify({ events: [{ seq: 1.5, kind: "log" }] }), /invalid body: events\.0\.seq/],
-      ["events", JSON.stringify({ events: [{ seq: "1", kind: "log" }] }), /invalid body: events\.0\.seq/],
-      ["events", JSON.stringify({ events: [{ seq: 0, kind: "" }] }), /invalid body: events\.0\.kind/],
-      ["events", JSON.stringify({ events: [{ seq: 0, kind: "log", level: "fatal" }] }), /invalid body: events\.0\.level/],
+      ["events", JSON.stringify({ events: [{ seq: -1, kind: "log" }] }), /invalid body: events\[0\]\.seq/],
+      ["events", JSON.stringify({ events: [{ seq: 1.5, kind: "log" }] }), /invalid body: events\[0\]\.seq/],
+      ["events", JSON.stringify({ events: [{ seq: "1", kind: "log" }] }), /invalid body: events\[0\]\.seq/],
+      ["events", JSON.stringify({ events: [{ seq: 0, kind: "" }] }), /invalid body: events\[0\]\.kind/],
+      ["events", JSON.stringify({ events: [{ seq: 0, kind: "log", level: "fatal" }] }), /invalid body: events\[0\]\.level/],
       ["events", JSON.stringify({ events: [{ seq: 2e9, kind: "log" }] }), /event seq must be an integer from 0 to 1e9/],
       ["complete", JSON.stringify({ status: "succeeded", manifest: [], verdict: "great" }), /invalid body: .*verdict/],
       ["complete", JSON.stringify({ status: "done", manifest: [] }), /invalid body: status/],
-      ["complete", JSON.stringify({ status: "succeeded", manifest: [{ name: "a.md", size: 3 }] }), /invalid body: manifest\.0/],
+      ["complete", JSON.stringify({ status: "succeeded", manifest: [{ name: "a.md", size: 3 }] }), /invalid body: manifest\[0\]/],
       ["complete", JSON.stringify({ status: "succeeded", manifest: Array.from({ length: 501 }, (_, i) => ({ name: `f${i}` })) }), /manifest lists 501 files; the limit is 500/, 413],
       ["inbox", JSON.stringify({ afterSeq: -2 }), /invalid body: afterSeq/],
       ["inbox", JSON.stringify({ afterSeq: 0.5 }), /invalid body: afterSeq/],
@@ -402,7 +402,13 @@ describe("HTTP", () => {
       expect(r.status, `${path} ${body.slice(0, 80)}`).toBe(status);
       expect(r.body.ok).toBe(false);
       expect(r.body.message).toMatch(message);
+      expect(r.body.code).toMatch(/^(invalid_argument|too_large)$/);
+      // A body that does not match its schema names the first field at fault, as the message does.
+      if (/invalid body/.test(r.body.message)) expect(r.body.message).toContain(`invalid body: ${r.body.path ?? "(body)"}:`);
     }
+    const level = await raw(t, "events", rt.headers(), JSON.stringify({ events: [{ seq: 0, kind: "log", level: "fatal" }] }));
+    expect(level.body).toMatchObject({ code: "invalid_argument", path: "events[0].level" });
+    expect(level.body.message).toMatch(/"debug"\|"info"\|"warn"\|"error"/);
     expect(await snapshot(t)).toEqual(before);
     expect(await runStatus(t, runId)).toBe("running");
     // A malformed generation header is 400 too.

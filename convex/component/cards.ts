@@ -4,7 +4,7 @@ import { paginator } from "convex-helpers/server/pagination";
 import schema from "./schema.js";
 import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { cardSummary, vCardSummary } from "../model/summaries.js";
-import { mutation, query } from "./_generated/server.js";
+import { mutation, query } from "../model/functions.js";
 import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
 import { vContext } from "../shared/validators.js";
@@ -13,7 +13,7 @@ import { isActive, setCard } from "../model/machine.js";
 import { checkName, checkText } from "../model/validate.js";
 import { checkContext } from "../model/cardInput.js";
 import { publicCard, vPublicCard } from "../model/public.js";
-import { workflow } from "../model/workflowManager.js";
+import { releaseReviewWait } from "../model/workflowWake.js";
 
 /** Adds a card to a board, in its first stage unless `stageId` is given. */
 export const addCard = mutation({
@@ -58,7 +58,7 @@ export const moveCard = mutation({
       const run = await ctx.db.get(card.currentRunId);
       if (run && isActive(run.status)) fail("conflict", `card ${card._id} has an active run ${run._id} (${run.status}); stop it before moving the card`);
       // Moving a card that waits for review ends that wait: its workflow has nothing left to do.
-      if (run?.workflowId && card.status === "awaiting_review") await workflow.cancel(ctx, run.workflowId as never);
+      if (run && card.status === "awaiting_review") await releaseReviewWait(ctx, run);
     }
     await setCard(ctx, card, { status: stage.kind === "done" ? "done" : "idle", stageId: stage._id, currentRunId: null }, {
       source: "client",

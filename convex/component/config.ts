@@ -1,5 +1,5 @@
 import { v } from "convex/values";
-import { mutation, query } from "./_generated/server.js";
+import { mutation, query } from "../model/functions.js";
 import { vConfigPatch, vModelPrice } from "../shared/validators.js";
 import { configDoc, getConfig as resolve } from "../model/config.js";
 import { checkConfig } from "../model/validate.js";

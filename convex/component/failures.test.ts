@@ -613,9 +613,9 @@ describe("review", () => {
       const card = await getCard(t, cardId);
       expect(card.status).toBe("idle");
       expect(card.stageId).toBe(stageIds[0]);
-      // The succeeded run stays succeeded; its workflow no longer waits.
+      // The succeeded run stays succeeded; its workflow no longer waits (woken, it ended on its own).
       expect(await runStatus(t, runId)).toBe("succeeded");
-      expect((await workflowStatus(t, workflowId!)).type).toBe("canceled");
+      expect((await workflowStatus(t, workflowId!)).type).toBe("completed");
       expect(await runsOf(t, cardId)).toHaveLength(1);
       expect(provider.alive()).toHaveLength(0);
       const cancelRow = (await transitionsOf(t, cardId)).find((r) => r.source === "cancel");

@@ -6,7 +6,8 @@
  */
 import { v } from "convex/values";
 import { Agent, createThread } from "@convex-dev/agent";
-import { action, env, internalMutation, internalQuery, mutation, type MutationCtx } from "./_generated/server.js";
+import { env, internalMutation, internalQuery, type MutationCtx } from "./_generated/server.js";
+import { action, mutation } from "../model/functions.js";
 import { components, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { MAX_RESTORE_BYTES, MAX_RESTORE_FILES, MODEL_CONTEXT_MESSAGES } from "../shared/defaults.js";

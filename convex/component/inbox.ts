@@ -1,5 +1,5 @@
 import { v } from "convex/values";
-import { mutation } from "./_generated/server.js";
+import { mutation } from "../model/functions.js";
 import { fail } from "../shared/errors.js";
 import { MAX_INBOX_MESSAGE } from "../shared/defaults.js";
 import { load } from "../model/load.js";

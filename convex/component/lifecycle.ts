@@ -6,7 +6,8 @@
  */
 import { v } from "convex/values";
 import { vWorkflowId } from "@convex-dev/workflow";
-import { internalMutation, mutation, type MutationCtx } from "./_generated/server.js";
+import { internalMutation, type MutationCtx } from "./_generated/server.js";
+import { mutation } from "../model/functions.js";
 import { internal } from "./_generated/api.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";

@@ -5,7 +5,8 @@
  * ranges), so even after an outage with thousands due it stays far below Convex's 4,096 ranges.
  */
 import { v } from "convex/values";
-import { mutation, type MutationCtx } from "./_generated/server.js";
+import { type MutationCtx } from "./_generated/server.js";
+import { mutation } from "../model/functions.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
 import { KILL_RETRY_MS, REAP_BATCH, REAP_MAX_BATCH } from "../shared/defaults.js";

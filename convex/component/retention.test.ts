@@ -147,7 +147,7 @@ describe("workflow journal cleanup", () => {
     const { workflowId } = await startRunning(t, cardId, providerHandle);
     await t.mutation(api.runs.stopCard, { cardId });
     await advance(t, 2_000);
-    expect((await workflowStatus(t, workflowId)).type).toBe("canceled");
+    expect((await workflowStatus(t, workflowId)).type).toBe("completed");
     const scheduled = await t.run(async (ctx) =>
       (await ctx.db.system.query("_scheduled_functions").collect()).filter((f) => f.name.includes("cleanupWorkflow") && f.state.kind === "pending"),
     );

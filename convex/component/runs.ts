@@ -6,7 +6,8 @@ import { mergedStream, stream } from "convex-helpers/server/stream";
 import schema from "./schema.js";
 import { mapPage, pageOptions, vPage } from "../model/pages.js";
 import { runSummary, vRunSummary } from "../model/summaries.js";
-import { mutation, query, type MutationCtx } from "./_generated/server.js";
+import { type MutationCtx } from "./_generated/server.js";
+import { mutation, query } from "../model/functions.js";
 import type { Doc } from "./_generated/dataModel.js";
 import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
@@ -17,7 +18,7 @@ import { checkLimits, checkText } from "../model/validate.js";
 import { isTerminal, setCard, transitionRun } from "../model/machine.js";
 import { nextAttempt, producedNames, retryContextOf, startRun } from "../model/runs.js";
 import { requestKill, sessionOfRun } from "../model/sessions.js";
-import { workflow } from "../model/workflowManager.js";
+import { releaseAgentWait, releaseReviewWait } from "../model/workflowWake.js";
 import { publicRun, publicTransition, vPublicRun, vPublicTransition } from "../model/public.js";
 
 /**
@@ -152,10 +153,9 @@ export async function cancel(ctx: MutationCtx, run: Doc<"runs">, reason: string)
   }
   const session = await sessionOfRun(ctx, run);
   if (session) await requestKill(ctx, session, "canceled");
-  if (run.workflowId) {
-    const status = await workflow.status(ctx, run.workflowId as never);
-    if (status.type === "inProgress") await workflow.cancel(ctx, run.workflowId as never);
-  }
+  // The workflow is woken, not canceled, and ends by itself (model/workflowWake.ts).
+  await releaseAgentWait(ctx, run);
+  if (owning && card.status === "awaiting_review") await releaseReviewWait(ctx, run);
   if (owning) {
     await setCard(ctx, card, { status: "idle", note: `canceled: ${reason}` }, meta);
     changed = true;

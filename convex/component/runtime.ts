@@ -5,7 +5,8 @@
  * nothing.
  */
 import { v } from "convex/values";
-import { action, internalMutation, internalQuery, mutation, query, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import { internalMutation, internalQuery, type MutationCtx, type QueryCtx } from "./_generated/server.js";
+import { action, mutation, query } from "../model/functions.js";
 import { api, internal } from "./_generated/api.js";
 import type { Doc, Id } from "./_generated/dataModel.js";
 import { HEARTBEAT_WRITE_DEBOUNCE_MS, MAX_INBOX_PULL, MAX_RESTORE_BYTES } from "../shared/defaults.js";

@@ -1,7 +1,7 @@
 import { v } from "convex/values";
 import { paginationOptsValidator } from "convex/server";
 import { listMessages } from "@convex-dev/agent";
-import { query } from "./_generated/server.js";
+import { query } from "../model/functions.js";
 import { components } from "./_generated/api.js";
 import { load } from "../model/load.js";
 import { checkNumItems, excerpt, vPage } from "../model/pages.js";

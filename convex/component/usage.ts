@@ -3,7 +3,7 @@
  * one board (all its cards), and the turns of a run with the cost of each and where it came from.
  */
 import { v } from "convex/values";
-import { query } from "./_generated/server.js";
+import { query } from "../model/functions.js";
 import { fail } from "../shared/errors.js";
 import { load } from "../model/load.js";
 import { paginationOptsValidator } from "convex/server";

@@ -8,10 +8,10 @@ export function checkContext(field: string, context: Record<string, string> | un
   if (context === undefined) return;
   const entries = Object.entries(context);
   if (entries.length > MAX_CONTEXT_VARIABLES) {
-    fail("invalid_argument", `${field} has ${entries.length} variables; the limit is ${MAX_CONTEXT_VARIABLES}`);
+    fail("invalid_argument", `${field} has ${entries.length} variables; the limit is ${MAX_CONTEXT_VARIABLES}`, field);
   }
   for (const [k, val] of entries) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k)) fail("invalid_argument", `${field} variable name "${k}" must be an identifier (letters, digits, _)`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(k)) fail("invalid_argument", `${field} variable name "${k}" must be an identifier (letters, digits, _)`, `${field}.${k}`);
     checkText(`${field}.${k}`, val, 10_000);
   }
   const bytes = new TextEncoder().encode(JSON.stringify(context)).length;

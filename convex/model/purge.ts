@@ -53,7 +53,7 @@ async function deleteBlob(ctx: MutationCtx, artifact: Doc<"artifacts">): Promise
   if (await ctx.db.system.get(artifact.storageId)) await ctx.storage.delete(artifact.storageId);
 }
 
-/** Marks a card deleted: cancels its live run (kill, revoke, workflow cancel) and schedules the purge. */
+/** Marks a card deleted: cancels its live run (kill, revoke, workflow woken) and schedules the purge. */
 export async function markCardDeleting(ctx: MutationCtx, card: Doc<"cards">, reason: string): Promise<boolean> {
   if (card.deletingAt !== undefined) return false;
   if (card.currentRunId) {
@@ -113,7 +113,7 @@ async function purgeRun(ctx: MutationCtx, run: Doc<"runs">, budget: Budget): Pro
     waiting = true;
   }
   if (waiting) return "wait";
-  if (run.workflowId && !(await journalGone(ctx, run.workflowId))) return "wait";
+  if (run.workflowId && !(await journalGone(ctx, run))) return "wait";
   const id = run._id;
   const drained =
     (await drain(ctx, budget, (n) => ctx.db.query("events").withIndex("by_run_seq", (q) => q.eq("runId", id)).take(n))) &&
@@ -129,11 +129,16 @@ async function purgeRun(ctx: MutationCtx, run: Doc<"runs">, budget: Budget): Pro
   return "done";
 }
 
+/** A workflow still running this long after its run ended is stuck: it is canceled instead of awaited. */
+const STUCK_WORKFLOW_MS = 10 * 60_000;
+
 /**
  * Cleans up the run's workflow journal; true once it is gone. A workflow still in progress (a run
- * settling as it was deleted) is canceled first and looked at again on the next step.
+ * settling as it was deleted: the cancel woke it, model/workflowWake.ts) is looked at again on the next
+ * step; one still running STUCK_WORKFLOW_MS after its run ended is canceled.
  */
-async function journalGone(ctx: MutationCtx, workflowId: string): Promise<boolean> {
+async function journalGone(ctx: MutationCtx, run: Doc<"runs">): Promise<boolean> {
+  const workflowId = run.workflowId!;
   if (await workflow.cleanup(ctx, workflowId as never)) return true;
   let status;
   try {
@@ -141,7 +146,8 @@ async function journalGone(ctx: MutationCtx, workflowId: string): Promise<boolea
   } catch {
     return true; // Already cleaned up (e.g. by the delayed cleanup after it completed).
   }
-  if (status.type === "inProgress") await workflow.cancel(ctx, workflowId as never);
+  const stuck = Date.now() - (run.endedAt ?? run.queuedAt) > STUCK_WORKFLOW_MS;
+  if (status.type === "inProgress" && stuck) await workflow.cancel(ctx, workflowId as never);
   return false;
 }
 

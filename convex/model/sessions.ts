@@ -49,11 +49,13 @@ export async function requestKill(ctx: MutationCtx, session: Doc<"sessions">, re
   await revokeToken(ctx, session);
   if (session.watchdogId) await cancelScheduled(ctx, session.watchdogId);
   const alreadyEnding = session.state === "ending";
+  // A kill asked for again (the woken workflow's afterAgent after a cancel) neither starts a second round
+  // of tries nor postpones the reaper's retry of the first.
   await ctx.db.patch(session._id, {
     state: "ending",
     endReason: session.endReason ?? reason,
     watchdogId: undefined,
-    reapAt: Date.now() + KILL_RETRY_MS,
+    reapAt: alreadyEnding && session.reapAt !== undefined ? session.reapAt : Date.now() + KILL_RETRY_MS,
   });
   if (!alreadyEnding) await ctx.scheduler.runAfter(0, internal.sessions.kill, { sessionId: session._id, attempt: 1 });
 }

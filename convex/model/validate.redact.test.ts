@@ -18,6 +18,7 @@ describe("redaction bounds", () => {
     expect(refusal({ redact: Array.from({ length: MAX_REDACT_ENTRIES }, (_, i) => entry(i)) })).toBe("accepted");
     expect(refusal({ redact: Array.from({ length: MAX_REDACT_ENTRIES + 1 }, (_, i) => entry(i)) })).toEqual({
       code: "invalid_argument",
+      path: "redact",
       message: `redact has ${MAX_REDACT_ENTRIES + 1} entries; the limit is ${MAX_REDACT_ENTRIES} (list prefixes or whole secrets, not every variant)`,
     });
     expect(refusal({ redact: ["x".repeat(MAX_REDACT_ENTRY_CHARS)] })).toBe("accepted");

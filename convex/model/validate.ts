@@ -20,35 +20,37 @@ export function checkNumber(field: string, value: number | undefined, bound: Bou
     fail(
       "invalid_argument",
       `${field} must be ${integer ? "an integer" : "a number"} between ${bound.min} and ${bound.max}, got ${value}`,
+      field,
     );
   }
 }
 
 export function checkName(field: string, value: string, max = D.MAX_NAME_LENGTH): string {
   const trimmed = value.trim();
-  if (trimmed.length === 0) fail("invalid_argument", `${field} must not be empty`);
-  if (trimmed.length > max) fail("invalid_argument", `${field} is ${trimmed.length} characters; the limit is ${max}`);
+  if (trimmed.length === 0) fail("invalid_argument", `${field} must not be empty`, field);
+  if (trimmed.length > max) fail("invalid_argument", `${field} is ${trimmed.length} characters; the limit is ${max}`, field);
   // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(trimmed)) fail("invalid_argument", `${field} must not contain control characters`);
+  if (/[\u0000-\u001f\u007f]/.test(trimmed)) fail("invalid_argument", `${field} must not contain control characters`, field);
   return trimmed;
 }
 
 export function checkText(field: string, value: string | undefined, max = D.MAX_TEXT_LENGTH): void {
   if (value !== undefined && value.length > max) {
-    fail("invalid_argument", `${field} is ${value.length} characters; the limit is ${max}`);
+    fail("invalid_argument", `${field} is ${value.length} characters; the limit is ${max}`, field);
   }
 }
 
-export function checkLimits(where: string, limits: StageLimits | undefined): void {
+/** `at` is the path of the limits object itself (`stages[0].limits`, `raise`). */
+export function checkLimits(at: string, limits: StageLimits | undefined): void {
   if (!limits) return;
   const H = D.HARD_LIMITS;
-  checkNumber(`${where}.limits.maxAttempts`, limits.maxAttempts, H.maxAttempts);
-  checkNumber(`${where}.limits.maxDurationMs`, limits.maxDurationMs, H.maxDurationMs);
-  checkNumber(`${where}.limits.maxSteps`, limits.maxSteps, H.maxSteps);
-  checkNumber(`${where}.limits.maxCostUsd`, limits.maxCostUsd, H.maxCostUsd, false);
-  checkNumber(`${where}.limits.maxOutputTokens`, limits.maxOutputTokens, H.maxOutputTokens);
-  checkNumber(`${where}.limits.idleTimeoutMs`, limits.idleTimeoutMs, H.idleTimeoutMs);
-  checkNumber(`${where}.limits.wipLimit`, limits.wipLimit, H.wipLimit);
+  checkNumber(`${at}.maxAttempts`, limits.maxAttempts, H.maxAttempts);
+  checkNumber(`${at}.maxDurationMs`, limits.maxDurationMs, H.maxDurationMs);
+  checkNumber(`${at}.maxSteps`, limits.maxSteps, H.maxSteps);
+  checkNumber(`${at}.maxCostUsd`, limits.maxCostUsd, H.maxCostUsd, false);
+  checkNumber(`${at}.maxOutputTokens`, limits.maxOutputTokens, H.maxOutputTokens);
+  checkNumber(`${at}.idleTimeoutMs`, limits.idleTimeoutMs, H.idleTimeoutMs);
+  checkNumber(`${at}.wipLimit`, limits.wipLimit, H.wipLimit);
 }
 
 /** Validates a full stage or a patch merged onto one; returns the stage with its name trimmed. */
@@ -56,35 +58,37 @@ export function checkStage<T extends StageInput | StagePatch>(where: string, sta
   const out = { ...stage };
   if (stage.name !== undefined) out.name = checkName(`${where}.name`, stage.name);
   checkText(`${where}.prompt`, stage.prompt);
-  checkLimits(where, stage.limits);
+  checkLimits(`${where}.limits`, stage.limits);
   if (stage.goals) {
-    if (stage.goals.length > 100) fail("invalid_argument", `${where}.goals has ${stage.goals.length} entries; the limit is 100`);
+    if (stage.goals.length > 100) fail("invalid_argument", `${where}.goals has ${stage.goals.length} entries; the limit is 100`, `${where}.goals`);
     stage.goals.forEach((g, i) => checkText(`${where}.goals[${i}]`, g, 2_000));
   }
   if (stage.deliverables) {
     if (stage.deliverables.length > D.MAX_DELIVERABLES) {
-      fail("invalid_argument", `${where}.deliverables has ${stage.deliverables.length} entries; the limit is ${D.MAX_DELIVERABLES}`);
+      fail("invalid_argument", `${where}.deliverables has ${stage.deliverables.length} entries; the limit is ${D.MAX_DELIVERABLES}`, `${where}.deliverables`);
     }
     const seen = new Set<string>();
     for (const [i, d] of stage.deliverables.entries()) {
-      const problems = deliverableProblems(d, `${where}.deliverables[${i}]`);
-      if (problems.length) fail("invalid_argument", problems.join("; "));
+      const at = `${where}.deliverables[${i}]`;
+      const problems = deliverableProblems(d, at);
+      // Each problem starts with the path of its field (`stages[0].deliverables[1].checks.minRows: ...`).
+      if (problems.length) fail("invalid_argument", problems.join("; "), /^([\w.[\]]+): /.exec(problems[0]!)?.[1] ?? at);
       // A name the runtime could never upload would fail QA on every attempt.
       const nameProblem = artifactNameProblem(d.name);
-      if (nameProblem) fail("invalid_argument", `${where}: deliverable ${nameProblem.replace(/^artifact name /, "name ")}; the runtime could not upload it`);
-      if (seen.has(d.name)) fail("invalid_argument", `${where}.deliverables names "${d.name}" twice; names must be unique`);
+      if (nameProblem) fail("invalid_argument", `${at}.name: deliverable ${nameProblem.replace(/^artifact name /, "name ")}; the runtime could not upload it`, `${at}.name`);
+      if (seen.has(d.name)) fail("invalid_argument", `${at}.name: the stage names "${d.name}" twice; deliverable names must be unique`, `${at}.name`);
       seen.add(d.name);
     }
   }
   if (stage.allowedKsas) {
-    for (const k of stage.allowedKsas) {
+    for (const [i, k] of stage.allowedKsas.entries()) {
       if (!/^[a-z][a-zA-Z0-9_-]{0,63}$/.test(k)) {
-        fail("invalid_argument", `${where}.allowedKsas entry "${k}" is not a KSA name (letters, digits, - and _, starting with a lowercase letter)`);
+        fail("invalid_argument", `${where}.allowedKsas[${i}] "${k}" is not a KSA name (letters, digits, - and _, starting with a lowercase letter)`, `${where}.allowedKsas[${i}]`);
       }
     }
   }
   if (stage.kind !== undefined && stage.kind !== "agent" && stage.deliverables?.length) {
-    fail("invalid_argument", `${where} is a ${stage.kind} stage; only agent stages have deliverables`);
+    fail("invalid_argument", `${where}.deliverables: ${where} is a ${stage.kind} stage; only agent stages have deliverables`, `${where}.deliverables`);
   }
   return out;
 }
@@ -108,7 +112,7 @@ export function checkConfig(patch: ConfigPatch): void {
   if (patch.prices) checkPrices(patch.prices);
   checkAppKsaNames("appKsas", patch.appKsas);
   const secretsProblem = patch.secrets ? secretNamesProblem(patch.secrets) : null;
-  if (secretsProblem) fail("invalid_argument", secretsProblem);
+  if (secretsProblem) fail("invalid_argument", secretsProblem, "secrets");
   checkRedact(patch.redact);
 }
 
@@ -120,12 +124,12 @@ export function checkConfig(patch: ConfigPatch): void {
 function checkRedact(redact: readonly string[] | undefined): void {
   if (redact === undefined) return;
   if (redact.length > D.MAX_REDACT_ENTRIES) {
-    fail("invalid_argument", `redact has ${redact.length} entries; the limit is ${D.MAX_REDACT_ENTRIES} (list prefixes or whole secrets, not every variant)`);
+    fail("invalid_argument", `redact has ${redact.length} entries; the limit is ${D.MAX_REDACT_ENTRIES} (list prefixes or whole secrets, not every variant)`, "redact");
   }
   for (const [i, r] of redact.entries()) {
-    if (r.length < 4) fail("invalid_argument", `redact entries must be at least 4 characters (got "${r}"); short strings would mangle every event`);
+    if (r.length < 4) fail("invalid_argument", `redact[${i}] must be at least 4 characters (got "${r}"); short strings would mangle every event`, `redact[${i}]`);
     if (r.length > D.MAX_REDACT_ENTRY_CHARS) {
-      fail("invalid_argument", `redact[${i}] is ${r.length} characters; the limit is ${D.MAX_REDACT_ENTRY_CHARS} (a longer secret: put it in an environment variable and list its name in secrets)`);
+      fail("invalid_argument", `redact[${i}] is ${r.length} characters; the limit is ${D.MAX_REDACT_ENTRY_CHARS} (a longer secret: put it in an environment variable and list its name in secrets)`, `redact[${i}]`);
     }
   }
 }

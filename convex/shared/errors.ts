@@ -20,11 +20,16 @@ export type LakituErrorCode =
   /** The app wired Lakitu up wrongly (e.g. no provider, no CONVEX_SITE_URL); the message says how to fix it. */
   | "misconfigured";
 
-export type LakituErrorData = { code: LakituErrorCode; message: string };
+export type LakituErrorData = {
+  code: LakituErrorCode;
+  message: string;
+  /** For a bad argument: the field, as a path like `stages[2].deliverables[0].type`. */
+  path?: string;
+};
 
-/** Throws a `ConvexError` whose data is `{ code, message }`; the message says what and how to fix. */
-export function fail(code: LakituErrorCode, message: string): never {
-  throw new ConvexError<LakituErrorData>({ code, message });
+/** Throws a `ConvexError` whose data is `{ code, message, path? }`; the message says what and how to fix. */
+export function fail(code: LakituErrorCode, message: string, path?: string): never {
+  throw new ConvexError<LakituErrorData>(path === undefined ? { code, message } : { code, message, path });
 }
 
 export function isLakituError(e: unknown, code?: LakituErrorCode): e is ConvexError<LakituErrorData> {

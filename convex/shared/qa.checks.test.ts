@@ -246,6 +246,7 @@ describe("stage validation of the new checks", () => {
     expect(message(() => checkStage("stages[0]", stage({ minRows: 1.5 })))).toEqual({
       code: "invalid_argument",
       message: "stages[0].deliverables[1].checks.minRows: must be a whole number ≥ 0, got 1.5",
+      path: "stages[0].deliverables[1].checks.minRows",
     });
     expect(message(() => checkStage("stages[0]", stage({ minPages: 2 })))?.message).toBe(
       "stages[0].deliverables[1].checks.minPages: only applies to type \"pdf\", not \"csv\"; remove it or change the type",

@@ -121,14 +121,25 @@ export const zKsaBody = z.object({ ksa: z.string().min(1).max(64), fn: z.string(
 function json(status: number, body: unknown): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
 }
-function problem(status: number, code: string, message: string): Response {
-  return json(status, { ok: false, code, message });
+function problem(status: number, code: string, message: string, path?: string): Response {
+  return json(status, path === undefined ? { ok: false, code, message } : { ok: false, code, message, path });
 }
 
 class HttpProblem extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** The body field at fault, as a path like `events[0].level`. */
+    readonly path?: string,
+  ) {
     super(message);
   }
+}
+
+/** A zod issue path as the component's errors write paths: `events[0].level`. */
+function issuePath(path: readonly PropertyKey[]): string {
+  return path.map((k, i) => (typeof k === "number" ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join("");
 }
 
 function authOf(request: Request): { token: string; generation: number } {
@@ -194,8 +205,9 @@ async function readJson<T>(request: Request, schema: z.ZodType<T>, route: string
   }
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issues = parsed.error.issues.slice(0, 5).map((i) => `${i.path.join(".") || "(body)"}: ${i.message}`);
-    throw new HttpProblem(400, "invalid_argument", `invalid body: ${issues.join("; ")}`);
+    const first = parsed.error.issues[0]!;
+    const issues = parsed.error.issues.slice(0, 5).map((i) => `${issuePath(i.path) || "(body)"}: ${i.message}`);
+    throw new HttpProblem(400, "invalid_argument", `POST /${route}: invalid body: ${issues.join("; ")}`, issuePath(first.path) || undefined);
   }
   return parsed.data;
 }
@@ -213,10 +225,10 @@ function committed(r: { ok: true; artifactId: string; version: number; duplicate
 }
 
 function toResponse(e: unknown): Response {
-  if (e instanceof HttpProblem) return problem(e.status, e.code, e.message);
+  if (e instanceof HttpProblem) return problem(e.status, e.code, e.message, e.path);
   if (e instanceof ConvexError && e.data && typeof e.data === "object" && "code" in e.data) {
-    const { code, message } = e.data as { code: LakituErrorCode; message: string };
-    return problem(STATUS[code] ?? 400, code, message);
+    const { code, message, path } = e.data as { code: LakituErrorCode; message: string; path?: string };
+    return problem(STATUS[code] ?? 400, code, message, path);
   }
   // Argument validation errors from Convex itself (a value outside the function's validator).
   const message = e instanceof Error ? e.message : String(e);
