@@ -16,7 +16,9 @@
  *
  * The polling baseline is measured, not modelled: a real polling workflow (bench/pollWorkflow.ts: one
  * `runQuery` of the run's status and one `sleep` per period) runs on the same workflow component beside
- * an identical run; its cost is what the run with the poller costs.
+ * an identical run; its cost is what the run with the poller costs. The naive baseline (bench/naivePoller.ts)
+ * is the design a user writes first: one action asking the provider for the sandbox's status every
+ * second, beside an identical run the same way; it stops at Convex's 10-minute action limit.
  */
 import { convexTest } from "convex-test";
 import FakeTimers from "@sinonjs/fake-timers";
@@ -29,6 +31,7 @@ import { COMPONENT_DIR } from "../cli/embedded/deployment.js";
 import { moduleMap } from "../cli/embedded/modules.js";
 import { workflow } from "../convex/model/workflowManager.js";
 import { testProvider } from "../convex/testkit/provider.js";
+import { lastWatch } from "./naivePoller.js";
 import type { Row } from "./stats.js";
 
 type Modules = Record<string, () => Promise<any>>;
@@ -86,7 +89,11 @@ async function makeCountedTest() {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, "schema.ts")).href)).default;
   const t = convexTest(schema, {
     ...counted("", moduleMap(COMPONENT_DIR, [".ts"])),
-    ...counted("", { "./lakituProvider.ts": () => import("../convex/testkit/provider.js"), "./benchPoll.ts": () => import("./pollWorkflow.js") }),
+    ...counted("", {
+      "./lakituProvider.ts": () => import("../convex/testkit/provider.js"),
+      "./benchPoll.ts": () => import("./pollWorkflow.js"),
+      "./benchNaive.ts": () => import("./naivePoller.js"),
+    }),
   });
   const register = async (path: string, dir: string) => {
     const componentDir = join(dir, "dist", "component");
@@ -102,18 +109,28 @@ async function makeCountedTest() {
   return t;
 }
 
-type Measured = { journal: number; calls: { orchestration: number; runtime: number; cron: number }; writes: { orchestration: number; runtime: number; cron: number }; requests: number };
+type Baseline = { kind: "poll" | "naive"; everyMs: number } | null;
+type Measured = { watch?: { polls: number; outcome: string }; journal: number; calls: { orchestration: number; runtime: number; cron: number }; writes: { orchestration: number; runtime: number; cron: number }; requests: number };
 
 const category = (key: string) => (/^(runtime|gateway):/.test(key) ? "runtime" : key.startsWith("reaper:") ? "cron" : "orchestration");
 
 type Clock = ReturnType<typeof FakeTimers.install>;
 
-async function scenario(clock: Clock, durationMs: number, pollEveryMs: number | null): Promise<Measured> {
+async function scenario(clock: Clock, durationMs: number, baseline: Baseline): Promise<Measured> {
   testProvider.reset();
   const t = await makeCountedTest();
+  // The naive watcher sleeps on the fake clock between polls: before the clock moves on, let it make its
+  // poll and sleep again (real event-loop turns), so it polls at its 1 s cadence in fake time.
+  const watcherAsleep = async () => {
+    for (let i = 0; baseline?.kind === "naive" && lastWatch.polls > 0 && lastWatch.armed < lastWatch.polls && !lastWatch.outcome && i < 100_000; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      clock.tick(0); // zero-delay timers convex-test arms on the way (due now, not later)
+    }
+  };
   const advance = async (ms: number, slice = 500) => {
     for (let e = 0; e < ms; e += slice) {
       clock.tick(Math.min(slice, ms - e));
+      await watcherAsleep();
       await t.finishInProgressScheduledFunctions();
     }
   };
@@ -143,7 +160,15 @@ async function scenario(clock: Clock, durationMs: number, pollEveryMs: number | 
   };
   let pollId: string | undefined;
   const startPoll = makeFunctionReference<"mutation", { runId: string; everyMs: number }, string>("benchPoll:startPoll");
-  if (pollEveryMs !== null) pollId = await t.mutation(startPoll, { runId, everyMs: pollEveryMs });
+  if (baseline?.kind === "poll") pollId = await t.mutation(startPoll, { runId, everyMs: baseline.everyMs });
+  if (baseline?.kind === "naive") {
+    Object.assign(lastWatch, { polls: 0, armed: 0, outcome: "" });
+    // Called, not scheduled: convex-test's scheduler would wait for the action, which waits for the clock.
+    const watchRef = makeFunctionReference<"action", { providerHandle: string; sandboxId: string; everyMs: number }>("benchNaive:watch");
+    void t.action(watchRef, { providerHandle, sandboxId: testProvider.latest().sandboxId, everyMs: baseline.everyMs }).catch((e) => {
+      lastWatch.outcome = `failed: ${e instanceof Error ? e.message : String(e)}`;
+    });
+  }
   let seq = 0;
   for (let elapsed = 0; elapsed < durationMs; elapsed += 15_000) {
     await post("heartbeat", "{}");
@@ -156,7 +181,14 @@ async function scenario(clock: Clock, durationMs: number, pollEveryMs: number | 
   await post("artifacts?name=report.md&type=markdown", "# Report\n\nOtters again.\n", "text/markdown");
   await post("complete", JSON.stringify({ status: "succeeded", summary: "done", manifest: [{ name: "report.md" }] }));
   const done = async (id: string) => (await t.run(async (ctx) => await workflow.status(ctx, id as never))).type === "completed";
-  await until("the card to be done", async () => (await t.query(api.cards.getCard, { cardId }))?.status === "done" && (await done(workflowId)) && (pollId === undefined || (await done(pollId))));
+  await until(
+    "the card to be done",
+    async () =>
+      (await t.query(api.cards.getCard, { cardId }))?.status === "done" &&
+      (await done(workflowId)) &&
+      (pollId === undefined || (await done(pollId))) &&
+      (baseline?.kind !== "naive" || lastWatch.outcome !== ""),
+  );
   await advance(10_000); // the sandbox kill and anything else the end of the run scheduled
 
   const steps = async (id: string) =>
@@ -173,6 +205,7 @@ async function scenario(clock: Clock, durationMs: number, pollEveryMs: number | 
   const journal = (await steps(workflowId)) + (pollId ? await steps(pollId) : 0);
   const sum = (m: Record<string, number>, c: string) => Object.entries(m).filter(([k]) => category(k) === c).reduce((a, [, v]) => a + v, 0);
   return {
+    ...(baseline?.kind === "naive" ? { watch: { ...lastWatch } } : {}),
     journal,
     requests,
     calls: { orchestration: sum(tally.calls, "orchestration"), runtime: sum(tally.calls, "runtime"), cron: sum(tally.calls, "cron") },
@@ -189,8 +222,10 @@ export async function orchestrationCost(opts: { minutes?: [number, number]; poll
   try {
     const ours1 = await scenario(clock, short * 60_000, null);
     const ours60 = await scenario(clock, long * 60_000, null);
-    const poll1 = await scenario(clock, short * 60_000, pollEveryMs);
-    const poll60 = await scenario(clock, long * 60_000, pollEveryMs);
+    const poll1 = await scenario(clock, short * 60_000, { kind: "poll", everyMs: pollEveryMs });
+    const poll60 = await scenario(clock, long * 60_000, { kind: "poll", everyMs: pollEveryMs });
+    const naive1 = await scenario(clock, short * 60_000, { kind: "naive", everyMs: 1_000 });
+    const naive60 = await scenario(clock, long * 60_000, { kind: "naive", everyMs: 1_000 });
     const pair = (a: number, b: number) => `${a} / ${b}`;
     const growth = (a: number, b: number) => (a === b ? "flat" : `${b >= a ? "+" : ""}${b - a}`);
     const label = `agent ${short} min / ${long} min`;
@@ -215,6 +250,19 @@ export async function orchestrationCost(opts: { minutes?: [number, number]; poll
         value: pair(ours1.writes.orchestration, ours60.writes.orchestration),
         baseline: pair(poll1.writes.orchestration, poll60.writes.orchestration),
         ratio: `ours ${growth(ours1.writes.orchestration, ours60.writes.orchestration)}; ${(poll60.writes.orchestration / ours60.writes.orchestration).toFixed(1)}x at ${long} min`,
+      },
+      {
+        section: "orchestration",
+        metric: `naive baseline, one action polling the sandbox every 1 s: its own function calls / writes beside the same run (${label})`,
+        value: "0 / 0 (the workflow waits on an event)",
+        baseline: `${pair(naive1.calls.orchestration - ours1.calls.orchestration, naive60.calls.orchestration - ours60.calls.orchestration)} calls · ${pair(naive1.writes.orchestration - ours1.writes.orchestration, naive60.writes.orchestration - ours60.writes.orchestration)} writes`,
+        ratio: `run + watcher: ${(naive1.calls.orchestration / ours1.calls.orchestration).toFixed(1)}x / ${(naive60.calls.orchestration / ours60.calls.orchestration).toFixed(1)}x the calls`,
+      },
+      {
+        section: "orchestration",
+        metric: `naive baseline: how its watch ended (${label})`,
+        value: "the workflow has no time limit",
+        baseline: `${naive1.watch!.outcome}, ${naive1.watch!.polls} polls / ${naive60.watch!.outcome}, ${naive60.watch!.polls} polls`,
       },
       {
         section: "orchestration",
