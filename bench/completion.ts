@@ -9,7 +9,7 @@
  * a random phase (as a cron or polling loop would), which "detects" the completion at its first tick
  * that sees the run past `running`. It is then charged the same QA + settle work ours does after
  * detection — the time from our `checking` row to our Done row — but not our wake-up (the workflow
- * replay and afterAgent), which favours the baseline.
+ * replay and the kill before QA), which favours the baseline.
  *
  * Runs on the embedded deployment (real timers) with the test provider; the runtime is simulated over
  * real HTTP with the session token (the sandbox plays no part in this latency).

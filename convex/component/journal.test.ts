@@ -86,9 +86,7 @@ describe("constant journal", () => {
       "function:workflow:begin",
       "function:sessions:provision",
       "event:agent_done",
-      "function:workflow:afterAgent",
-      "function:qa:check",
-      "function:workflow:settle",
+      "function:qa:settleRun",
     ]);
     for (const s of [...short.steps, ...long.steps]) expect(s.runResult?.kind).toBe("success");
 
@@ -102,7 +100,7 @@ describe("constant journal", () => {
     expect((await getCard(t, longCard)).stageId).toBe(stageIds[1]);
   });
 
-  test("a run the watchdog ends after 30 minutes of heartbeats has a bounded journal (no QA step)", async () => {
+  test("a run the watchdog ends after 30 minutes of heartbeats has a bounded journal (and no QA)", async () => {
     const { t, providerHandle } = await setup();
     await t.mutation(api.config.configure, { heartbeatTimeoutMs: 10_000 });
     const { cardId } = await makeBoard(t, { maxAttempts: 2 });
@@ -122,8 +120,10 @@ describe("constant journal", () => {
       "function:workflow:begin",
       "function:sessions:provision",
       "event:agent_done",
-      "function:workflow:afterAgent",
-      "function:workflow:settle",
+      "function:qa:settleRun",
     ]);
+    // Its last step killed the sandbox and settled the card without running QA.
+    expect((await getRun(t, first.runId)).qa).toBeUndefined();
+    expect((await transitionsOf(t, cardId)).some((r) => r.entity === "run" && r.runId === first.runId && r.to === "checking")).toBe(false);
   });
 });

@@ -1,22 +1,35 @@
 /** The QA step of a run: checks the deliverables the run started with against its artifacts, reading only deliverables, in bounded memory. */
 import { v } from "convex/values";
-import { internalAction, internalMutation, type MutationCtx } from "./_generated/server.js";
-import type { Doc } from "./_generated/dataModel.js";
+import { internalAction, internalMutation, type ActionCtx, type MutationCtx } from "./_generated/server.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
 import { checkStoredDeliverables, readBlobHead, readBlobTail } from "../model/qaRead.js";
-import { vDeliverable, vQaReport } from "../shared/validators.js";
+import { vDeliverable, vQaReport, type Deliverable, type QaReport } from "../shared/validators.js";
+import { endAgentSandbox, settleCard } from "./workflow.js";
 import { transitionRun } from "../model/machine.js";
 import { settingsOf } from "../model/settings.js";
 import { currentArtifacts, versionWithHash } from "../model/artifactVersions.js";
 
-export const check = internalAction({
+/**
+ * The workflow's one step after the agent phase: the sandbox killed, QA when the agent completed, and
+ * the card settled. Each part is idempotent, so the step can be retried: beginChecks resumes a run left
+ * in `checking`, recordAndSettle never overwrites a verdict and settles a card only once.
+ */
+export const settleRun = internalAction({
   args: { runId: v.id("runs") },
-  returns: v.null(),
-  handler: async (ctx, { runId }) => {
+  returns: v.object({ awaitReview: v.boolean() }),
+  handler: async (ctx, { runId }): Promise<{ awaitReview: boolean }> => {
     const input = await ctx.runMutation(internal.qa.beginChecks, { runId });
-    if (!input) return null;
-    // Only deliverables are read, one at a time, each up to a cap (model/qaRead.ts).
-    const report = await checkStoredDeliverables(
+    const report = input ? await checkDeliverables(ctx, input) : null;
+    return await ctx.runMutation(internal.qa.recordAndSettle, { runId, report });
+  },
+});
+
+type ChecksInput = { deliverables: Deliverable[]; artifacts: Array<{ name: string; type: string; size: number; storageId: Id<"_storage"> }> };
+
+async function checkDeliverables(ctx: ActionCtx, input: ChecksInput): Promise<QaReport> {
+  // Only deliverables are read, one at a time, each up to a cap (model/qaRead.ts).
+  return await checkStoredDeliverables(
       input.deliverables,
       input.artifacts,
       async (storageId, maxBytes) => {
@@ -28,12 +41,12 @@ export const check = internalAction({
         return blob ? await readBlobTail(blob, bytes) : null;
       },
     );
-    await ctx.runMutation(internal.qa.record, { runId, report });
-    return null;
-  },
-});
+}
 
-/** collecting -> checking; returns what QA needs, or null if the run left collecting (canceled). */
+/**
+ * The agent phase is over: the sandbox is killed, and collecting -> checking; returns what QA needs, or
+ * null when there is nothing to check (the run failed, timed out or was canceled).
+ */
 export const beginChecks = internalMutation({
   args: { runId: v.id("runs") },
   returns: v.union(
@@ -45,6 +58,7 @@ export const beginChecks = internalMutation({
   ),
   handler: async (ctx, { runId }) => {
     const run = (await ctx.db.get(runId))!;
+    await endAgentSandbox(ctx, run);
     if (run.status !== "collecting" && run.status !== "checking") return null;
     // The deliverables the run started with, not the stage's current ones.
     const settings = await settingsOf(ctx, run);
@@ -74,23 +88,39 @@ async function artifactsToCheck(ctx: MutationCtx, run: Doc<"runs">): Promise<Doc
   return out;
 }
 
+/** QA's verdict (when QA ran) and the card settled, in one transaction. */
+export const recordAndSettle = internalMutation({
+  args: { runId: v.id("runs"), report: v.union(v.null(), vQaReport) },
+  returns: v.object({ awaitReview: v.boolean() }),
+  handler: async (ctx, { runId, report }) => {
+    if (report) await recordVerdict(ctx, runId, report);
+    return await settleCard(ctx, runId);
+  },
+});
+
+/** A run in `checking` gets QA's verdict; any other run (canceled meanwhile, already judged) is left alone. */
 export const record = internalMutation({
   args: { runId: v.id("runs"), report: vQaReport },
   returns: v.null(),
   handler: async (ctx, { runId, report }) => {
-    const run = (await ctx.db.get(runId))!;
-    const completionFailed = run.completion?.status === "failed";
-    if (report.ok && !completionFailed) {
-      await transitionRun(ctx, runId, "succeeded", { source: "workflow", reason: report.summary }, { qa: report });
-    } else {
-      const message = completionFailed
-        ? `the agent reported failure: ${run.completion?.error ?? "no reason given"}`
-        : run.budget
-          ? `budget reached (${run.budget.limit}: ${run.budget.message}) before the deliverables passed: ${report.summary}`
-          : report.summary;
-      const code = completionFailed ? "agent_failed" : run.budget ? "budget_exceeded" : "qa_failed";
-      await transitionRun(ctx, runId, "failed", { source: "workflow", reason: message }, { qa: report, error: { code, message } });
-    }
+    await recordVerdict(ctx, runId, report);
     return null;
   },
 });
+
+async function recordVerdict(ctx: MutationCtx, runId: Id<"runs">, report: QaReport): Promise<void> {
+  const run = (await ctx.db.get(runId))!;
+  if (run.status !== "checking") return;
+  const completionFailed = run.completion?.status === "failed";
+  if (report.ok && !completionFailed) {
+    await transitionRun(ctx, runId, "succeeded", { source: "workflow", reason: report.summary }, { qa: report });
+  } else {
+    const message = completionFailed
+      ? `the agent reported failure: ${run.completion?.error ?? "no reason given"}`
+      : run.budget
+        ? `budget reached (${run.budget.limit}: ${run.budget.message}) before the deliverables passed: ${report.summary}`
+        : report.summary;
+    const code = completionFailed ? "agent_failed" : run.budget ? "budget_exceeded" : "qa_failed";
+    await transitionRun(ctx, runId, "failed", { source: "workflow", reason: message }, { qa: report, error: { code, message } });
+  }
+}

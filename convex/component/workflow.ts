@@ -1,11 +1,12 @@
 /**
  * The card-run workflow. Its journal has a fixed number of steps whatever the agent's duration:
- * begin, provision, one awaitEvent for the agent, afterAgent, QA, settle (+ one awaitEvent and one
- * step when the stage requires approval). Nothing here polls.
+ * begin, provision, one awaitEvent for the agent, settleRun (kill, QA, card settled) (+ one awaitEvent
+ * and one step when the stage requires approval). Nothing here polls.
  */
 import { v } from "convex/values";
 import { vResultValidator, vWorkflowId } from "@convex-dev/workflow";
-import { internalMutation } from "./_generated/server.js";
+import { internalMutation, type MutationCtx } from "./_generated/server.js";
+import type { Doc, Id } from "./_generated/dataModel.js";
 import { internal } from "./_generated/api.js";
 import { PROVISION_RETRY, WORKFLOW_CLEANUP_DELAY_MS } from "../shared/defaults.js";
 import { getConfig, stageLimits } from "../model/config.js";
@@ -29,11 +30,11 @@ export const cardRun = workflow.define({
       await step.runMutation(internal.sessions.provisionFailed, { runId, message: e instanceof Error ? e.message : String(e) });
     }
     if (awaitAgent) await step.awaitEvent({ name: AGENT_DONE });
-    const { check } = await step.runMutation(internal.workflow.afterAgent, { runId });
-    // QA is idempotent (beginChecks resumes a run left in checking; record never overwrites a verdict), so
-    // an interrupted QA action (a restart, a transient failure) is retried instead of failing the workflow.
-    if (check) await step.runAction(internal.qa.check, { runId }, { retry: true });
-    const { awaitReview } = await step.runMutation(internal.workflow.settle, { runId });
+    // From the end of the agent phase to the card settled is one step (one workpool hop, not three): the
+    // sandbox's kill, QA when the agent completed, and the card advanced, retried, blocked or parked for
+    // review. Every part is idempotent (qa.ts), so an interrupted step (a restart, a transient failure)
+    // is retried instead of failing the workflow.
+    const { awaitReview } = await step.runAction(internal.qa.settleRun, { runId }, { retry: true });
     if (awaitReview) {
       await step.awaitEvent({ name: REVIEW_DONE });
       await step.runMutation(internal.workflow.afterReview, { runId });
@@ -77,48 +78,43 @@ export const begin = internalMutation({
   },
 });
 
-/** The agent phase is over: revoke the token, kill the sandbox, and say whether QA should run. */
-export const afterAgent = internalMutation({
-  args: { runId: v.id("runs") },
-  returns: v.object({ check: v.boolean() }),
-  handler: async (ctx, { runId }) => {
-    const run = (await ctx.db.get(runId))!;
-    const session = await sessionOfRun(ctx, run);
-    if (session) await requestKill(ctx, session, run.status === "collecting" ? "completed" : (run.error?.code ?? run.status));
-    return { check: run.status === "collecting" };
-  },
-});
+/** The agent phase is over: revoke the token and kill the sandbox (again, if whoever ended it did). */
+export async function endAgentSandbox(ctx: MutationCtx, run: Doc<"runs">): Promise<void> {
+  const session = await sessionOfRun(ctx, run);
+  const completed = run.status === "collecting" || run.status === "checking";
+  if (session) await requestKill(ctx, session, completed ? "completed" : (run.error?.code ?? run.status));
+}
 
-/** Advances, parks for review, retries or blocks the card according to the run's outcome. */
-export const settle = internalMutation({
-  args: { runId: v.id("runs") },
-  returns: v.object({ awaitReview: v.boolean() }),
-  handler: async (ctx, { runId }) => {
-    const run = (await ctx.db.get(runId))!;
-    const card = (await ctx.db.get(run.cardId))!;
-    const stage = await ctx.db.get(run.stageId);
-    // A card stopped, moved or re-run meanwhile is no longer this run's to settle.
-    if (card.currentRunId !== run._id || !stage || !isTerminal(run.status) || run.status === "canceled") {
-      return { awaitReview: false };
+/**
+ * Advances, parks for review, retries or blocks the card according to the run's outcome; says whether
+ * the workflow must wait for a review. Idempotent: a card no longer `running` this run was settled
+ * already (or taken over: stopped, moved, re-run), and is left as it is.
+ */
+export async function settleCard(ctx: MutationCtx, runId: Id<"runs">): Promise<{ awaitReview: boolean }> {
+  const run = (await ctx.db.get(runId))!;
+  const card = (await ctx.db.get(run.cardId))!;
+  const stage = await ctx.db.get(run.stageId);
+  const ours = card.currentRunId === run._id;
+  if (!ours || card.status !== "running" || !stage || !isTerminal(run.status) || run.status === "canceled") {
+    return { awaitReview: ours && card.status === "awaiting_review" && run.review?.state === "pending" };
+  }
+  if (run.status === "succeeded") {
+    // Whether approval is needed is the run's setting: a stage changed meanwhile affects later runs.
+    const settings = await settingsOf(ctx, run);
+    if (settings?.requiresApproval) {
+      await ctx.db.patch(runId, { review: { state: "pending", notes: [] } });
+      await setCard(ctx, card, { status: "awaiting_review", note: run.qa?.summary }, {
+        source: "workflow",
+        reason: `"${settings.stageName}" requires approval`,
+      });
+      return { awaitReview: true };
     }
-    if (run.status === "succeeded") {
-      // Whether approval is needed is the run's setting: a stage changed meanwhile affects later runs.
-      const settings = await settingsOf(ctx, run);
-      if (settings?.requiresApproval) {
-        await ctx.db.patch(runId, { review: { state: "pending", notes: [] } });
-        await setCard(ctx, card, { status: "awaiting_review", note: run.qa?.summary }, {
-          source: "workflow",
-          reason: `"${settings.stageName}" requires approval`,
-        });
-        return { awaitReview: true };
-      }
-      await advance(ctx, run, card, stage);
-    } else {
-      await retryOrBlock(ctx, run, card, stage);
-    }
-    return { awaitReview: false };
-  },
-});
+    await advance(ctx, run, card, stage);
+  } else {
+    await retryOrBlock(ctx, run, card, stage);
+  }
+  return { awaitReview: false };
+}
 
 /** A reviewer decided: approval advances the card, rejection retries with the notes (or blocks). */
 export const afterReview = internalMutation({

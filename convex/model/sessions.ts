@@ -49,7 +49,7 @@ export async function requestKill(ctx: MutationCtx, session: Doc<"sessions">, re
   await revokeToken(ctx, session);
   if (session.watchdogId) await cancelScheduled(ctx, session.watchdogId);
   const alreadyEnding = session.state === "ending";
-  // A kill asked for again (the woken workflow's afterAgent after a cancel) neither starts a second round
+  // A kill asked for again (the woken workflow's last step after a cancel) neither starts a second round
   // of tries nor postpones the reaper's retry of the first.
   await ctx.db.patch(session._id, {
     state: "ending",

@@ -4,7 +4,8 @@
  * that step finishes, @convex-dev/workflow logs "Invalid generation number" / "already has generation
  * number" at error level, on every cancel. Instead the workflow is woken from the wait it is in (or will
  * be in) and runs to its end by itself: every step after the agent phase sees the run canceled and does
- * nothing (`afterAgent` kills, QA skips, `settle` and `afterReview` leave a card that is no longer theirs).
+ * nothing (its last step kills again, skips QA and leaves a card that is no longer its own; `afterReview`
+ * too).
  */
 import type { Doc } from "../component/_generated/dataModel.js";
 import type { MutationCtx } from "../component/_generated/server.js";

@@ -131,6 +131,83 @@ describe("pipeline", () => {
   }, 60_000);
 });
 
+/** One deliverable per kind of check, each check declared (issue 16's "checks people need"). */
+const EVERY_CHECK = [
+  {
+    name: "week.csv",
+    type: "csv" as const,
+    checks: { minRows: 7, maxRows: 7, columns: ["day", "visitors", "revenue"], delimiter: ";", contains: ["visitors"], notContains: ["N/A"] },
+  },
+  { name: "brief.md", type: "markdown" as const, checks: { headings: ["Summary", "Risks"], minWords: 40, maxWords: 600, contains: ["kelp"], notContains: ["TODO"] } },
+  {
+    name: "facts.json",
+    type: "json" as const,
+    checks: {
+      jsonSchema: JSON.stringify({
+        type: "object",
+        required: ["id", "tags", "status", "score"],
+        properties: { tags: { type: "array", items: { type: "string" }, minItems: 2 }, status: { enum: ["draft", "final"] }, score: { type: "integer", minimum: 3 } },
+      }),
+    },
+  },
+  { name: "notes.txt", type: "text" as const, checks: { contains: ["alpha", "omega"], notContains: ["beta"], minBytes: 20 } },
+  { name: "report.pdf", type: "pdf" as const, checks: { minPages: 2 } },
+];
+
+describe("QA checks with the scripted model", () => {
+  test("a stage declaring every kind of check runs green; a check the model cannot meet blocks the card with its precise reason", async () => {
+    const { t } = s.deployment;
+    const { boardId } = await t.mutation(api.boards.createBoard, {
+      name: "checks",
+      stages: [
+        { name: "Write", kind: "agent", goals: ["Describe kelp"], deliverables: EVERY_CHECK, autoAdvance: true, limits: { maxAttempts: 1 } },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    const green = await t.mutation(api.cards.addCard, { boardId, title: "Kelp week" });
+    await runCard(s, green);
+    await waitFor("the card to reach Done", async () => (await card(t, green)).status === "done", 60_000);
+    const [run] = await listAll(t, api.runs.listRuns, { cardId: green });
+    const report = (await t.query(api.runs.getRun, { runId: run!.runId }))!.qa!;
+    expect(report.ok).toBe(true);
+    // Every declared check was really evaluated, not skipped.
+    for (const d of EVERY_CHECK) {
+      for (const key of Object.keys(d.checks)) {
+        if (key === "delimiter") continue; // an option of the CSV checks, not a check of its own
+        const check = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`); // the report's names: min_rows, json_schema
+        expect(report.checks.some((c) => c.deliverable === d.name && c.check === check && c.ok), `${d.name} ${check}`).toBe(true);
+      }
+    }
+
+    // The same stage with one check broken on purpose: a regex no writer of text would match by chance.
+    const { boardId: strict } = await t.mutation(api.boards.createBoard, {
+      name: "checks-broken",
+      stages: [
+        {
+          name: "Write",
+          kind: "agent",
+          deliverables: EVERY_CHECK.map((d) => (d.name === "notes.txt" ? { ...d, checks: { ...d.checks, regex: "^[0-9a-f]{64}$" } } : d)),
+          limits: { maxAttempts: 1 },
+        },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    const broken = await t.mutation(api.cards.addCard, { boardId: strict, title: "Kelp week" });
+    await runCard(s, broken);
+    await waitFor("the card to be blocked", async () => (await card(t, broken)).status === "blocked", 60_000);
+    const [failed] = await listAll(t, api.runs.listRuns, { cardId: broken });
+    const qa = (await t.query(api.runs.getRun, { runId: failed!.runId }))!.qa!;
+    expect(qa.ok).toBe(false);
+    expect(qa.failed).toEqual(["notes.txt"]);
+    const bad = qa.checks.filter((c) => !c.ok);
+    expect(bad.map((c) => [c.deliverable, c.check])).toEqual([["notes.txt", "regex"]]);
+    expect(bad[0]!.reason).toContain("^[0-9a-f]{64}$");
+    // The model said so in its step text instead of failing silently.
+    const events = await listAll(t, api.events.listEvents, { runId: failed!.runId });
+    expect(events.some((e) => (e.text ?? "").includes("beyond what I can produce") && (e.text ?? "").includes("notes.txt"))).toBe(true);
+  }, 120_000);
+});
+
 describe("artifacts at production sizes", () => {
   test("a 17 MiB deliverable (over the old 16 MiB argument limit) goes from the sandbox through the bridge into storage and passes QA", async () => {
     const { t } = s.deployment;

@@ -23,7 +23,7 @@ export async function disableWatchdog(): Promise<() => void> {
 
 /**
  * Token revocation at the end of the agent phase and at the end of the session is undone: the
- * session keeps its token hash after `afterAgent` (the workflow step that revokes and kills) and after
+ * session keeps its token hash after `qa.beginChecks` (where the workflow's last step revokes and kills) and after
  * `markEnded` (the kill's confirmation).
  */
 export async function skipRevocation(): Promise<() => void> {
@@ -33,7 +33,7 @@ export async function skipRevocation(): Promise<() => void> {
     if (before?.tokenHash) await ctx.db.patch(before._id, { tokenHash: before.tokenHash, revokedAt: undefined });
     return result;
   };
-  const undoAfter = await wrap(() => import("../../convex/component/workflow.js"), "afterAgent", keep(async (ctx, { runId }) => {
+  const undoAfter = await wrap(() => import("../../convex/component/qa.js"), "beginChecks", keep(async (ctx, { runId }) => {
     const run = await ctx.db.get(runId);
     return run?.sessionId ? await ctx.db.get(run.sessionId) : null;
   }));

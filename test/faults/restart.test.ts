@@ -32,7 +32,7 @@ import { listAll } from "../../convex/testing/listAll.js";
 
 let fs: FaultStack;
 let boardId: string;
-const NORMAL = ["function:workflow:begin", "function:sessions:provision", "event:agent_done", "function:workflow:afterAgent", "function:qa:check", "function:workflow:settle"];
+const NORMAL = ["function:workflow:begin", "function:sessions:provision", "event:agent_done", "function:qa:settleRun"];
 
 beforeAll(async () => {
   // A 20 s heartbeat timeout: a restart of a few seconds must not look like a dead sandbox (a runtime
@@ -101,9 +101,9 @@ describe.concurrent("a restart mid-run", () => {
   for (const [name, mode, state] of [
     ["qa:beginChecks", "before", "collecting"],
     ["qa:beginChecks", "after", "checking"],
-    ["qa:record", "after", "succeeded"],
+    ["qa:recordAndSettle", "after", "succeeded"],
   ] as const) {
-    test(`the QA action is lost ${mode === "before" ? "before" : "right after"} ${name} (run ${state}): QA is retried, the verdict is applied once`, async () => {
+    test(`the QA action is lost ${mode === "before" ? "before" : "right after"} ${name} (run ${state}): QA is retried, the verdict is applied and the card settled once`, async () => {
       const cardId = await addCard(fs.t, boardId, `qa lost ${mode} ${name}`);
       let runId = "";
       const hook = actionCalls.fail(name, (_a, action) => action.runId === runId, mode);
