@@ -236,7 +236,7 @@ describe.concurrent("cancel in every run state", () => {
 
   for (const [state, hookName] of [
     ["collecting", "qa:beginChecks"],
-    ["checking", "qa:record"],
+    ["checking", "qa:recordAndSettle"],
   ] as const) {
     test(`${state}: the QA action held at ${hookName}`, async () => {
       const cardId = await addCard(fs.t, boardId, `cancel ${state}`);
