@@ -42,7 +42,8 @@ test("a card runs through the Research stage to Done", async () => {
   const events = await alice.query(api.lakitu.events, { runId, paginationOpts });
   expect(events.page.map((e) => e.text)).toEqual(["reading about otters"]);
   expect(events.isDone).toBe(true);
-  expect(lakituTest.testProvider.alive()).toEqual([]);
+  // The sandbox's kill, scheduled as the card settled, runs right after.
+  await lakituTest.waitFor(t, () => lakituTest.testProvider.alive().length === 0, { advance });
 
   // The app's own routes still answer next to Lakitu's.
   expect(await (await t.fetch("/health")).text()).toBe("ok");
