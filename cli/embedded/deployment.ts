@@ -10,7 +10,9 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
-import { moduleMap, registerChildren } from "./modules.js";
+import { loadOnce, moduleMap, registerChildren } from "./modules.js";
+import { FunctionCounter } from "./counters.js";
+import { indexDatabases } from "./indexedDb.js";
 import { installNodeWebTransport } from "../../convex/gateway/nodeWebTransport.js";
 import { LimitsChecker } from "../../convex/testkit/limitsChecker.js";
 import { describeViolation, limitsFromEnv, type LimitsOption } from "../../convex/testkit/limits.js";
@@ -28,16 +30,24 @@ export type EmbeddedDeployment = {
   providerHandle: string;
   /** Every function is checked against Convex's production limits; what broke one is listed here. */
   limits: LimitsChecker;
+  /** Function executions, HTTP requests and documents written so far (for the benchmark). */
+  counters: FunctionCounter;
   close(): Promise<void>;
 };
 
-async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsChecker) {
+async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsChecker, counters: FunctionCounter) {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, `schema${EXT}`)).href)).default;
-  const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: providerModule };
-  const t = limits.attach(convexTest(schema, limits.modules(modules)));
+  const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: loadOnce(providerModule) };
+  // The counter wraps the limits checker's wrapper, for the root and (attach order) the children alike.
+  const t = limits.attach(counters.attach(convexTest(schema, counters.modules(limits.modules(modules)))));
   // web.fetch runs in this process: check the addresses names resolve to, at connect time.
   installNodeWebTransport();
   await registerChildren(t);
+  // Queries by index instead of scans of the whole component (see indexedDb.ts).
+  if (!(await indexDatabases(t))) {
+    const message = "convex-test's internals are not the expected ones: queries scan every document";
+    console.error(JSON.stringify({ level: "warn", event: "embedded_index_unavailable", message }));
+  }
   return t;
 }
 
@@ -51,13 +61,17 @@ export async function startEmbeddedDeployment(opts: { providerModule: () => Prom
     limits: opts.limits ?? limitsFromEnv(process.env.LAKITU_LIMITS),
     onViolation: (v) => console.error(JSON.stringify({ level: "error", event: "convex_limit_exceeded", message: describeViolation(v), ...v })),
   });
-  const t = await makeTest(opts.providerModule, limits);
+  const counters = new FunctionCounter();
+  const t = await makeTest(opts.providerModule, limits, counters);
   const lock = new UploadLock();
-  const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => bridge(t, req, res)));
+  const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => {
+    counters.httpRequest();
+    return bridge(t, req, res);
+  }));
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
-  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, limits, close: () => closeServer(server) };
+  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, limits, counters, close: () => closeServer(server) };
 }
 
 async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: ServerResponse) {

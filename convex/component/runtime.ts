@@ -40,15 +40,32 @@ export const events = mutation({
       fail("too_large", `batch has ${args.events.length} events; the limit is ${config.maxEventBatch} per request`);
     }
     const redact = componentRedactor(config, args.token);
-    const seen = new Set<number>();
-    const fresh: typeof args.events = [];
     for (const e of args.events) {
       if (!Number.isInteger(e.seq) || e.seq < 0 || e.seq > 1e9) fail("invalid_argument", `event seq must be an integer from 0 to 1e9, got ${e.seq}`);
-      const dup = seen.has(e.seq) ||
-        (await ctx.db.query("events").withIndex("by_run_seq", (q) => q.eq("runId", run._id).eq("seq", e.seq)).first()) !== null;
-      seen.add(e.seq);
-      if (!dup) fresh.push(e);
     }
+    // The seqs already stored, read with one index range per stretch of consecutive seqs in the batch.
+    // A batch the runtime sends is one stretch (its seqs follow each other; two when it carries the
+    // marker of events it dropped), so one query per batch, not one per event; and a range never spans
+    // a seq the batch lacks, so it reads at most as many documents as the batch has events.
+    const seqs = [...new Set(args.events.map((e) => e.seq))].sort((a, b) => a - b);
+    const present = new Set<number>();
+    for (let first = 0; first < seqs.length; ) {
+      let last = first;
+      while (last + 1 < seqs.length && seqs[last + 1] === seqs[last] + 1) last++;
+      const [from, to] = [seqs[first], seqs[last]];
+      const existing = await ctx.db
+        .query("events")
+        .withIndex("by_run_seq", (q) => q.eq("runId", run._id).gte("seq", from).lte("seq", to))
+        .collect();
+      for (const e of existing) present.add(e.seq);
+      first = last + 1;
+    }
+    const seen = new Set<number>();
+    const fresh = args.events.filter((e) => {
+      const dup = seen.has(e.seq) || present.has(e.seq);
+      seen.add(e.seq);
+      return !dup;
+    });
     const duplicates = args.events.length - fresh.length;
     // A batch that would pass the run's event quota is refused whole. Reported, not thrown, so the quota
     // event recorded here is committed; the route answers 413.
