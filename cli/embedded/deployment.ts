@@ -35,9 +35,12 @@ export type EmbeddedDeployment = {
   close(): Promise<void>;
 };
 
-async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsChecker, counters: FunctionCounter) {
+type ModuleLoaders = Record<string, () => Promise<unknown>>;
+
+async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsChecker, counters: FunctionCounter, extra: ModuleLoaders = {}) {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, `schema${EXT}`)).href)).default;
-  const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: loadOnce(providerModule) };
+  const extraModules = Object.fromEntries(Object.entries(extra).map(([name, load]) => [`./${name}${EXT}`, loadOnce(load)]));
+  const modules = { ...moduleMap(COMPONENT_DIR, [EXT]), [`./lakituProvider${EXT}`]: loadOnce(providerModule), ...extraModules };
   // The counter wraps the limits checker's wrapper, for the root and (attach order) the children alike.
   const t = limits.attach(counters.attach(convexTest(schema, counters.modules(limits.modules(modules)))));
   // web.fetch runs in this process: check the addresses names resolve to, at connect time.
@@ -56,13 +59,20 @@ async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsCh
  * `limits` (default `LAKITU_LIMITS`, else "cloud"): functions fail as they would on that deployment
  * when they exceed Convex's limits, and each violation is logged.
  */
-export async function startEmbeddedDeployment(opts: { providerModule: () => Promise<unknown>; port?: number; host?: string; limits?: LimitsOption }): Promise<EmbeddedDeployment> {
+export async function startEmbeddedDeployment(opts: {
+  providerModule: () => Promise<unknown>;
+  port?: number;
+  host?: string;
+  limits?: LimitsOption;
+  /** More modules beside the component's, by name (`{ benchFloor: () => import(...) }` → `benchFloor:fn`); for the benchmark. */
+  extraModules?: ModuleLoaders;
+}): Promise<EmbeddedDeployment> {
   const limits = new LimitsChecker({
     limits: opts.limits ?? limitsFromEnv(process.env.LAKITU_LIMITS),
     onViolation: (v) => console.error(JSON.stringify({ level: "error", event: "convex_limit_exceeded", message: describeViolation(v), ...v })),
   });
   const counters = new FunctionCounter();
-  const t = await makeTest(opts.providerModule, limits, counters);
+  const t = await makeTest(opts.providerModule, limits, counters, opts.extraModules);
   const lock = new UploadLock();
   const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => {
     counters.httpRequest();
