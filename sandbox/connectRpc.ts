@@ -9,6 +9,7 @@
  *   holds `{}` or `{"error": {code, message}}`.
  */
 import type { ServerResponse } from "node:http";
+import { BodyTooLargeError } from "./httpUtil.js";
 
 export const STREAM_CONTENT_TYPE = "application/connect+json";
 export const UNARY_CONTENT_TYPE = "application/json";
@@ -92,6 +93,21 @@ export function sendUnaryError(res: ServerResponse, code: ConnectCode, message: 
 export function sendStreamError(res: ServerResponse, code: ConnectCode, message: string): void {
   res.writeHead(200, { "content-type": STREAM_CONTENT_TYPE });
   res.end(endStream({ code, message }));
+}
+
+/**
+ * Answers a failed RPC: a ConnectRpcError as it is, a body over the limit as resource_exhausted,
+ * anything else as internal; as a stream's end or a unary error. A response already started is ended.
+ */
+export function sendRpcFailure(res: ServerResponse, e: unknown, streaming: boolean): void {
+  const err =
+    e instanceof ConnectRpcError
+      ? e
+      : e instanceof BodyTooLargeError
+        ? new ConnectRpcError("resource_exhausted", e.message)
+        : new ConnectRpcError("internal", e instanceof Error ? e.message : String(e));
+  if (res.headersSent) return void res.end();
+  return streaming ? sendStreamError(res, err.code, err.message) : sendUnaryError(res, err.code, err.message);
 }
 
 /** `Connect-Timeout-Ms` of the request: the call's deadline, or undefined for none. */

@@ -22,7 +22,9 @@
  *
  * A Start call's `Connect-Timeout-Ms` is the command's deadline: when it passes, the command is killed
  * and the stream ends with `deadline_exceeded`, as on E2B (hence `timeoutMs: 0` for long-running
- * background commands). A client disconnecting does not stop the command.
+ * background commands). A client disconnecting does not stop the command. A command whose sandbox is
+ * killed under it (DELETE, timeout) ends its streams with `unavailable`, which the SDK raises as
+ * TimeoutError (E2B drops them with the VM); pids are in-sandbox pids (commands.ts).
  */
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, fstatSync, ftruncateSync, writeSync } from "node:fs";
@@ -37,11 +39,12 @@ import {
   parseEnvelopedRequest,
   parseJson,
   requestTimeoutMs,
-  sendStreamError,
+  sendRpcFailure,
   sendUnary,
   sendUnaryError,
   STREAM_CONTENT_TYPE,
 } from "./connectRpc.js";
+import { FILESYSTEM_SERVICE, handleFilesystem } from "./filesystem.js";
 import { BodyTooLargeError, header, readBody, sameSecret, sendError, sendJson, sendNoContent } from "./httpUtil.js";
 import { boundaryOf, parseMultipart } from "./multipart.js";
 import type { Sandbox } from "./sandboxes.js";
@@ -147,15 +150,11 @@ export async function handleEnvd(req: IncomingMessage, res: ServerResponse, url:
           throw new ConnectRpcError("unimplemented", `process.Process/${method} is not implemented by the local sandbox host`);
       }
     } catch (e) {
-      const err =
-        e instanceof ConnectRpcError
-          ? e
-          : e instanceof BodyTooLargeError
-            ? new ConnectRpcError("resource_exhausted", e.message)
-            : new ConnectRpcError("internal", e instanceof Error ? e.message : String(e));
-      if (res.headersSent) return void res.end();
-      return streaming ? sendStreamError(res, err.code, err.message) : sendUnaryError(res, err.code, err.message);
+      return sendRpcFailure(res, e, streaming);
     }
+  }
+  if (req.method === "POST" && url.pathname.startsWith(FILESYSTEM_SERVICE)) {
+    return handleFilesystem(req, res, url.pathname.slice(FILESYSTEM_SERVICE.length), sandbox, () => rpcUser(req));
   }
   if (req.method === "POST" && /^\/[a-z]+\.[A-Za-z]+\/[A-Za-z]+$/.test(url.pathname)) {
     return sendUnaryError(res, "unimplemented", `${url.pathname.slice(1)} is not implemented by the local sandbox host`);
@@ -251,6 +250,10 @@ class StreamSubscriber implements Subscriber {
   end(event: EndEvent): void {
     this.write(envelope({ event: { end: event } }));
     this.finish();
+  }
+
+  gone(message: string): void {
+    this.fail("unavailable", message);
   }
 
   fail(code: "deadline_exceeded" | "unavailable", message: string): void {

@@ -17,8 +17,8 @@
  *   process.Process/{List, SendSignal, SendInput, CloseStdin} · GET /files · POST /files (gzip both
  *   ways). Signed /files URLs (SDK `uploadUrl`/`downloadUrl`) need no header: the signature names the
  *   sandbox. The `user` option is honoured for `user` and `root` and refused for any other user.
- *   Not implemented: PTY, StreamInput, the filesystem.Filesystem service (list/stat/mkdir/remove/
- *   rename/watch), metrics, logs, snapshots, templates, volumes.
+ *   filesystem.Filesystem/{Stat, ListDir, MakeDir, Remove, Move, WatchDir} (filesystem.ts, fsWatch.ts).
+ *   Not implemented: PTY, StreamInput, metrics, logs, snapshots, templates, volumes.
  *
  * Sandboxes (see sandboxes.ts, isolation.ts, sandboxUsers.ts): a directory
  * `<root>/<id>/{home,workspace,tmp,root,run}` seen inside as `/home/user` (the default cwd and the base
@@ -33,11 +33,16 @@
  * time per sandbox, sampled by resourceMonitor.ts and, when the host can, held by cgroups
  * (cgroupLimits.ts); a sandbox that crosses one is killed and GET /sandboxes/{id} answers 404 naming it.
  *
- * Known differences from E2B: each command has its own pid namespace (its background children end with
- * it; `ps` shows only its own tree); no network (unless `sharedNetwork`); the files API reaches
- * /home/user, /tmp and /root only; pause/resume, PTY and the filesystem RPC service are absent; `commands.list()` does not
- * echo envs. As on E2B: a Start call's timeout (`timeoutMs`, SDK default 60 s) kills the command; a
- * sandbox whose processes all exited stays `running` until killed or timed out (as an E2B VM does).
+ * Processes (sandboxInit.ts): as in one E2B VM, all commands of a sandbox share one pid namespace (and
+ * its mount and network namespaces), made by the sandbox's init when it is created: pids are in-sandbox
+ * pids, commands see and signal each other, and a daemon outlives its command until the sandbox ends.
+ * A command whose sandbox is killed (DELETE, timeout) ends its stream with `unavailable`, which the SDK
+ * raises as `TimeoutError`, as on E2B; one killed for a resource limit ends with 137 and the limit.
+ *
+ * Known differences from E2B: no network (unless `sharedNetwork`); the files API reaches
+ * /home/user, /tmp and /root only (so does the filesystem RPC service); pause/resume and PTY are absent; `commands.list()` does not
+ * echo envs; pid 1 is bwrap's init (not systemd/envd). As on E2B: a Start call's timeout (`timeoutMs`, SDK default 60 s)
+ * kills the command; a sandbox whose processes all exited stays `running` until killed or timed out (as an E2B VM does).
  *
  * Without bwrap (none mode) paths inside commands are host paths (cwd and HOME point at the sandbox's
  * directories, but `/home/user/...` in a command line does not exist), mounts are not applied, and a
@@ -144,10 +149,17 @@ export type SandboxSummary = {
   ids: { root: number; user: number; agent: number } | undefined;
   /** Host path of the sandbox's component bridge socket (/run/lakitu/component.sock inside). */
   componentSocket: string | undefined;
-  /** Host pids of every live process of the sandbox. */
+  /**
+   * Host pids of every live process in the sandbox (under bwrap: in its namespaces). Not the host-side
+   * helpers that hold them (bwrap, each command's nsenter), which exit on their own once those end:
+   * killing one of them with its child would leave the child a zombie of the host's init.
+   */
   pids: number[];
-  /** The commands still running: host pid, what runs, and when its Start deadline kills it (if any). */
-  commands: Array<{ pid: number; cmd: string; args: string[]; deadlineAt: Date | undefined }>;
+  /**
+   * The commands still running: pid (in-sandbox under bwrap, as the SDK sees it), host pid of the
+   * spawned process, what runs, and when its Start deadline kills it (if any).
+   */
+  commands: Array<{ pid: number; hostPid: number; cmd: string; args: string[]; deadlineAt: Date | undefined }>;
 };
 
 export type SandboxHost = {
@@ -324,10 +336,10 @@ export async function startSandboxHost(opts: SandboxHostOptions = {}): Promise<S
         uid: s.uid,
         ids: s.ids && { ...s.ids },
         componentSocket: s.bridge?.socketPath,
-        pids: s.pids(procs),
+        pids: s.pids(procs, false),
         commands: [...s.commands.values()]
           .filter((c) => !c.exited)
-          .map((c) => ({ pid: c.pid, cmd: c.config.cmd, args: [...c.config.args], deadlineAt: c.deadlineAt })),
+          .map((c) => ({ pid: c.pid, hostPid: c.hostPid, cmd: c.config.cmd, args: [...c.config.args], deadlineAt: c.deadlineAt })),
       }));
     },
     close: () =>

@@ -3,6 +3,10 @@
  * was chosen explicitly (then directly, with a scrubbed environment and a loud warning). Isolation never
  * fails open: with `auto` or `bwrap`, a missing or broken bwrap stops the host from starting.
  *
+ * A sandbox's namespaces are made once, by its init under bwrap (sandboxInit.ts, its arguments in
+ * bwrapArgs.ts); every command joins them with nsenter, so the commands of a sandbox share its pid,
+ * mount and network namespaces.
+ *
  * Inside bwrap a command sees: the host's `/usr` (and `/bin`, `/sbin`, `/lib*`, as the host has them),
  * a handful of `/etc` files programs need (TLS roots, resolver, hosts, ld.so cache, alternatives), a
  * synthetic `/etc/passwd` and `/etc/group` (root 0, user 1000, lakitu-agent 1001; sandboxUsers.ts), the
@@ -12,23 +16,25 @@
  * namespaces; no network but `lo` (`--unshare-net`) unless the host shares its network explicitly; no
  * nested user namespaces; dies with the host.
  *
- * Users. Host running as root: the command runs in a user namespace mapping the sandbox's 0, 1000 and
- * 1001 onto three host uids of its own (userNamespace.ts); bwrap runs as that namespace's root and drops
- * every capability, except for `user: "root"` commands, which keep what the runtime needs to start and
- * stop agent code as lakitu-agent and to manage its files (ROOT_CAPABILITIES); `user` commands switch
- * to 1000 with setpriv. Host not root: one unprivileged user namespace (`--unshare-user`) with a single
- * uid, 0 for `root` and 1000 for `user`; the three users are then one host uid (nothing separates them).
+ * Users. Host running as root: the sandbox's user namespace maps its 0, 1000 and 1001 onto three host
+ * uids of its own (userNamespace.ts); its init (bwrap) keeps no capability; a `user: "root"` command
+ * keeps only what the runtime needs to start and stop agent code as lakitu-agent and to manage its
+ * files (ROOT_CAPABILITIES); a `user` command switches to 1000 without any (setpriv). Host not root:
+ * one unprivileged user namespace (`--unshare-user`) with a single uid, and each command a nested one
+ * mapping it to 0 for `root` or 1000 for `user`, without capabilities; the three users are then one
+ * host uid (nothing separates them).
  *
  * The environment is exactly PATH, HOME, LANG (plus LAKITU_COMPONENT_SOCKET when the bridge is there)
  * and the sandbox's and the command's envs. It is given to the spawned process as its environment, not
  * as `--setenv` arguments, so secrets never appear in a command line (`/proc/<pid>/cmdline` is
  * world-readable).
  */
-import { execFile, spawn } from "node:child_process";
-import { existsSync, lstatSync, readlinkSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
 import { mkdir, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Writable } from "node:stream";
+import { BASE_PATH, fixedBwrapArgs, initBwrapArgs, nodeInstallDir } from "./bwrapArgs.js";
 import { COMPONENT_SOCKET, COMPONENT_SOCKET_ENV } from "./componentBridge.js";
 import {
   createSandboxDirs,
@@ -39,7 +45,8 @@ import {
   SANDBOX_WORKSPACE,
   type SandboxDirs,
 } from "./sandboxPaths.js";
-import { AGENT_NAME, allocateHostIds, GROUP, hostIdOf, PASSWD, ROOT_ID, USER_ID, type HostIds, type SandboxUser } from "./sandboxUsers.js";
+import { AGENT_NAME, allocateHostIds, GROUP, hostIdOf, PASSWD, type HostIds, type SandboxUser } from "./sandboxUsers.js";
+import { enterArgv, SandboxInit } from "./sandboxInit.js";
 import { HANDSHAKE_FD, mapUserNamespace, userNamespacePrefix } from "./userNamespace.js";
 
 export type IsolationMode = "auto" | "bwrap" | "none";
@@ -73,33 +80,6 @@ export class IsolationUnavailableError extends Error {
  */
 export const ROOT_CAPABILITIES = ["CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_CHOWN"];
 
-const SYSTEM_DIRS = ["/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"];
-/** `/etc` entries programs commonly need; bound read-only when the host has them. Nothing with secrets. */
-const ETC_ENTRIES = [
-  "/etc/ssl/certs",
-  "/etc/ssl/openssl.cnf",
-  "/etc/ca-certificates",
-  "/etc/ca-certificates.conf",
-  "/etc/pki/tls/certs",
-  "/etc/pki/ca-trust",
-  "/etc/crypto-policies",
-  "/etc/alternatives",
-  "/etc/resolv.conf",
-  "/etc/hosts",
-  "/etc/nsswitch.conf",
-  "/etc/host.conf",
-  "/etc/gai.conf",
-  "/etc/localtime",
-  "/etc/timezone",
-  "/etc/ld.so.cache",
-  "/etc/ld.so.conf",
-  "/etc/ld.so.conf.d",
-  "/etc/protocols",
-  "/etc/services",
-  "/etc/mime.types",
-  "/etc/os-release",
-];
-const BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /**
  * What to spawn for one command. `uid`/`gid` set when the sandbox runs as its own host users;
@@ -113,6 +93,10 @@ export type SpawnPlan = {
   uid?: number;
   gid?: number;
   handshake?: (pid: number, release: () => void) => Promise<void>;
+  /** Set when the process writes its in-sandbox pid as the first line of its stdout, before the command runs. */
+  reportsPid?: boolean;
+  /** Host fds the process gets as its fds 3, 4, … (the sandbox init's handles; sandboxInit.ts). */
+  fds?: number[];
 };
 
 export type CommandSpec = {
@@ -134,7 +118,12 @@ export type CommandSpec = {
   shmBytes?: number;
   /** RLIMIT_FSIZE of the command, bytes: no file it writes grows past this. */
   maxFileBytes?: number;
+  /** bwrap: the sandbox's init, whose namespaces (`handles`) the command joins. */
+  init?: Pick<SandboxInit, "handles" | "ownUserNamespace">;
 };
+
+/** What the init of a sandbox needs (bwrap): its directories, users, bridge and /dev/shm size. */
+export type InitSpec = Pick<CommandSpec, "dirs" | "ids" | "bridge" | "shmBytes">;
 
 function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? BASE_PATH).split(":")) {
@@ -149,14 +138,6 @@ function findOnPath(name: string): string | undefined {
   return undefined;
 }
 
-function run(file: string, args: string[]): Promise<{ ok: boolean; output: string }> {
-  return new Promise((resolve) => {
-    execFile(file, args, { timeout: 10_000, env: { PATH: BASE_PATH } }, (err, stdout, stderr) => {
-      resolve({ ok: !err, output: `${stdout}${stderr}`.trim() || (err ? err.message : "") });
-    });
-  });
-}
-
 /** Runs a plan to completion (with its user-namespace handshake), collecting its output. */
 function runPlan(plan: SpawnPlan, timeoutMs = 10_000): Promise<{ ok: boolean; output: string }> {
   return new Promise((resolve) => {
@@ -165,7 +146,7 @@ function runPlan(plan: SpawnPlan, timeoutMs = 10_000): Promise<{ ok: boolean; ou
       env: plan.env,
       uid: plan.uid,
       gid: plan.gid,
-      stdio: ["ignore", "pipe", "pipe", ...(plan.handshake ? (["pipe"] as const) : [])],
+      stdio: ["ignore", "pipe", "pipe", ...(plan.handshake ? (["pipe"] as const) : plan.fds ?? [])],
     });
     let output = "";
     child.stdout?.on("data", (d: Buffer) => (output += d.toString()));
@@ -191,14 +172,6 @@ function runPlan(plan: SpawnPlan, timeoutMs = 10_000): Promise<{ ok: boolean; ou
   });
 }
 
-/** Directory holding the Node install that runs the host (`<prefix>` of `<prefix>/bin/node`), unless under /usr. */
-function nodeInstallDir(): { bind?: string; binDir: string } {
-  const binDir = path.dirname(process.execPath);
-  const prefix = path.basename(binDir) === "bin" ? path.dirname(binDir) : binDir;
-  const covered = SYSTEM_DIRS.some((d) => prefix === d || prefix.startsWith(d + "/"));
-  return { bind: covered || prefix === "/" ? undefined : prefix, binDir };
-}
-
 /** True when every ancestor of `p` can be traversed, and `p` read (or only traversed), by any user. */
 export function worldReadable(p: string, traverseOnly = false): boolean {
   try {
@@ -216,7 +189,7 @@ export function worldReadable(p: string, traverseOnly = false): boolean {
   }
 }
 
-type Tools = { bwrap?: string; prlimit?: string; setpriv?: string; unshare?: string };
+type Tools = { bwrap?: string; prlimit?: string; setpriv?: string; unshare?: string; nsenter?: string };
 
 export class Isolation {
   private constructor(
@@ -271,7 +244,12 @@ export class Isolation {
       await rename(tmp, path.join(etcDir, name));
     }
     const bwrap = findOnPath("bwrap");
-    const tools: Tools = { prlimit: findOnPath("prlimit"), setpriv: findOnPath("setpriv"), unshare: findOnPath("unshare") };
+    const tools: Tools = {
+      prlimit: findOnPath("prlimit"),
+      setpriv: findOnPath("setpriv"),
+      unshare: findOnPath("unshare"),
+      nsenter: findOnPath("nsenter"),
+    };
     const isRoot = process.getuid?.() === 0;
     let blocker: string | undefined;
     if (!isRoot) blocker = "the host does not run as root";
@@ -287,11 +265,11 @@ export class Isolation {
       `lakitu sandbox: a sandbox's root, user and lakitu-agent share one host uid (${why}); the per-sandbox process limit is off`;
     if (isRoot && opts.perSandboxUid && blocker) warn(shareWarning(blocker));
 
-    const make = (kind: "bwrap" | "none", version: number[] = [], uidBlocker = blocker) =>
+    const make = (kind: "bwrap" | "none", uidBlocker = blocker) =>
       new Isolation(
         kind,
         { ...tools, bwrap: kind === "bwrap" ? bwrap : undefined },
-        kind === "bwrap" ? fixedBwrapArgs(version, etcDir, mounts, uidBlocker === undefined) : [],
+        kind === "bwrap" ? fixedBwrapArgs(etcDir, mounts, uidBlocker === undefined) : [],
         maxProcesses,
         uidBlocker,
         network,
@@ -302,14 +280,17 @@ export class Isolation {
       return make("none");
     }
     if (!bwrap) throw new IsolationUnavailableError(NO_BWRAP_ERROR);
-    const versionText = (await run(bwrap, ["--version"])).output;
-    const version = (versionText.match(/(\d+)\.(\d+)(?:\.(\d+))?/) ?? []).slice(1, 4).map((n) => Number(n ?? 0));
-    const isolation = make("bwrap", version);
+    if (!tools.nsenter || !tools.setpriv || !tools.unshare) {
+      throw new IsolationUnavailableError(
+        `lakitu sandbox: nsenter, setpriv and unshare (util-linux) are needed to run commands in a sandbox's namespaces; ${INSTALL_HINT}`,
+      );
+    }
+    const isolation = make("bwrap");
     let probe = await isolation.probe(root);
     if (probe.ok) return isolation;
     if (isolation.usesOwnUids) {
       // Some hosts let root, but not other users, create user namespaces: isolate with the shared uid.
-      const shared = make("bwrap", version, `bwrap cannot start a sandbox as an unprivileged uid here (${probe.output})`);
+      const shared = make("bwrap", `bwrap cannot start a sandbox as an unprivileged uid here (${probe.output})`);
       const second = await shared.probe(root);
       if (second.ok) {
         warn(shareWarning(shared.perSandboxUidBlocker!));
@@ -326,7 +307,10 @@ export class Isolation {
     return this.perSandboxUidBlocker === undefined;
   }
 
-  /** Starts a check in a throwaway sandbox, as `user`, to see that bwrap works here with these mounts. */
+  /**
+   * Starts a throwaway sandbox's init and runs a check in it as `user`, to see that bwrap and nsenter
+   * work here with these mounts.
+   */
   private async probe(root: string): Promise<{ ok: boolean; output: string }> {
     const id = `.probe-${process.pid}-${Math.random().toString(36).slice(2)}`;
     const dir = path.join(root, id);
@@ -339,8 +323,10 @@ export class Isolation {
       run: path.join(dir, "run"),
     };
     const ids = this.usesOwnUids ? allocateHostIds() : undefined;
+    let init: SandboxInit | undefined;
     try {
       await createSandboxDirs(dirs, ids);
+      init = await SandboxInit.start(this.initPlan({ dirs, ids }));
       const plan = this.plan({
         dirs,
         ids,
@@ -349,11 +335,13 @@ export class Isolation {
         args: ["-c", "test -w /home/user/workspace && test -w /tmp"],
         cwd: SANDBOX_WORKSPACE,
         envs: {},
+        init,
       });
       return await runPlan(plan);
     } catch (e) {
-      return { ok: false, output: String(e) };
+      return { ok: false, output: e instanceof Error ? e.message : String(e) };
     } finally {
+      await init?.kill();
       await rm(dir, { recursive: true, force: true }).catch(() => {});
     }
   }
@@ -380,7 +368,7 @@ export class Isolation {
     const user = spec.user ?? "user";
     const fsize = spec.maxFileBytes !== undefined ? [`--fsize=${spec.maxFileBytes}:${spec.maxFileBytes}`] : [];
     const nproc = `--nproc=${this.maxProcesses}:${this.maxProcesses}`;
-    const { prlimit, setpriv, unshare, bwrap } = this.tools;
+    const { prlimit, setpriv, unshare, nsenter } = this.tools;
     if (this.kind === "none") {
       // Direct: scrubbed env, workspace cwd; with own uids the process limit holds per sandbox uid.
       // setpriv --pdeathsig: the command dies with the host.
@@ -393,54 +381,50 @@ export class Isolation {
       ];
       return { file: wrapped[0]!, args: wrapped.slice(1), env, cwd: spec.hostCwd ?? spec.dirs.workspace, ...ids };
     }
+    // bwrap: the command joins the namespaces of the sandbox's init (sandboxInit.ts).
+    if (spec.init === undefined) throw new Error("a sandbox command under bwrap needs its sandbox's init");
     const own = spec.ids !== undefined;
-    const args = [...this.fixedArgs];
-    if (!own) args.push("--uid", String(user === "root" ? ROOT_ID : USER_ID), "--gid", String(user === "root" ? ROOT_ID : USER_ID));
-    if (this.network === "isolated") args.push("--unshare-net");
-    args.push(
-      "--bind",
-      spec.dirs.home,
-      SANDBOX_HOME,
-      "--bind",
-      spec.dirs.workspace,
-      SANDBOX_WORKSPACE,
-      "--bind",
-      spec.dirs.tmp,
-      SANDBOX_TMP,
-      "--bind",
-      spec.dirs.root,
-      SANDBOX_ROOT_HOME,
-      ...(spec.bridge ? ["--bind", spec.dirs.run, SANDBOX_RUN] : []),
-      "--dev",
-      "/dev",
-      // Resource limits (sandboxLimits.ts): a size-capped /dev/shm instead of /dev's unlimited one.
-      ...(spec.shmBytes !== undefined ? ["--perms", "1777", "--size", String(spec.shmBytes), "--tmpfs", "/dev/shm"] : []),
-      "--proc",
-      "/proc",
-      // bwrap's root is a tmpfs holding the mount points: read-only too, or it is writable memory.
-      "--remount-ro",
-      "/",
-      "--cap-drop",
-      "ALL",
-      // Own uids: root keeps what the runtime needs; `user` keeps SETUID/SETGID only for setpriv, which
-      // drops to 1000 (and so loses every capability) before the command runs.
-      ...(own ? (user === "root" ? ROOT_CAPABILITIES : ["CAP_SETUID", "CAP_SETGID"]).flatMap((c) => ["--cap-add", c]) : []),
-      "--chdir",
-      spec.cwd,
-      "--",
-    );
-    const dropToUser =
-      own && user === "user"
-        ? [setpriv!, `--reuid=${USER_ID}`, `--regid=${USER_ID}`, "--clear-groups", "--inh-caps=-all", "--no-new-privs", "--"]
-        : [];
+    // Own uids: prlimit runs outside (before the user namespace), so RLIMIT_NPROC counts the processes
+    // of each of the sandbox's host uids, whichever command started them. A shared uid: inside the
+    // command's own user namespace, where the count is per command (a host not running as root).
+    const innerPrlimit = !own && prlimit && /^\/(usr\/)?s?bin\//.test(prlimit) && process.getuid?.() !== 0;
+    const outerLimits = own ? [nproc, ...fsize] : fsize;
+    const outer = prlimit && outerLimits.length ? [prlimit, ...outerLimits, "--"] : [];
+    const argv = [
+      ...outer,
+      ...enterArgv({
+        tools: { nsenter: nsenter!, setpriv: setpriv!, unshare: unshare! },
+        ownUids: own,
+        isolatedNetwork: this.network === "isolated",
+        joinUser: spec.init.ownUserNamespace,
+        user,
+        rootCapabilities: ROOT_CAPABILITIES,
+        cwd: spec.cwd,
+        cmd: spec.cmd,
+        args: spec.args,
+        innerPrefix: innerPrlimit ? [prlimit, nproc, "--"] : undefined,
+      }),
+    ];
+    return { file: argv[0]!, args: argv.slice(1), env, cwd: "/", reportsPid: true, fds: [...spec.init.handles] };
+  }
+
+  /**
+   * The init of a sandbox (bwrap): its namespaces and mounts, made once; commands join them (`plan`
+   * with `target`). It keeps no capability.
+   */
+  initPlan(spec: InitSpec): SpawnPlan {
+    const { prlimit, unshare, bwrap } = this.tools;
+    if (this.kind !== "bwrap") throw new Error("only bwrap sandboxes have an init");
+    const own = spec.ids !== undefined;
+    const args = [...this.fixedArgs, ...initBwrapArgs(spec, own, this.network)];
+    const env = { PATH: BASE_PATH, LANG: "C.UTF-8" };
     if (own) {
-      // prlimit runs outside (before the user namespace): RLIMIT_NPROC then counts the processes of each
-      // of the sandbox's host uids, whichever command started them.
-      const outer = [...(prlimit ? [prlimit, nproc, ...fsize, "--"] : []), ...userNamespacePrefix(unshare!), bwrap!];
+      const nproc = `--nproc=${this.maxProcesses}:${this.maxProcesses}`;
+      const outer = [...(prlimit ? [prlimit, nproc, "--"] : []), ...userNamespacePrefix(unshare!), bwrap!];
       const ids = spec.ids!;
       return {
         file: outer[0]!,
-        args: [...outer.slice(1), ...args, ...dropToUser, spec.cmd, ...spec.args],
+        args: [...outer.slice(1), ...args],
         env,
         cwd: "/",
         uid: ids.root,
@@ -448,10 +432,7 @@ export class Isolation {
         handshake: (pid, release) => mapUserNamespace(pid, ids, release),
       };
     }
-    // A shared uid: prlimit runs inside, where the count is per user namespace, i.e. per command.
-    const innerPrlimit = prlimit && /^\/(usr\/)?s?bin\//.test(prlimit) && process.getuid?.() !== 0;
-    const command = [...(innerPrlimit ? [prlimit, nproc, ...fsize, "--"] : []), spec.cmd, ...spec.args];
-    return { file: bwrap!, args: [...args, ...command], env, cwd: "/" };
+    return { file: bwrap!, args, env, cwd: "/" };
   }
 
   /** How processes are limited, for the host's report. */
@@ -461,52 +442,4 @@ export class Isolation {
     if (this.kind === "bwrap" && process.getuid?.() !== 0) return `${this.maxProcesses} per command (RLIMIT_NPROC in its user namespace)`;
     return `none (${this.perSandboxUidBlocker ?? "no own uid"})`;
   }
-}
-
-function fixedBwrapArgs(version: number[], etcDir: string, mounts: ReadOnlyMount[], ownUids: boolean): string[] {
-  const [major = 0, minor = 0] = version;
-  const args: string[] = [
-    // Own uids: the user namespace is made (and nested ones forbidden) before bwrap; see userNamespace.ts.
-    // Else bwrap makes one (--uid/--gid per command); bwrap >= 0.8 also forbids nested ones.
-    ...(ownUids ? [] : ["--unshare-user", ...(major > 0 || minor >= 8 ? ["--disable-userns"] : [])]),
-    "--unshare-pid",
-    "--unshare-ipc",
-    "--unshare-uts",
-    "--unshare-cgroup-try",
-    "--hostname",
-    "sandbox",
-    "--die-with-parent",
-    "--new-session",
-  ];
-  for (const dir of SYSTEM_DIRS) {
-    let st;
-    try {
-      st = lstatSync(dir);
-    } catch {
-      continue;
-    }
-    if (st.isSymbolicLink()) args.push("--symlink", readlinkSync(dir), dir);
-    else if (st.isDirectory()) args.push("--ro-bind", dir, dir);
-  }
-  const etc = ETC_ENTRIES.filter((entry) => existsSync(entry));
-  const install = nodeInstallDir();
-  // Directories bwrap makes on the way to a mount point are 0700 when it runs privileged (own uids):
-  // make each one 0755 first, so every sandbox user can reach /etc, /home/user, /opt/… .
-  const targets = [
-    ...etc,
-    "/etc/passwd",
-    SANDBOX_WORKSPACE,
-    SANDBOX_RUN,
-    ...(install.bind ? [install.bind] : []),
-    ...mounts.map((m) => m.sandboxPath),
-  ];
-  const parents = new Set<string>();
-  for (const t of targets) for (let d = path.posix.dirname(t); d !== "/"; d = path.posix.dirname(d)) parents.add(d);
-  for (const d of [...parents].sort((a, b) => a.length - b.length))
-    if (d !== SANDBOX_HOME + "/workspace") args.push("--perms", "0755", "--dir", d);
-  for (const entry of etc) args.push("--ro-bind", entry, entry);
-  args.push("--ro-bind", path.join(etcDir, "passwd"), "/etc/passwd", "--ro-bind", path.join(etcDir, "group"), "/etc/group");
-  if (install.bind) args.push("--ro-bind", install.bind, install.bind);
-  for (const m of mounts) args.push("--ro-bind", m.hostPath, m.sandboxPath);
-  return args;
 }

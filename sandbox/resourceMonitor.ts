@@ -1,9 +1,10 @@
 /**
  * Watches every sandbox of a host against its resource limits and reports the first one it crosses.
  *
- * Every `pollIntervalMs` one /proc pass gives, per sandbox (its commands' trees plus, with an own uid,
- * every process of that uid): the number of tasks (processes and threads), their resident memory, their CPU time, and the
- * /dev/shm tmpfs of each command (read through `/proc/<pid>/root`). Memory is the sum of RSS, confirmed
+ * Every `pollIntervalMs` one /proc pass gives, per sandbox (its init's tree with the daemons it adopted,
+ * its commands' trees and, with own uids, every process of those uids): the number of tasks (processes
+ * and threads), their resident memory, their CPU time, and its /dev/shm tmpfs (read through
+ * `/proc/<pid>/root`). Memory is the sum of RSS, confirmed
  * with PSS (`smaps_rollup`) when over the limit. CPU time includes processes that
  * are gone: a process reaped inside the sandbox shows up in its parent's child times; one whose parent
  * is outside (a command's top process, reaped by the host) is carried with its last sample. Disk is a
@@ -15,7 +16,7 @@
  */
 import { readlinkSync } from "node:fs";
 import { diskUsage, filesystemUsage } from "./diskUsage.js";
-import { descendants, type ProcEntry } from "./procfs.js";
+import type { ProcEntry } from "./procfs.js";
 import { proportionalMemory, scanProcUsage, type ProcUsage } from "./procUsage.js";
 import { formatBytes, formatMs, type LimitViolation, type ResourceLimits } from "./sandboxLimits.js";
 
@@ -134,7 +135,7 @@ export class ResourceMonitor {
     u.processes = tasks;
     u.memoryBytes = memoryBytes;
     u.cpuMs = cpuMs;
-    u.shmBytes = this.shmTmpfsBytes !== undefined ? this.shmUsed(s, procs, this.shmTmpfsBytes) : 0;
+    u.shmBytes = this.shmTmpfsBytes !== undefined ? this.shmUsed(pids, this.shmTmpfsBytes) : 0;
 
     // RSS counts shared pages (libraries, a forked parent's memory) once per process, so a sum over the
     // limit is confirmed with PSS, which splits each shared page between its users (and costs more).
@@ -183,25 +184,19 @@ export class ResourceMonitor {
   }
 
   /**
-   * Bytes used in the /dev/shm tmpfs of each running command (one mount namespace per command): the
-   * /dev/shm, seen from a process of the command's tree, that is a filesystem of exactly the size the
-   * host gave it.
+   * Bytes used in the sandbox's /dev/shm tmpfs (its init's mount namespace, which every command joins):
+   * per mount namespace among its processes other than the host's, the /dev/shm seen from one of them
+   * if it is a filesystem of exactly the size the host gave it.
    */
-  private shmUsed(s: MonitoredSandbox, procs: ProcEntry[], tmpfsBytes: number): number {
+  private shmUsed(pids: number[], tmpfsBytes: number): number {
     let total = 0;
-    for (const c of s.commands.values()) {
-      if (c.exited) continue;
-      const seen = new Set<string | undefined>([HOST_MOUNT_NS]);
-      for (const pid of descendants([c.pid], procs)) {
-        const ns = mountNamespace(pid);
-        if (seen.has(ns)) continue;
-        seen.add(ns);
-        const fs = filesystemUsage(`/proc/${pid}/root/dev/shm`);
-        if (fs && fs.sizeBytes === tmpfsBytes) {
-          total += fs.usedBytes;
-          break;
-        }
-      }
+    const seen = new Set<string | undefined>([HOST_MOUNT_NS, undefined]);
+    for (const pid of pids) {
+      const ns = mountNamespace(pid);
+      if (seen.has(ns)) continue;
+      seen.add(ns);
+      const fs = filesystemUsage(`/proc/${pid}/root/dev/shm`);
+      if (fs && fs.sizeBytes === tmpfsBytes) total += fs.usedBytes;
     }
     return total;
   }

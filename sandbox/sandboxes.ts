@@ -1,6 +1,7 @@
 /**
  * The host's sandboxes: each a directory (`<root>/<id>/{home,workspace,tmp}`), a set of running
- * commands, a kill timer and, when the host runs as root, its own host uid.
+ * commands, a kill timer, when the host runs as root its own host uids, and under bwrap an init that
+ * holds its namespaces (sandboxInit.ts): every command joins them, so they share one pid namespace.
  *
  * A sandbox stays `running` until it is killed (DELETE, its timeout, host close) even when all its
  * commands have exited — as on E2B, where the VM outlives its processes. It is gone once killed or once
@@ -16,6 +17,7 @@ import { Command, type ProcessConfig } from "./commands.js";
 import { ConnectRpcError } from "./connectRpc.js";
 import { startComponentBridge, type ComponentBridge } from "./componentBridge.js";
 import type { Isolation, SpawnPlan } from "./isolation.js";
+import { SandboxInit } from "./sandboxInit.js";
 import { listProcesses, pidExists, processesOfUid, signal, waitGone } from "./procfs.js";
 import {
   createSandboxDirs,
@@ -68,6 +70,19 @@ export class Sandbox {
   bridge: ComponentBridge | undefined;
   /** Wraps each command's spawn plan (the resource limits' cgroups), when set. */
   spawnWrapper: SpawnWrapper | undefined;
+  /** The process holding the sandbox's namespaces (bwrap), once started. */
+  init: SandboxInit | undefined;
+
+  /** Starts the sandbox's init (bwrap only); `onDeath` runs if it ends while the sandbox lives. */
+  async startInit(onDeath: () => void): Promise<void> {
+    if (this.isolation.kind !== "bwrap") return;
+    this.repairMountPoint();
+    const plan = this.isolation.initPlan({ dirs: this.dirs, ids: this.ids, bridge: this.bridge !== undefined, shmBytes: this.limits.shmTmpfsBytes });
+    this.init = await SandboxInit.start(this.spawnWrapper ? this.spawnWrapper(plan) : plan);
+    this.init.onExit(() => {
+      if (!this.killing) onDeath();
+    });
+  }
 
   /** Host uid of the sandbox's `user` (the owner of what it writes by default), when it has own uids. */
   get uid(): number | undefined {
@@ -118,7 +133,8 @@ export class Sandbox {
     } else if (this.isolation.kind === "none") {
       throw new ConnectRpcError("invalid_argument", `cwd '${cwd}' is outside /home/user and /tmp, which needs bwrap isolation`);
     }
-    this.repairMountPoint();
+    const init = this.init;
+    if (this.isolation.kind === "bwrap" && !init?.alive) throw new ConnectRpcError("unavailable", "the sandbox's processes are gone");
     const plan = this.isolation.plan({
       dirs: this.dirs,
       ids: this.ids,
@@ -129,8 +145,8 @@ export class Sandbox {
       cwd,
       hostCwd: mapped?.hostPath,
       envs: { ...this.envVars, ...config.envs },
-      shmBytes: this.limits.shmTmpfsBytes,
       maxFileBytes: this.limits.maxFileBytes,
+      init,
     });
     let command: Command;
     try {
@@ -172,11 +188,19 @@ export class Sandbox {
     rmSync(mountPoint, { force: true });
   }
 
-  /** Live host pids of every process of this sandbox. */
-  pids(procs = listProcesses()): number[] {
-    const pids = new Set<number>();
+  /**
+   * Live host pids of every process of this sandbox (its init's tree, with the daemons, included).
+   * `helpers` false leaves out the host-side processes that hold it (the init's bwrap, each command's
+   * nsenter) and keeps only what runs in the sandbox.
+   */
+  pids(procs = listProcesses(), helpers = true): number[] {
+    const pids = new Set<number>(this.init?.pids(procs));
     for (const c of this.commands.values()) for (const pid of c.pids(procs)) pids.add(pid);
     for (const uid of this.hostUids) for (const pid of processesOfUid(uid, procs)) pids.add(pid);
+    if (!helpers && this.isolation.kind === "bwrap") {
+      if (this.init) pids.delete(this.init.hostPid);
+      for (const c of this.commands.values()) pids.delete(c.hostPid);
+    }
     return [...pids];
   }
 
@@ -187,6 +211,11 @@ export class Sandbox {
   kill(reason?: string): Promise<void> {
     this.killing ??= (async () => {
       clearTimeout(this.timer);
+      // Killed under them: for a limit they end with 137 and the reason; else their streams end as on
+      // E2B (`unavailable`, which the SDK raises as TimeoutError).
+      for (const c of this.commands.values()) c.endWithSandbox(`sandbox ${this.id} was killed`, reason);
+      // pid 1 first: the kernel kills every process of the namespace at once, daemons included.
+      await this.init?.kill();
       await Promise.all([...this.commands.values()].map((c) => c.kill(reason)));
       if (this.ids !== undefined) {
         // Anything the sandbox's own uids still run (a process that left its command's group).
@@ -304,8 +333,11 @@ export class SandboxRegistry {
     sandbox.bridge = bridge;
     try {
       sandbox.spawnWrapper = this.hooks.created?.(sandbox); // resource limits (host.ts)
+      // Like a VM whose init died: the sandbox stays until killed or timed out, but runs nothing more.
+      await sandbox.startInit(() => this.warn(`lakitu sandbox: the init of sandbox ${id} ended: its commands are refused until it is killed`));
     } catch (e) {
       await sandbox.kill();
+      await this.hooks.gone?.(sandbox);
       throw e;
     }
     sandbox.setTimeout(input.timeoutSeconds ?? this.limits.defaultTimeoutSeconds);

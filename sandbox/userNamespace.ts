@@ -1,8 +1,9 @@
 /**
- * A command's user namespace with three users, when the host runs as root.
+ * A sandbox's user namespace with three users, when the host runs as root.
  *
  * An unprivileged process cannot map more than its own uid into a user namespace it creates, but the
- * host's root can write the map for it. So a command starts, as the sandbox's root host uid, as
+ * host's root can write the map for it. So the sandbox's init (sandboxInit.ts; its commands later join
+ * this namespace with nsenter) starts, as the sandbox's root host uid, as
  *
  *   unshare --user -- sh -c '<wait for the host on fd 3>; exec sh -c "<no nested userns>; exec bwrap …"'
  *
