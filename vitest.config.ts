@@ -39,6 +39,17 @@ export default defineConfig({
           environment: "node",
         },
       },
+      {
+        extends: true,
+        test: {
+          // lakitu/react's hooks, rendered in a DOM, against the component running in convex-test.
+          name: "react",
+          include: ["react/**/*.test.ts"],
+          exclude: ["**/node_modules/**"],
+          environment: "happy-dom",
+          server: { deps: { inline: ["convex-test"] } },
+        },
+      },
     ],
   },
 });
