@@ -23,7 +23,8 @@ export const listEvents = query({
   returns: vPage(vPublicEvent),
   handler: async (ctx, args) => {
     const run = await load(ctx, "runs", args.runId);
-    checkNumber("afterSeq", args.afterSeq, { min: -1, max: 1e9 });
+    // Up to past the component's own events (from COMPONENT_EVENT_SEQ_BASE), so they can be followed too.
+    checkNumber("afterSeq", args.afterSeq, { min: -1, max: 2 * COMPONENT_EVENT_SEQ_BASE });
     const after = args.afterSeq ?? -1;
     const page = await paginator(ctx.db, schema)
       .query("events")

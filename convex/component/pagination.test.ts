@@ -3,6 +3,7 @@
  * in order across pages, and pages cut early by bytes when documents are big.
  */
 import { describe, expect, test } from "vitest";
+import { COMPONENT_EVENT_SEQ_BASE } from "../shared/defaults.js";
 import type { PaginationResult } from "convex/server";
 import { api } from "./_generated/api.js";
 import type { Id } from "./_generated/dataModel.js";
@@ -172,6 +173,12 @@ describe("lists page through every item exactly once, in order", () => {
       await ctx.db.insert("events", { runId, seq: 10, kind: "log", level: "info", text: "e10", ts: 10 });
     });
     expect((await t.query(api.events.listEvents, { runId, afterSeq: 9, paginationOpts: { numItems: 5, cursor: null } })).page.map((e) => e.seq)).toEqual([10]);
+    // The component's own events (seqs from COMPONENT_EVENT_SEQ_BASE) can be followed past too.
+    await t.run(async (ctx) => {
+      for (const k of [0, 1]) await ctx.db.insert("events", { runId, seq: COMPONENT_EVENT_SEQ_BASE + k, kind: "budget_exceeded", level: "warn", text: `c${k}`, ts: 11 + k });
+    });
+    const pastFirst = await t.query(api.events.listEvents, { runId, afterSeq: COMPONENT_EVENT_SEQ_BASE, paginationOpts: { numItems: 5, cursor: null } });
+    expect(pastFirst.page.map((e) => e.seq)).toEqual([COMPONENT_EVENT_SEQ_BASE + 1]);
   });
 
   test("model turns of a run, in step order", async () => {
