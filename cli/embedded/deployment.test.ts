@@ -73,3 +73,23 @@ test("an events batch is one HTTP request, one mutation and one index range per 
   // The duplicate check does not grow with the batch (it was one query per event).
   expect(fifty.byFunction["runtime:events"].indexRanges).toBe(one.byFunction["runtime:events"].indexRanges);
 });
+
+test("an upload succeeds while other transactions start and commit as its blob is stored (storageWrites.ts)", async () => {
+  const body = new Uint8Array(8 * 1024 * 1024).fill(65);
+  for (let i = 0; i < 3; i++) {
+    // Short transactions, one after another, for as long as the upload takes: one of them is running,
+    // and commits, while convex-test hashes the blob and writes its _storage row.
+    let uploading = true;
+    const busy = (async () => {
+      for (let n = 0; uploading && n < 2_000; n++) {
+        await d.t.run(async (ctx: any) => await ctx.db.query("cards").collect());
+        await new Promise((r) => setImmediate(r)); // others may take the transaction lock in between
+      }
+    })();
+    const r = await fetch(`${d.url}/artifacts?name=big-${i}.txt&type=text`, { method: "POST", headers: { ...headers, "content-type": "text/plain" }, body });
+    uploading = false;
+    await busy;
+    expect(r.status, await r.clone().text()).toBe(200);
+    expect(await r.json()).toMatchObject({ ok: true });
+  }
+});

@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
 import { loadOnce, moduleMap, registerChildren } from "./modules.js";
+import { serializeBlobStores } from "./storageWrites.js";
 import { FunctionCounter } from "./counters.js";
 import { indexDatabases } from "./indexedDb.js";
 import { installNodeWebTransport } from "../../convex/gateway/nodeWebTransport.js";
@@ -46,6 +47,11 @@ async function makeTest(providerModule: () => Promise<unknown>, limits: LimitsCh
   // web.fetch runs in this process: check the addresses names resolve to, at connect time.
   installNodeWebTransport();
   await registerChildren(t);
+  // Blob stores in a transaction of their own (see storageWrites.ts).
+  if (!(await serializeBlobStores(t))) {
+    const message = "convex-test's internals are not the expected ones: uploads may fail while other functions run";
+    console.error(JSON.stringify({ level: "warn", event: "embedded_storage_unpatched", message }));
+  }
   // Queries by index instead of scans of the whole component (see indexedDb.ts).
   if (!(await indexDatabases(t))) {
     const message = "convex-test's internals are not the expected ones: queries scan every document";
@@ -101,10 +107,9 @@ async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: Ser
 }
 
 /**
- * convex-test stores a blob from an action by writing `_storage` outside the action's transaction and
- * fails ("Write outside of transaction") when another request's transaction ends meanwhile. Uploads
- * therefore run alone; other requests run concurrently with each other. (A real deployment has no
- * such limit; this only keeps the embedded runtime from answering 500 and the runtime from retrying.)
+ * Uploads run alone; other requests run concurrently with each other. The blob store itself is safe
+ * against concurrent transactions (storageWrites.ts); this keeps a large upload's hashing and copying
+ * from interleaving with other requests of the same runtime. (A real deployment has no such limit.)
  */
 class UploadLock {
   private active = 0;

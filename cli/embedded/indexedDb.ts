@@ -49,8 +49,9 @@ export async function indexDatabases(t: { run: (f: (ctx: unknown) => Promise<unk
   return true;
 }
 
-async function captureContext(t: { run: (f: (ctx: unknown) => Promise<unknown>) => Promise<unknown> }) {
-  type Context = { components: Record<string, { db: unknown }>; transactionManager: unknown };
+/** convex-test's per-instance context (its databases, transaction manager, syscalls), caught while `t.run` enters it. */
+export async function captureContext(t: { run: (f: (ctx: unknown) => Promise<unknown>) => Promise<unknown> }) {
+  type Context = { components: Record<string, { db: unknown }>; transactionManager: unknown; jsSyscall?: unknown };
   const original = AsyncLocalStorage.prototype.run;
   let found: Context | undefined;
   AsyncLocalStorage.prototype.run = function (this: AsyncLocalStorage<unknown>, store: unknown, ...rest: unknown[]) {
