@@ -33,21 +33,15 @@ export function resolveAgentUser(
 }
 
 /**
- * SIGKILLs every process of `uid` except `exceptPid` (the prewarmed executor): what a step started, even
- * daemons that left its process group, does not outlive the step. Processes that exit meanwhile are fine.
+ * SIGKILLs every process of `uid` except `except` (the executor kept for the next step, the prewarmed
+ * one): what a step started, even daemons that left its process group, does not outlive the step.
+ * Processes that exit meanwhile are fine.
  */
-export function killAgentProcesses(uid: number, exceptPid?: number): number {
+export function killAgentProcesses(uid: number, except: number | readonly number[] = []): number {
+  const spared = new Set(typeof except === "number" ? [except] : except);
   let killed = 0;
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return 0;
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    const pid = Number(entry);
-    if (pid === exceptPid || pid === process.pid) continue;
+  for (const pid of processIds()) {
+    if (spared.has(pid) || pid === process.pid) continue;
     let status: string;
     try {
       status = readFileSync(`/proc/${pid}/status`, "utf8");
@@ -57,14 +51,60 @@ export function killAgentProcesses(uid: number, exceptPid?: number): number {
     // Uid: real effective saved fs — any of them being the agent's means the agent controls it.
     const ids = /^Uid:\s+(.*)$/m.exec(status)?.[1]?.split(/\s+/).map(Number) ?? [];
     if (!ids.includes(uid)) continue;
-    try {
-      process.kill(pid, "SIGKILL");
-      killed++;
-    } catch {
-      // gone already, or not ours to kill
-    }
+    if (sigkill(pid)) killed++;
   }
   return killed;
+}
+
+/**
+ * SIGKILLs what `root` started (its process group and its descendants), but not `root` itself: the
+ * executor kept for the next step when there is no agent user to sweep. A daemon that left both (a new
+ * session whose parent exited) escapes this; only the agent user's sweep reaches it.
+ */
+export function killDescendants(root: number): number {
+  const parents = new Map<number, number>();
+  const doomed = new Set<number>();
+  for (const pid of processIds()) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      continue;
+    }
+    // "pid (comm) state ppid pgrp ...": comm may hold spaces and parentheses.
+    const [, ppid, pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    parents.set(pid, Number(ppid));
+    if (Number(pgrp) === root && pid !== root) doomed.add(pid);
+  }
+  for (const pid of parents.keys()) {
+    for (let p = parents.get(pid), hops = 0; p !== undefined && p > 1 && hops < 64; p = parents.get(p), hops++) {
+      if (p === root) {
+        doomed.add(pid);
+        break;
+      }
+    }
+  }
+  let killed = 0;
+  for (const pid of doomed) if (pid !== process.pid && sigkill(pid)) killed++;
+  return killed;
+}
+
+function processIds(): number[] {
+  try {
+    return readdirSync("/proc").filter((e) => /^\d+$/.test(e)).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function sigkill(pid: number): boolean {
+  try {
+    process.kill(pid, "SIGKILL");
+    return true;
+  } catch {
+    // gone already, or not ours to kill
+    return false;
+  }
 }
 
 /** Gives `dir` and everything under it to the agent user (the runtime creates the output folder and restores files as root). */

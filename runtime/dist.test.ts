@@ -27,7 +27,11 @@ describe("runtime bundle", () => {
     expect(names.some((f) => /^chunks\/markdownPdf-/.test(f))).toBe(true);
     h = await harness({
       task: { stage: { deliverables: [{ name: "report.md", type: "markdown" }], allowedKsas: ["artifacts", "file"] } },
-      replies: [ts('import { artifacts } from "lakitu/ksa";\nawait artifacts.save({ name: "report.md", content: "# From the bundle" });\nconsole.log("ok");'), "Done."],
+      replies: [
+        ts('import { artifacts } from "lakitu/ksa";\nawait artifacts.save({ name: "report.md", content: "# From the bundle" });\nconsole.log("ok", process.pid);'),
+        ts('import { file } from "lakitu/ksa";\nconsole.log("again", process.pid, (await file.read({ path: "out/report.md" })).length);'),
+        "Done.",
+      ],
     });
     const child = spawn(process.execPath, [join(dist, "main.js")], {
       cwd: h.workspace,
@@ -47,6 +51,10 @@ describe("runtime bundle", () => {
     const code = await new Promise<number | null>((r) => child.on("exit", r));
     expect(code, out).toBe(0);
     expect(h.fake.llmCalls[1].observation).toContain("ok");
+    // The second step ran in the first step's executor process: the built-in KSAs leave nothing running.
+    const pid = /ok (\d+)/.exec(h.fake.llmCalls[1].observation)?.[1];
+    expect(pid).toBeDefined();
+    expect(h.fake.llmCalls[2].observation).toContain(`again ${pid} `);
     expect(h.fake.completions[0]).toMatchObject({
       status: "succeeded",
       manifest: [{ name: "report.md", type: "markdown", sha256: createHash("sha256").update("# From the bundle").digest("hex") }],

@@ -4,47 +4,59 @@
  */
 import { readFileSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
-import { z } from "zod";
 
-const int = (min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, "must be a whole number")
-    .transform(Number)
-    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
+/** A variable's check: the parsed value, or what is wrong with it (never echoing the value). */
+type Check<T> = (raw: string) => { ok: true; value: T } | { ok: false; problem: string };
+const bad = (problem: string) => ({ ok: false as const, problem });
+const good = <T>(value: T) => ({ ok: true as const, value });
+const isHttpUrl = (s: string) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol);
 
-const schema = z.object({
-  LAKITU_URL: z
-    .string()
-    .trim()
-    .min(1, "is empty")
-    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol), "must be an http(s) URL, e.g. https://example.convex.site/lakitu"),
-  LAKITU_TOKEN: z
-    .string()
-    .min(1, "is empty")
-    .min(16, "is too short to be a session token")
-    .max(4096, "is too long to be a session token")
-    .regex(/^\S+$/, "must not contain whitespace"),
-  LAKITU_GENERATION: int(0, Number.MAX_SAFE_INTEGER),
-  LAKITU_RUN_ID: z.string().trim().min(1, "is empty"),
-  LAKITU_SESSION_ID: z.string().trim().min(1, "is empty"),
-  LAKITU_WORKSPACE: z.string().trim().min(1, "is empty").optional(),
-  LAKITU_HEARTBEAT_MS: int(100, 3_600_000).default(15_000),
-  LAKITU_STEP_TIMEOUT_MS: int(100, 24 * 3_600_000).default(120_000),
-  LAKITU_MAX_OUTPUT_BYTES: int(256, 16 * 1024 * 1024).default(16_384),
-  LAKITU_AGENT_USER: z
-    .string()
-    .trim()
-    .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a user name (lowercase letters, digits, _ and -), e.g. lakitu-agent")
-    .optional(),
-  LAKITU_COMPONENT_SOCKET: z.string().trim().startsWith("/", "must be an absolute path, e.g. /run/lakitu/component.sock").optional(),
-  LAKITU_STORAGE_ORIGIN: z
-    .string()
-    .trim()
-    .refine((s) => URL.canParse(s) && /^https?:$/.test(new URL(s).protocol) && new URL(s).origin === s.replace(/\/+$/, ""), "must be an http(s) origin, e.g. https://example.convex.cloud")
-    .optional(),
-});
+// Hand-written rather than zod: this runs before the runtime's first request, and zod's load time
+// would be most of that.
+const int =
+  (min: number, max: number): Check<number> =>
+  (raw) => {
+    const s = raw.trim();
+    if (!/^\d+$/.test(s)) return bad("must be a whole number");
+    const n = Number(s);
+    if (n < min) return bad(`must be at least ${min}`);
+    if (n > max) return bad(`must be at most ${max}`);
+    return good(n);
+  };
+const text =
+  (...more: Array<[test: (s: string) => boolean, problem: string]>): Check<string> =>
+  (raw) => {
+    const s = raw.trim();
+    if (s.length === 0) return bad("is empty");
+    for (const [test, problem] of more) if (!test(s)) return bad(problem);
+    return good(s);
+  };
+const token: Check<string> = (raw) => {
+  if (raw.length === 0) return bad("is empty");
+  if (raw.length < 16) return bad("is too short to be a session token");
+  if (raw.length > 4096) return bad("is too long to be a session token");
+  if (!/^\S+$/.test(raw)) return bad("must not contain whitespace");
+  return good(raw);
+};
+
+/** Every variable, its check, and its default when it is optional (`null`: optional without one). */
+const schema = {
+  LAKITU_URL: { check: text([isHttpUrl, "must be an http(s) URL, e.g. https://example.convex.site/lakitu"]) },
+  LAKITU_TOKEN: { check: token },
+  LAKITU_GENERATION: { check: int(0, Number.MAX_SAFE_INTEGER) },
+  LAKITU_RUN_ID: { check: text() },
+  LAKITU_SESSION_ID: { check: text() },
+  LAKITU_WORKSPACE: { check: text(), optional: null },
+  LAKITU_HEARTBEAT_MS: { check: int(100, 3_600_000), optional: 15_000 },
+  LAKITU_STEP_TIMEOUT_MS: { check: int(100, 24 * 3_600_000), optional: 120_000 },
+  LAKITU_MAX_OUTPUT_BYTES: { check: int(256, 16 * 1024 * 1024), optional: 16_384 },
+  LAKITU_AGENT_USER: { check: text([(s) => /^[a-z_][a-z0-9_-]{0,31}$/.test(s), "must be a user name (lowercase letters, digits, _ and -), e.g. lakitu-agent"]), optional: null },
+  LAKITU_COMPONENT_SOCKET: { check: text([(s) => s.startsWith("/"), "must be an absolute path, e.g. /run/lakitu/component.sock"]), optional: null },
+  LAKITU_STORAGE_ORIGIN: {
+    check: text([(s) => isHttpUrl(s) && new URL(s).origin === s.replace(/\/+$/, ""), "must be an http(s) origin, e.g. https://example.convex.cloud"]),
+    optional: null,
+  },
+} satisfies Record<string, { check: Check<unknown>; optional?: unknown }>;
 
 const HINTS: Record<string, string> = {
   LAKITU_URL: "the component's HTTP base URL",
@@ -107,29 +119,27 @@ export function tokenFromFile(source: Record<string, string | undefined>, cwd = 
  * Defaults: workspace = `cwd`, heartbeat 15000 ms, step timeout 120000 ms, output cap 16384 bytes.
  */
 export function parseEnv(source: Record<string, string | undefined>, cwd = process.cwd()): EnvResult {
-  const picked: Record<string, string> = {};
-  for (const key of Object.keys(schema.shape)) {
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(schema) as Array<[string, { check: Check<unknown>; optional?: unknown }]>) {
     const value = source[key];
     // An empty optional variable means "use the default"; an empty required one is reported.
-    if (value === undefined || (value === "" && OPTIONAL.has(key))) continue;
-    picked[key] = value;
-  }
-  const parsed = schema.safeParse(picked);
-  if (!parsed.success) {
-    const seen = new Set<string>();
-    const problems: string[] = [];
-    for (const issue of parsed.error.issues) {
-      const key = String(issue.path[0] ?? "environment");
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const what = HINTS[key] ? `${key} (${HINTS[key]})` : key;
-      // Messages are ours or zod's generic ones; zod never echoes the value, so the token cannot leak here.
-      const message = picked[key] === undefined ? "is not set" : issue.message;
-      problems.push(`${what}: ${message}`);
+    const unset = value === undefined || (value === "" && "optional" in spec);
+    const what = HINTS[key] ? `${key} (${HINTS[key]})` : key;
+    if (unset) {
+      if (!("optional" in spec)) problems.push(`${what}: is not set`);
+      else if (spec.optional !== null) values[key] = spec.optional;
+      continue;
     }
-    return { ok: false, problems };
+    const r = spec.check(value);
+    if (r.ok) values[key] = r.value;
+    else problems.push(`${what}: ${r.problem}`);
   }
-  const e = parsed.data;
+  if (problems.length > 0) return { ok: false, problems };
+  // Each value passed its check above: numbers for the integer variables, strings for the others.
+  const e = values as Record<"LAKITU_URL" | "LAKITU_TOKEN" | "LAKITU_RUN_ID" | "LAKITU_SESSION_ID", string> &
+    Record<"LAKITU_GENERATION" | "LAKITU_HEARTBEAT_MS" | "LAKITU_STEP_TIMEOUT_MS" | "LAKITU_MAX_OUTPUT_BYTES", number> &
+    Partial<Record<"LAKITU_WORKSPACE" | "LAKITU_AGENT_USER" | "LAKITU_COMPONENT_SOCKET" | "LAKITU_STORAGE_ORIGIN", string>>;
   return {
     ok: true,
     env: {
@@ -149,12 +159,3 @@ export function parseEnv(source: Record<string, string | undefined>, cwd = proce
   };
 }
 
-const OPTIONAL = new Set([
-  "LAKITU_WORKSPACE",
-  "LAKITU_HEARTBEAT_MS",
-  "LAKITU_STEP_TIMEOUT_MS",
-  "LAKITU_MAX_OUTPUT_BYTES",
-  "LAKITU_AGENT_USER",
-  "LAKITU_COMPONENT_SOCKET",
-  "LAKITU_STORAGE_ORIGIN",
-]);

@@ -39,6 +39,19 @@ afterAll(async () => {
   delete process.env.PLAIN_SETTING;
 });
 
+/** Whether `pid` is gone within a few seconds. */
+async function gone(pid: number): Promise<boolean> {
+  for (let i = 0; i < 50; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return true;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
+
 describe("transpile", () => {
   it("turns TypeScript imports into require and keeps line numbers", () => {
     const t = transpile('import { file } from "lakitu/ksa";\nconst n: number = 1;\nawait file.read({ path: "x" });', "s.ts");
@@ -145,6 +158,55 @@ describe("Executor", () => {
     await ex.run('(globalThis as any).leftover = 1;\nsetInterval(() => console.log("ghost"), 1);', { step: 14 });
     const r = await ex.run('await new Promise((r) => setTimeout(r, 30));\nconsole.log(typeof (globalThis as any).leftover);', { step: 15 });
     expect(r.output).toBe("undefined\n");
+  });
+
+  it("runs the next step in the same process when a step left nothing running", async () => {
+    const pid = async (step: number) => Number((await ex.run("console.log(process.pid)", { step })).output);
+    const before = ex.stats.reusedSteps;
+    const first = await pid(20);
+    expect(await pid(21)).toBe(first);
+    expect(ex.stats.reusedSteps).toBeGreaterThanOrEqual(before + 1);
+    // A step that threw does not spoil the process.
+    expect((await ex.run("throw new Error('x')", { step: 22 })).error?.message).toBe("Error: x");
+    expect(await pid(23)).toBe(first);
+  });
+
+  it("carries globals over between clean steps, but not the cwd, the environment or the output", async () => {
+    const a = await ex.run('(globalThis as any).kept = 41;\nprocess.chdir("/");\nprocess.env.ADDED = "1";\nconsole.log("first");', { step: 24 });
+    expect(a.output).toBe("first\n");
+    const b = await ex.run('console.log((globalThis as any).kept + 1, process.cwd() === __dirname, process.env.ADDED);', { step: 25 });
+    expect(b.output).toBe("42 true undefined\n");
+  });
+
+  it("replaces the process after a step that left a timer, a pending KSA call or a timeout", async () => {
+    const pid = async (step: number) => Number((await ex.run("console.log(process.pid)", { step })).output);
+    let last = await pid(26);
+    for (const [i, code] of [
+      "setInterval(() => {}, 1000).unref();",
+      "setTimeout(() => {}, 60_000);",
+      'import { remote } from "lakitu/ksa";\nvoid remote.echo({ value: "never awaited" });',
+      "require('node:net').createServer().listen(0);",
+    ].entries()) {
+      const r = await ex.run(code, { step: 27 + i });
+      expect(r.ok, code).toBe(true);
+      expect(ex.stats.lastReplaced, code).toMatch(/timer|KSA call|still open/);
+      const next = await pid(40 + i);
+      expect(next, code).not.toBe(last);
+      last = next;
+    }
+    await ex.run("while (true) {}", { step: 50, timeoutMs: 300 });
+    expect(await pid(51)).not.toBe(last);
+  });
+
+  it("kills a child process a step left behind, and keeps the executor", async () => {
+    const r = await ex.run(
+      "const { spawn } = require('node:child_process');\nconst d = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });\nd.unref();\nconsole.log(d.pid, process.pid);",
+      { step: 52 },
+    );
+    const [child, executorPid] = r.output.trim().split(" ").map(Number);
+    expect(child).toBeGreaterThan(0);
+    expect(await gone(child!)).toBe(true);
+    expect(Number((await ex.run("console.log(process.pid)", { step: 53 })).output)).toBe(executorPid);
   });
 
   it("stopCurrent cancels a running step", async () => {

@@ -1,23 +1,31 @@
 /**
- * Runs one step of agent code, in a process of its own.
+ * Runs the steps of agent code, in an executor process of its own.
  *
  * The code is transpiled in the runtime with sucrase (TypeScript + ESM imports → CommonJS `require`),
- * then run by a fresh executor process (`worker.ts`): a separate Node process with a scrubbed
- * environment and a heap limit, started under the sandbox's agent user when there is one (another uid,
- * so it cannot read the runtime's memory, environment or files). It never holds the session token: KSA
- * calls that need the server come back here as requests, are checked against the stage's allowed KSAs,
- * and only then forwarded. Each process runs exactly one step and is killed afterwards together with
- * everything it started, so nothing a step leaves behind (timers, daemons, patched globals) reaches the
- * next. To keep that cheap, the next process boots while the model thinks. A step that runs past its
- * timeout is killed (this also stops `while (true) {}`); its output up to then is kept.
+ * then run by an executor process (`worker.ts`): a separate Node process with a scrubbed environment
+ * and a heap limit, started under the sandbox's agent user when there is one (another uid, so it cannot
+ * read the runtime's memory, environment or files). It never holds the session token: KSA calls that
+ * need the server come back here as requests, are checked against the stage's allowed KSAs, and only
+ * then forwarded.
+ *
+ * One process serves the run's steps one after another. After each step every other process the step
+ * started is killed (the agent user's processes, or without one the executor's process group and
+ * descendants); the executor itself is kept only when the step left nothing running inside it (it says
+ * so in `done`; see worker.ts) and its output ended with the step's mark. A step that timed out, was
+ * canceled, crashed, exited, broke the protocol or left something running is killed with its process,
+ * and a fresh one boots while the model thinks. What may carry over: runtime/README.md.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createRequire } from "node:module";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { transform } from "sucrase";
-import { killAgentProcesses, type AgentUser } from "./agentUser.js";
-import { OutputCollector } from "./outputBuffer.js";
-import { LineSplitter, parseFromWorker, TO_PARENT_FD, type FromWorker, type SerializedError, type ToWorker, type WorkerInit } from "./workerProtocol.js";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { killAgentProcesses, killDescendants, type AgentUser } from "./agentUser.js";
+import { exitError, failed, stepError, transpile } from "./stepCode.js";
+import { StepOutput } from "./stepOutput.js";
+import { LineSplitter, parseFromWorker, TO_PARENT_FD, type FromWorker, type ToWorker, type WorkerInit } from "./workerProtocol.js";
+
+export { transpile, type Transpiled } from "./stepCode.js";
 
 export type StepErrorKind = "syntax" | "runtime" | "timeout" | "crash" | "canceled";
 
@@ -62,8 +70,13 @@ export type ExecutorOptions = {
   unshare?: string;
   /** The executor entry (tests run a built `worker.js`). Default: `worker.js` next to this bundle. */
   workerPath?: string;
-  /** Boot the next worker as soon as a step ends. Default true. */
+  /** Boot an executor process at construction, and a replacement as soon as one is killed. Default true. */
   prewarm?: boolean;
+  /**
+   * Run the next step in the same process when the step left nothing running. Default true. False: a
+   * fresh process per step, as before reuse existed (the benchmark's baseline).
+   */
+  reuse?: boolean;
   /** See WorkerInit.ksaModule (tests). */
   ksaModule?: string;
   /** Warnings about the KSA module (failed to load, unknown allowed names). */
@@ -86,47 +99,35 @@ export function scrubEnv(env: NodeJS.ProcessEnv, secrets: readonly string[] = []
   return out;
 }
 
-export type Transpiled = { ok: true; js: string } | { ok: false; message: string };
-
-/** TypeScript/ESM → CommonJS JavaScript with the same line numbers; syntax errors as a readable message. */
-export function transpile(code: string, filename: string): Transpiled {
-  try {
-    return { ok: true, js: transform(code, { transforms: ["typescript", "imports"], filePath: filename, disableESTransforms: true }).code };
-  } catch (e) {
-    const err = e as Error & { loc?: { line: number; column: number } };
-    const message = err.message.replace(/^Error transforming [^:]*: /, "");
-    return { ok: false, message: `SyntaxError: ${message}${err.loc ? `\n${codeFrame(code, err.loc.line, err.loc.column)}` : ""}` };
-  }
-}
-
-function codeFrame(code: string, line: number, column: number): string {
-  const lines = code.split("\n");
-  const text = lines[line - 1];
-  if (text === undefined) return "";
-  const gutter = `${line} | `;
-  return `${gutter}${text}\n${" ".repeat(gutter.length - 2)}| ${" ".repeat(Math.max(0, column))}^`;
-}
-
 type Warm = {
   child: ChildProcess;
-  output: OutputCollector;
   ready: Promise<void>;
+  /** Where the pipes' bytes go while a step runs (between steps they are dropped). */
+  output?: StepOutput;
   /** Set while the process runs a step. */
   onMessage?: (m: FromWorker) => void;
   onExit?: (code: number | null, signal: NodeJS.Signals | null, reason?: string) => void;
   exited: boolean;
   /** Resolves when stdout and stderr have ended (the process and everything it started are gone). */
   drained: Promise<void>;
+  /** Steps it ran. */
+  steps: number;
 };
 
+/** How a step settled, and whether its process may run the next one. */
+type Settled = { error?: StepResult["error"]; keep: boolean; why?: string };
+
 export class Executor {
-  private spare: Warm | undefined;
+  /** The booted process waiting for the next step (reused after a clean step, or prewarmed). */
+  private idle: Warm | undefined;
   private current: { warm: Warm; abort: AbortController } | undefined;
   private closed = false;
   private warned = false;
+  /** Processes started, steps run by a process that had run one before, and why the last process was replaced. */
+  readonly stats = { boots: 0, reusedSteps: 0, lastReplaced: undefined as string | undefined };
 
   constructor(private readonly options: ExecutorOptions) {
-    if (options.prewarm !== false) this.spare = this.boot();
+    if (options.prewarm !== false) this.idle = this.boot();
   }
 
   /**
@@ -139,8 +140,9 @@ export class Executor {
     const t = transpile(code, filename);
     if (!t.ok) return failed("syntax", t.message, 0);
 
-    const warm = this.spare ?? this.boot();
-    this.spare = undefined;
+    let warm = this.idle;
+    this.idle = undefined;
+    if (!warm || warm.exited) warm = this.boot();
     const abort = new AbortController();
     this.current = { warm, abort };
     try {
@@ -155,10 +157,15 @@ export class Executor {
       this.kill(warm);
       return failed("canceled", "the step was not run: the runtime is stopping", 0);
     }
+    if (warm.steps > 0) this.stats.reusedSteps++;
+    warm.steps++;
+    const mark = `\u0001lakitu-step-end:${randomBytes(12).toString("hex")}\u0001`;
+    const output = new StepOutput(this.options.maxOutputBytes, mark);
+    warm.output = output;
     const timeoutMs = Math.max(1, Math.min(this.options.stepTimeoutMs, opts.timeoutMs ?? Infinity));
     const started = performance.now();
-    const settled = await new Promise<{ error?: StepResult["error"] }>((resolve) => {
-      const finish = (r: { error?: StepResult["error"] }) => {
+    const settled = await new Promise<Settled>((resolve) => {
+      const finish = (r: Settled) => {
         clearTimeout(timer);
         opts.signal?.removeEventListener("abort", onAbort);
         abort.signal.removeEventListener("abort", onAbort);
@@ -166,34 +173,53 @@ export class Executor {
         warm.onExit = undefined;
         resolve(r);
       };
-      const timer = setTimeout(() => finish({ error: { kind: "timeout", message: `timed out after ${timeoutMs} ms; the step was stopped` } }), timeoutMs);
-      const onAbort = () => finish({ error: { kind: "canceled", message: "the step was stopped: the runtime is shutting down" } });
+      const timer = setTimeout(() => finish({ keep: false, error: { kind: "timeout", message: `timed out after ${timeoutMs} ms; the step was stopped` } }), timeoutMs);
+      const onAbort = () => finish({ keep: false, error: { kind: "canceled", message: "the step was stopped: the runtime is shutting down" } });
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       abort.signal.addEventListener("abort", onAbort, { once: true });
       warm.onMessage = (m) => {
         if (m.type === "ksa") void this.forward(warm, m, abort.signal);
         else if (m.type === "done") {
-          finish(m.error ? { error: stepError(m.error, m.phase, filename, code.split("\n").length) } : {});
+          const error = m.error ? stepError(m.error, m.phase, filename, code.split("\n").length) : undefined;
+          finish({ error, keep: m.leftover === undefined, why: m.leftover });
         }
       };
       warm.onExit = (exitCode, signal, reason) =>
-        finish(exitCode === 0 && !reason ? {} : { error: exitError(exitCode, signal, reason, this.options.maxHeapMb ?? DEFAULT_HEAP_MB) });
-      if (warm.exited) finish({ error: { kind: "crash", message: "the step process exited before the step started" } });
-      else send(warm, { type: "run", code: t.js, filename });
+        finish({ keep: false, why: "it exited", error: exitCode === 0 && !reason ? undefined : exitError(exitCode, signal, reason, this.options.maxHeapMb ?? DEFAULT_HEAP_MB) });
+      if (warm.exited) finish({ keep: false, error: { kind: "crash", message: "the step process exited before the step started" } });
+      else send(warm, { type: "run", code: t.js, filename, mark });
     });
     const durationMs = performance.now() - started;
     abort.abort();
-    this.current = undefined;
-    this.kill(warm);
-    // Killed with everything it started: the pipes end, and the output up to the kill is ours.
-    await Promise.race([warm.drained, new Promise((r) => setTimeout(r, DRAIN_MS))]);
-    const out = warm.output.read();
-    // Boot the next process off the critical path: the caller gets this step's result first.
-    if (this.options.prewarm !== false) {
-      setImmediate(() => {
-        if (!this.closed && !this.spare) this.spare = this.boot();
-      });
+    let keep = settled.keep && this.options.reuse !== false && !this.closed;
+    // The executor wrote the mark before `done`; it may still be in the pipes.
+    if (keep && !(await within(output.marked, DRAIN_MS))) {
+      keep = false;
+      settled.why = "its output did not end with the step's mark";
     }
+    warm.output = undefined;
+    this.current = undefined;
+    if (keep) {
+      // What the step started dies with the step; the process itself waits for the next one.
+      this.sweep(warm);
+      this.idle = warm;
+    } else {
+      if (settled.why) this.stats.lastReplaced = settled.why;
+      warm.output = output;
+      this.kill(warm);
+      // Killed with everything it started: the pipes end, and the output up to the kill is ours.
+      await within(warm.drained, DRAIN_MS);
+      warm.output = undefined;
+      // Boot the next process off the critical path: the caller gets this step's result first.
+      if (this.options.prewarm !== false) {
+        setImmediate(() => {
+          // Not when the caller already started the next step (it booted its own process). With `reuse:
+          // false` exactly as before reuse existed, which did boot one more then (the baseline).
+          if (!this.closed && !this.idle && (!this.current || this.options.reuse === false)) this.idle = this.boot();
+        });
+      }
+    }
+    const out = output.read();
     return {
       ok: settled.error === undefined,
       output: out.text,
@@ -207,8 +233,9 @@ export class Executor {
   /** Resolves when an executor process is booted and waiting for the next step (boots one if none is). */
   async warm(): Promise<void> {
     if (this.closed) return;
-    this.spare ??= this.boot();
-    await this.spare.ready.catch(() => {});
+    if (this.idle?.exited) this.idle = undefined;
+    this.idle ??= this.boot();
+    await this.idle.ready.catch(() => {});
   }
 
   /** Stops the running step (it resolves as `canceled`). */
@@ -216,19 +243,19 @@ export class Executor {
     this.current?.abort.abort();
   }
 
-  /** Stops everything: the running step and the spare process. */
+  /** Stops everything: the running step and the waiting process. */
   async close(): Promise<void> {
     this.closed = true;
     this.stopCurrent();
-    const spare = this.spare;
-    this.spare = undefined;
-    if (spare) {
-      this.kill(spare);
-      await Promise.race([spare.drained, new Promise((r) => setTimeout(r, DRAIN_MS))]);
+    const idle = this.idle;
+    this.idle = undefined;
+    if (idle) {
+      this.kill(idle);
+      await within(idle.drained, DRAIN_MS);
     }
   }
 
-  /** The process group of the step, then every other process of the agent user except the spare. */
+  /** The process group of `warm`, then every other process of the agent user except the executors still in use. */
   private kill(warm: Warm): void {
     const pid = warm.child.pid;
     if (pid !== undefined) {
@@ -239,7 +266,18 @@ export class Executor {
       }
     }
     const user = this.options.agentUser;
-    if (user) killAgentProcesses(user.uid, this.spare?.child.pid);
+    if (user) killAgentProcesses(user.uid, this.inUse(warm));
+  }
+
+  /** After a step whose process is kept: everything else the step started. */
+  private sweep(warm: Warm): void {
+    const user = this.options.agentUser;
+    if (user) killAgentProcesses(user.uid, [...this.inUse(warm), warm.child.pid ?? -1]);
+    else if (warm.child.pid !== undefined) killDescendants(warm.child.pid);
+  }
+
+  private inUse(except: Warm): number[] {
+    return [this.idle, this.current?.warm].flatMap((w) => (w && w !== except && w.child.pid !== undefined ? [w.child.pid] : []));
   }
 
   private async forward(warm: Warm, m: Extract<FromWorker, { type: "ksa" }>, signal: AbortSignal): Promise<void> {
@@ -278,11 +316,11 @@ export class Executor {
       detached: true,
       ...(user && !o.unshare ? { uid: user.uid, gid: user.gid } : {}),
     });
-    const output = new OutputCollector(o.maxOutputBytes);
-    const warm: Warm = { child, output, ready: Promise.resolve(), exited: false, drained: Promise.resolve() };
+    this.stats.boots++;
+    const warm: Warm = { child, ready: Promise.resolve(), exited: false, drained: Promise.resolve(), steps: 0 };
     const ended = (s: NodeJS.ReadableStream | null) => new Promise<void>((r) => (s ? s.on("close", () => r()).on("error", () => r()) : r()));
-    child.stdout!.on("data", (d: Buffer) => output.write(d));
-    child.stderr!.on("data", (d: Buffer) => output.write(d));
+    child.stdout!.on("data", (d: Buffer) => warm.output?.write(0, d));
+    child.stderr!.on("data", (d: Buffer) => warm.output?.write(1, d));
     warm.drained = Promise.all([ended(child.stdout), ended(child.stderr)]).then(() => {});
     child.stdin!.on("error", () => {});
     let protocolError: string | undefined;
@@ -339,47 +377,28 @@ export class Executor {
 
 const DEFAULT_HEAP_MB = 512;
 
+/** Whether `p` settled within `ms`. */
+async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<boolean>((r) => (timer = setTimeout(() => r(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function send(warm: Warm, m: ToWorker | WorkerInit): void {
   if (warm.exited || !warm.child.stdin?.writable) return;
   warm.child.stdin.write(`${JSON.stringify(m)}\n`);
 }
 
-/** How a step whose process ended before reporting `done` failed. */
-function exitError(code: number | null, signal: NodeJS.Signals | null, reason: string | undefined, heapMb: number): NonNullable<StepResult["error"]> {
-  if (reason) return { kind: "crash", message: reason };
-  // V8 aborts (SIGABRT, or exit 134 through a shell) when the heap limit is reached.
-  if (signal === "SIGABRT" || code === 134) return { kind: "crash", message: `the step ran out of memory (heap limit ${heapMb} MiB)` };
-  if (signal) return { kind: "crash", message: `the step process was killed (${signal})` };
-  return { kind: "runtime", message: `the step called process.exit(${code})` };
-}
-
-function failed(kind: StepErrorKind, message: string, durationMs: number): StepResult {
-  return { ok: false, output: "", outputBytes: 0, truncatedBytes: 0, error: { kind, message }, durationMs };
-}
-
-/** Keeps the message and the stack frames that point into the step's own code. */
-function stepError(e: SerializedError, phase: "compile" | "run" | undefined, filename: string, lineCount: number): NonNullable<StepResult["error"]> {
-  const kind: StepErrorKind = phase === "compile" ? "syntax" : "runtime";
-  if (!e.stack) return { kind, message: `${e.name}: ${e.message}` };
-  const lines = e.stack.split("\n");
-  const head: string[] = [];
-  const frames: string[] = [];
-  for (const line of lines) {
-    if (/^\s+at /.test(line)) {
-      // Frames in the step's own lines; the line after them is the wrapper that called it.
-      const at = new RegExp(`${filename.replace(/[.]/g, "\\.")}:(\\d+):`).exec(line);
-      if (at && Number(at[1]) <= lineCount && frames.length < 5) frames.push(line);
-    } else if (frames.length === 0 && head.length < 8) head.push(line);
-  }
-  const stack = [...head, ...frames].join("\n").trimEnd();
-  return { kind, message: `${e.name}: ${e.message}`, stack };
-}
-
-/** Arguments that start the executor: the built `worker.js` next to this bundle, or `worker.ts` through tsx in a checkout. */
+/** Arguments that start the executor: the built `worker.js` of this bundle, or `worker.ts` through tsx in a checkout. */
 function workerEntry(workerPath: string | undefined): string[] {
   if (workerPath) return [workerPath];
   const here = import.meta.url;
-  if (!here.endsWith(".ts")) return [fileURLToPath(new URL("./worker.js", here))];
+  // In the bundle this code sits in a chunk (chunks/), loaded after the first request; worker.js is next to main.js.
+  if (!here.endsWith(".ts")) return [fileURLToPath([new URL("./worker.js", here), new URL("../worker.js", here)].find((u) => existsSync(u)) ?? new URL("./worker.js", here))];
   // The ESM loader of tsx (resolving through require gives the CommonJS build).
   const tsx = pathToFileURL(createRequire(here).resolve("tsx/esm").replace(/\.cjs$/, ".mjs")).href;
   return ["--import", tsx, fileURLToPath(new URL("./worker.ts", here))];

@@ -90,6 +90,10 @@ describe("the executor process", () => {
     try {
       const r = await ex.run("require('node:fs').writeSync(3, 'not json\\n');\nawait new Promise(() => {});", { step: 3 });
       expect(r.error).toMatchObject({ kind: "crash", message: expect.stringContaining("broke the executor protocol (not JSON)") });
+      // The next step runs in a fresh process.
+      expect((await ex.run("console.log('fine')", { step: 4 })).output).toBe("fine\n");
+      expect(ex.stats.boots).toBeGreaterThanOrEqual(2);
+      expect(ex.stats.reusedSteps).toBe(0);
     } finally {
       await ex.close();
     }
@@ -131,21 +135,24 @@ describe.runIf(isRoot)("under the agent user (the runtime is root)", () => {
         "const { spawn } = require('node:child_process');",
         "const d = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });",
         "d.unref();",
-        "console.log(d.pid);",
+        "console.log(d.pid, process.pid);",
       ].join("\n");
       const r = await ex.run(code, { step: 2 });
-      const pid = Number(r.output.trim());
+      const [pid, executorPid] = r.output.trim().split(" ").map(Number);
       expect(pid).toBeGreaterThan(0);
       let alive = true;
       for (let i = 0; i < 50 && alive; i++) {
         try {
-          process.kill(pid, 0);
+          process.kill(pid!, 0);
           await new Promise((res) => setTimeout(res, 100));
         } catch {
           alive = false;
         }
       }
       expect(alive).toBe(false);
+      // The sweep spared the executor itself: the next step runs in it, as the agent user.
+      const next = await ex.run("console.log(process.pid, process.getuid())", { step: 3 });
+      expect(next.output.trim()).toBe(`${executorPid} ${AGENT.uid}`);
     } finally {
       await ex.close();
     }

@@ -2,19 +2,27 @@
  * One runtime session from start to report: task → agent loop → uploads → events → `complete`.
  * Process concerns (environment, signals, exit codes) stay in main.ts, so tests can run this in-process.
  */
-import { restoreFiles } from "./restore.js";
 import { mkdir } from "node:fs/promises";
 import { isAbsolute, relative, resolve } from "node:path";
-import { runAgent, type AgentOutcome, type StopReason } from "./agent.js";
+import type { AgentOutcome, StopReason } from "./agent.js";
 import { AbortedError, GiveUpError, LakituClient, LakituHttpError, RunOverError, type RetryPolicy } from "./client.js";
 import type { RuntimeEnv } from "./env.js";
-import { chownTree, networkIsolation, resolveAgentUser, type AgentUser } from "./agentUser.js";
-import { Executor } from "./executor.js";
+import type { AgentUser } from "./agentUser.js";
+import type { Executor } from "./executor.js";
 import { capText } from "./redact.js";
 import { EventReporter, startHeartbeat } from "./reporter.js";
 import { socketFetch } from "./socketFetch.js";
-import { parseTask } from "./task.js";
-import { Uploader } from "./uploader.js";
+import type { Uploader } from "./uploader.js";
+
+/**
+ * What the run needs after its task arrived. Loaded then rather than at start: sucrase and zod are most
+ * of the bundle, and the first request should not wait for them.
+ */
+function loadRunModules() {
+  return Promise.all([import("./task.js"), import("./agentUser.js"), import("./executor.js"), import("./agent.js"), import("./uploader.js"), import("./restore.js")]).then(
+    ([task, agentUser, executor, agent, uploader, restore]) => ({ ...task, ...agentUser, ...executor, ...agent, ...uploader, ...restore }),
+  );
+}
 
 export type RuntimeOptions = {
   /** Abort to cancel the run (SIGTERM): the runtime stops the step, uploads, reports `canceled`. */
@@ -38,6 +46,8 @@ export type RuntimeOutcome = {
   steps: number;
 };
 
+/** Modules not needed before the task are loaded this long after asking for it, at the latest. */
+const LOAD_AFTER_MS = 25;
 /** How long after the deadline the runtime still tries to deliver its final report. */
 const REPORT_GRACE_MS = 30_000;
 
@@ -71,9 +81,18 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
   let executor: Executor | undefined;
 
   try {
+    const taskRequest = client.task({ signal: stop.signal });
+    // Loading them takes the event loop for tens of ms, and the request is connected and written on later
+    // turns of the loop: so once the answer is here, or LOAD_AFTER_MS after asking if it is slow (then
+    // the load overlaps the wait for it).
+    let timer: NodeJS.Timeout | undefined;
+    const modules = Promise.race([taskRequest, new Promise((r) => (timer = setTimeout(r, LOAD_AFTER_MS)))])
+      .finally(() => clearTimeout(timer))
+      .then(loadRunModules);
+    modules.catch(() => {});
     let raw: unknown;
     try {
-      raw = (await client.task({ signal: stop.signal })).task;
+      raw = (await taskRequest).task;
     } catch (e) {
       const outcome = earlyOutcome(e, stop.signal);
       log(`could not get the task: ${outcome.error}`);
@@ -81,6 +100,7 @@ export async function runRuntime(env: RuntimeEnv, opts: RuntimeOptions = {}): Pr
       reporter.emit("status", `could not get the task: ${outcome.error}`, { level: "error" });
       return await finish(client, reporter, undefined, outcome, opts, log);
     }
+    const { parseTask, resolveAgentUser, networkIsolation, restoreFiles, chownTree, Uploader, Executor, runAgent } = await modules;
     const parsed = parseTask(raw);
     if (!parsed.ok) {
       log(parsed.message);

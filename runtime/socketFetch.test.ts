@@ -41,6 +41,14 @@ describe("socketFetch", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("takes headers as a plain object, a Headers instance or pairs, names in any case", async () => {
+    const f = socketFetch(join(dir, "c.sock"));
+    for (const headers of [{ Authorization: "Bearer a" }, new Headers({ AUTHORIZATION: "Bearer a" }), [["authorization", "Bearer a"]] as Array<[string, string]>]) {
+      await f("https://dep.convex.site/h", { method: "POST", headers, body: "{}" });
+      expect(seen.at(-1)).toMatchObject({ url: "/h", host: "dep.convex.site", auth: "Bearer a" });
+    }
+  });
+
   it("aborts on the signal, and fails like fetch when the socket is absent", async () => {
     const f = socketFetch(join(dir, "c.sock"));
     await expect(f("https://d/slow", { method: "POST", body: "x", signal: AbortSignal.timeout(200) })).rejects.toThrow();

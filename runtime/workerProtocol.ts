@@ -27,7 +27,8 @@ export type WorkerInit = {
 export type SerializedError = { name: string; message: string; stack?: string };
 
 export type ToWorker =
-  | { type: "run"; code: string; filename: string }
+  /** `mark`: written by the executor on stdout and stderr after the step's output, so the runtime knows it has all of it. */
+  | { type: "run"; code: string; filename: string; mark: string }
   | { type: "ksa:result"; id: number; ok: true; value: unknown }
   | { type: "ksa:result"; id: number; ok: false; message: string };
 
@@ -37,8 +38,11 @@ const vFromWorker = z.discriminatedUnion("type", [
   /** Booted; `ksaError` says why `lakitu/ksa` is unavailable, if it is. `ksaSkipped` lists allowed names this runtime does not know. */
   z.object({ type: z.literal("ready"), ksaError: z.string().max(4096).optional(), ksaSkipped: z.array(z.string().max(200)).max(200).optional() }),
   z.object({ type: z.literal("ksa"), id: z.number().int().nonnegative(), ksa: z.string().max(200), fn: z.string().max(200), args: z.unknown() }),
-  /** The step settled. `phase` says whether the code failed to compile or failed while running. */
-  z.object({ type: z.literal("done"), error: vError.optional(), phase: z.enum(["compile", "run"]).optional() }),
+  /**
+   * The step settled. `phase` says whether the code failed to compile or failed while running.
+   * `leftover` names what the step left running (then the process is not reused); unset: nothing.
+   */
+  z.object({ type: z.literal("done"), error: vError.optional(), phase: z.enum(["compile", "run"]).optional(), leftover: z.string().max(500).optional() }),
 ]);
 
 export type FromWorker = z.infer<typeof vFromWorker>;
