@@ -151,7 +151,11 @@ describe("secrets stay out of sandboxes, events and documents", () => {
     let box: ReturnType<FaultStack["s"]["host"]["list"]>[number] | undefined;
     await waitFor("the agent's child process", () => {
       box = fs.s.host.list().find((b) => b.metadata["lakitu.run"] === runId);
-      return (box?.pids ?? []).some((pid) => proc(pid, "cmdline")[0]?.endsWith("sleep"));
+      // `sleep 30`, the agent's; not the sandbox init's `sleep infinity`.
+      return (box?.pids ?? []).some((pid) => {
+        const argv = proc(pid, "cmdline");
+        return argv[0]?.endsWith("sleep") === true && argv[1] === "30";
+      });
     }, 30_000, 20);
     const pids = box!.pids;
     // The token the provider handed over (in a file written through envd, which the runtime deleted).
