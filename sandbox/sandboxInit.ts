@@ -285,8 +285,12 @@ export class SandboxInit {
     signal(-this.hostPid, "SIGKILL");
     for (const pid of pids) signal(pid, "SIGKILL");
     if (!this.exited) await Promise.race([exited(), sleep(2_000)]);
+    // Whatever of the tree is still there (listed afresh: it may have changed since the first listing),
+    // bwrap outside the namespace included.
+    const left = [this.hostPid, ...descendants([this.hostPid], listProcesses())];
+    for (const pid of left) signal(pid, "SIGKILL");
     this.closeHandles();
-    await waitGone(pids, 2_000);
+    await waitGone([...new Set([...pids, ...left])], 2_000);
   }
 }
 
