@@ -10,6 +10,7 @@
  */
 import { makeFunctionReference } from "convex/server";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { snapshotTables } from "../testing/runHelpers.js";
 import { setup, type T } from "../testing/harness.js";
 
 type Json = { type: string; value?: any; keys?: Json; values?: { fieldType: Json; optional: boolean }; tableName?: string };
@@ -115,16 +116,7 @@ function cases(fn: Fn): Case[] {
   return out;
 }
 
-const TABLES = ["boards", "stages", "cards", "runs", "sessions", "events", "artifacts", "inbox", "transitions", "config", "turns", "planTasks", "runSettings"] as const;
-
-async function snapshot(t: T) {
-  return await t.run(async (ctx) => {
-    const out: Record<string, unknown[]> = {};
-    for (const table of TABLES) out[table] = await ctx.db.query(table).collect();
-    out._storage = await ctx.db.system.query("_storage").collect();
-    return out;
-  });
-}
+const snapshot = snapshotTables;
 
 async function call(t: T, c: Case): Promise<any> {
   const ref = makeFunctionReference<any>(`${c.fn.module}:${c.fn.name}`);

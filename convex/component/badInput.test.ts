@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "./_generated/api.js";
 import { CALLBACK_URL, SimRuntime, makeBoard, runStatus, setup, until, type T } from "../testing/harness.js";
+import { snapshotTables } from "../testing/runHelpers.js";
 import type { StageInput } from "../shared/validators.js";
 import { listAll } from "../testing/listAll.js";
 
@@ -17,17 +18,7 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
-const TABLES = ["boards", "stages", "cards", "runs", "sessions", "events", "artifacts", "inbox", "transitions", "config"] as const;
-
-/** Every document of the component (and file storage), to compare before and after a refused call. */
-async function snapshot(t: T) {
-  return await t.run(async (ctx) => {
-    const out: Record<string, unknown[]> = {};
-    for (const table of TABLES) out[table] = await ctx.db.query(table).collect();
-    out._storage = await ctx.db.system.query("_storage").collect();
-    return out;
-  });
-}
+const snapshot = snapshotTables;
 
 /** Asserts a Lakitu error with `code` whose message matches `message`. */
 async function refused(p: Promise<unknown>, code: string, message: RegExp) {

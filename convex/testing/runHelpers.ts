@@ -9,6 +9,7 @@ import { workflow } from "../model/workflowManager.js";
 import { CALLBACK_URL, SimRuntime, advance, runStatus, until, type T } from "./harness.js";
 import { testProvider } from "../testkit/provider.js";
 import { listAll } from "./listAll.js";
+import schema from "../component/schema.js";
 
 export async function runCard(t: T, cardId: string, providerHandle: string) {
   return await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: CALLBACK_URL });
@@ -111,4 +112,15 @@ export function deferred<V>() {
 
 export function createCalls() {
   return testProvider.calls.filter((c) => c.op === "create").length;
+}
+
+/** Every document of every component table (and file storage), to compare before and after a refused call. */
+export async function snapshotTables(t: T) {
+  const tables = Object.keys(schema.tables) as Array<keyof typeof schema.tables>;
+  return await t.run(async (ctx) => {
+    const out: Record<string, unknown[]> = {};
+    for (const table of tables) out[table] = await ctx.db.query(table).collect();
+    out._storage = await ctx.db.system.query("_storage").collect();
+    return out;
+  });
 }
