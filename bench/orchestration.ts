@@ -5,9 +5,10 @@
  *
  * Method. The benchmark builds its own convex-test instance of the component (and of its workflow,
  * workpool, batch-worker and agent components) from the same module files, with every registered
- * function wrapped: each execution of a query, mutation, action or workflow handler, in any component,
- * scheduled or called, counts as one function call, and each top-level mutation adds the documents it
- * wrote (`ctx.meta.getTransactionMetrics().documentsWritten`, nested mutations included). Calls are
+ * function wrapped by the embedded deployment's counter (cli/embedded/counters.ts): each execution of a
+ * query, mutation, action or workflow handler, in any component, scheduled or called, counts as one
+ * function call, and each top-level mutation adds the documents it wrote
+ * (`ctx.meta.getTransactionMetrics().documentsWritten`, nested mutations included). Calls are
  * attributed by function name: `runtime:*` / `gateway:*` are the runtime's own requests (heartbeats
  * every 15 s, an event a minute, the upload and the completion — traffic any design receives);
  * `reaper:reap` is the app's cron (once a minute); everything else is orchestration: the workflow and
@@ -22,90 +23,31 @@
  */
 import { convexTest } from "convex-test";
 import FakeTimers from "@sinonjs/fake-timers";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { createFunctionHandle, makeFunctionReference } from "convex/server";
 import { api } from "../convex/component/_generated/api.js";
 import { COMPONENT_DIR } from "../cli/embedded/deployment.js";
-import { moduleMap } from "../cli/embedded/modules.js";
+import { FunctionCounter } from "../cli/embedded/counters.js";
+import { moduleMap, registerChildren } from "../cli/embedded/modules.js";
 import { workflow } from "../convex/model/workflowManager.js";
 import { testProvider } from "../convex/testkit/provider.js";
 import { lastWatch } from "./naivePoller.js";
 import type { Row } from "./stats.js";
 
-type Modules = Record<string, () => Promise<any>>;
-type Tally = { calls: Record<string, number>; writes: Record<string, number> };
-
-let tally: Tally = { calls: {}, writes: {} };
-let depth = 0;
-
-/** Wraps every registered function of the modules so its executions (and a mutation's writes) count. */
-function counted(prefix: string, modules: Modules): Modules {
-  const out: Modules = {};
-  for (const [path, load] of Object.entries(modules)) {
-    const modulePath = path.replace(/^\.\//, "").replace(/\.(ts|js)$/, "");
-    out[path] = async () => wrap(`${prefix}${modulePath}`, await load());
-  }
-  return out;
-}
-
-function wrap(modulePath: string, m: Record<string, any>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...m };
-  for (const [name, fn] of Object.entries(m)) {
-    if (typeof fn !== "function" || typeof fn._handler !== "function") continue;
-    const key = `${modulePath}:${name}`;
-    const inner = fn._handler as (ctx: any, args: any) => Promise<unknown>;
-    const copy = Object.assign(function notCallable() {
-      throw new Error(`${key} is a Convex function`);
-    }, fn);
-    copy._handler = async (ctx: any, args: any) => {
-      tally.calls[key] = (tally.calls[key] ?? 0) + 1;
-      if (!fn.isMutation) return await inner(ctx, args);
-      depth++;
-      try {
-        const r = await inner(ctx, args);
-        if (depth === 1) {
-          const metrics = await ctx.meta.getTransactionMetrics();
-          tally.writes[key] = (tally.writes[key] ?? 0) + metrics.documentsWritten.used;
-        }
-        return r;
-      } finally {
-        depth--;
-      }
-    };
-    out[name] = copy;
-  }
-  return out;
-}
-
-const require = createRequire(import.meta.url);
-function packageDir(pkg: string, from?: string): string {
-  const req = from ? createRequire(join(from, "package.json")) : require;
-  return dirname(req.resolve(`${pkg}/package.json`));
-}
-
-async function makeCountedTest() {
+/** Builds the benchmark's convex-test instance with every function of every component counted. */
+async function makeCountedTest(counter: FunctionCounter) {
   const schema = (await import(pathToFileURL(join(COMPONENT_DIR, "schema.ts")).href)).default;
-  const t = convexTest(schema, {
-    ...counted("", moduleMap(COMPONENT_DIR, [".ts"])),
-    ...counted("", {
+  const t = convexTest(
+    schema,
+    counter.modules({
+      ...moduleMap(COMPONENT_DIR, [".ts"]),
       "./lakituProvider.ts": () => import("../convex/testkit/provider.js"),
       "./benchPoll.ts": () => import("./pollWorkflow.js"),
       "./benchNaive.ts": () => import("./naivePoller.js"),
     }),
-  });
-  const register = async (path: string, dir: string) => {
-    const componentDir = join(dir, "dist", "component");
-    const childSchema = (await import(pathToFileURL(join(componentDir, "schema.js")).href)).default;
-    t.registerComponent(path, childSchema, counted(`${path}/`, moduleMap(componentDir, [".js"])));
-  };
-  const wf = packageDir("@convex-dev/workflow");
-  const wp = packageDir("@convex-dev/workpool", wf);
-  await register("workflow", wf);
-  await register("workflow/workpool", wp);
-  await register("workflow/workpool/batchWorker", packageDir("@convex-dev/batch-worker", wp));
-  await register("agent", packageDir("@convex-dev/agent"));
+  );
+  await registerChildren(counter.attach(t));
   return t;
 }
 
@@ -118,7 +60,8 @@ type Clock = ReturnType<typeof FakeTimers.install>;
 
 async function scenario(clock: Clock, durationMs: number, baseline: Baseline): Promise<Measured> {
   testProvider.reset();
-  const t = await makeCountedTest();
+  const counter = new FunctionCounter();
+  const t = await makeCountedTest(counter);
   // The naive watcher sleeps on the fake clock between polls: before the clock moves on, let it make its
   // poll and sleep again (real event-loop turns), so it polls at its 1 s cadence in fake time.
   const watcherAsleep = async () => {
@@ -148,7 +91,7 @@ async function scenario(clock: Clock, durationMs: number, baseline: Baseline): P
   });
   const cardId = await t.mutation(api.cards.addCard, { boardId, title: "orchestration" });
 
-  tally = { calls: {}, writes: {} };
+  const before = counter.snapshot();
   let requests = 0;
   const { runId, workflowId } = await t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: "http://lakitu.bench" });
   await until("the sandbox", async () => (await t.query(api.runs.getRun, { runId }))?.status === "running");
@@ -203,13 +146,15 @@ async function scenario(clock: Clock, durationMs: number, baseline: Baseline): P
       }
     });
   const journal = (await steps(workflowId)) + (pollId ? await steps(pollId) : 0);
-  const sum = (m: Record<string, number>, c: string) => Object.entries(m).filter(([k]) => category(k) === c).reduce((a, [, v]) => a + v, 0);
+  const counted = counter.since(before).byFunction;
+  const sum = (figure: "calls" | "documentsWritten", c: string) =>
+    Object.entries(counted).filter(([k]) => category(k) === c).reduce((a, [, n]) => a + n[figure], 0);
   return {
     ...(baseline?.kind === "naive" ? { watch: { ...lastWatch } } : {}),
     journal,
     requests,
-    calls: { orchestration: sum(tally.calls, "orchestration"), runtime: sum(tally.calls, "runtime"), cron: sum(tally.calls, "cron") },
-    writes: { orchestration: sum(tally.writes, "orchestration"), runtime: sum(tally.writes, "runtime"), cron: sum(tally.writes, "cron") },
+    calls: { orchestration: sum("calls", "orchestration"), runtime: sum("calls", "runtime"), cron: sum("calls", "cron") },
+    writes: { orchestration: sum("documentsWritten", "orchestration"), runtime: sum("documentsWritten", "runtime"), cron: sum("documentsWritten", "cron") },
   };
 }
 

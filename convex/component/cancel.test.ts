@@ -178,8 +178,8 @@ describe("cancel in every run state", () => {
     expect(input?.artifacts.map((a) => a.name)).toEqual(["report.md"]);
     expect(await runStatus(t, runId)).toBe("checking");
     expect(await t.mutation(api.runs.cancelRun, { runId })).toEqual({ canceled: true, status: "canceled" });
-    // QA finishing late (its record step) must not overwrite the canceled run.
-    await t.mutation(internal.qa.record, {
+    // QA finishing late (its record-and-settle step) must not overwrite the canceled run.
+    await t.mutation(internal.qa.recordAndSettle, {
       runId: runId as Id<"runs">,
       report: { ok: true, checks: [], missing: [], failed: [], produced: ["report.md"], summary: "all good" },
     });

@@ -99,15 +99,6 @@ export const recordAndSettle = internalMutation({
 });
 
 /** A run in `checking` gets QA's verdict; any other run (canceled meanwhile, already judged) is left alone. */
-export const record = internalMutation({
-  args: { runId: v.id("runs"), report: vQaReport },
-  returns: v.null(),
-  handler: async (ctx, { runId, report }) => {
-    await recordVerdict(ctx, runId, report);
-    return null;
-  },
-});
-
 async function recordVerdict(ctx: MutationCtx, runId: Id<"runs">, report: QaReport): Promise<void> {
   const run = (await ctx.db.get(runId))!;
   if (run.status !== "checking") return;
