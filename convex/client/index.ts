@@ -164,6 +164,10 @@ export class Lakitu {
   getCard(ctx: QueryCtx, args: { cardId: string }) {
     return ctx.runQuery(this.component.cards.getCard, args);
   }
+  /** The card's plan: the agent's task list, in order of creation. */
+  getPlan(ctx: QueryCtx, args: { cardId: string }) {
+    return ctx.runQuery(this.component.cards.getPlan, args);
+  }
   /**
    * Cards of a board (optionally of one stage) as summaries, one page at a time (`numItems` 1–200).
    * Items leave out the context and cut description and note to 500 characters; `getCard` has it all.

@@ -7,13 +7,14 @@ import { cardSummary, vCardSummary } from "../model/summaries.js";
 import { mutation, query } from "../model/functions.js";
 import { fail } from "../shared/errors.js";
 import { MAX_LIST_LIMIT } from "../shared/defaults.js";
-import { vContext } from "../shared/validators.js";
+import { vContext, vPlanTask } from "../shared/validators.js";
 import { boardStages, load } from "../model/load.js";
 import { isActive, setCard } from "../model/machine.js";
 import { checkName, checkText } from "../model/validate.js";
 import { checkContext } from "../model/cardInput.js";
 import { publicCard, vPublicCard } from "../model/public.js";
 import { releaseReviewWait } from "../model/workflowWake.js";
+import { planOf } from "../model/plan.js";
 
 /** Adds a card to a board, in its first stage unless `stageId` is given. */
 export const addCard = mutation({
@@ -75,6 +76,16 @@ export const getCard = query({
     const id = ctx.db.normalizeId("cards", args.cardId);
     const card = id && (await ctx.db.get(id));
     return card ? publicCard(card) : null;
+  },
+});
+
+/** The card's plan (the agent's task list, kept across its runs), in order of creation; [] for an unknown card. */
+export const getPlan = query({
+  args: { cardId: v.string() },
+  returns: v.array(vPlanTask),
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("cards", args.cardId);
+    return id && (await ctx.db.get(id)) ? await planOf(ctx, id) : [];
   },
 });
 

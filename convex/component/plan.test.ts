@@ -1,5 +1,6 @@
 /** The `plan` KSA's tasks live in `planTasks`, bounded per card; the card document never changes while the agent plans. */
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
+import { api } from "./_generated/api.js";
 import { MAX_PLAN_TASKS } from "../shared/defaults.js";
 import { makeBoard, setup } from "../testing/harness.js";
 import { startRunning } from "../testing/runHelpers.js";
@@ -32,6 +33,9 @@ describe("plan tasks", () => {
     const got = (await ksa("get", {})).body.result.tasks;
     expect(got).toHaveLength(MAX_PLAN_TASKS);
     expect(got[0]).toEqual({ id: "t1", title: "task 0", kind: "task", status: "todo" });
+    // The app reads the same plan through the public query; an unknown card has none.
+    expect(await t.query(api.cards.getPlan, { cardId })).toEqual(got);
+    expect(await t.query(api.cards.getPlan, { cardId: "not-a-card" })).toEqual([]);
     expect(await t.run(async (ctx) => await ctx.db.get(cardId as never))).toEqual(card);
   });
 });
