@@ -1,10 +1,20 @@
 /**
- * PLACEHOLDER (replaced by the dashboard's real implementation): the whole board UI over `LakituFunctions`.
+ * `LakituDashboard`: the whole board UI over `LakituFunctions` (the app's wrappers, or `lakitu dev`'s
+ * local API). It needs a `ConvexProvider` above it and reads everything live through the hooks, so
+ * progress shows without reloads: boards to pick from (or the given one), its stages as columns with
+ * their cards, and a card's run panel with its console, QA report, artifacts, transitions, usage, plan,
+ * review and transcript.
  */
+"use client";
 import type { ReactNode } from "react";
+import { ErrorBoundary } from "./components/ErrorNote.js";
+import { BoardPicker } from "./dashboard/BoardPicker.js";
+import { BoardScreen } from "./dashboard/BoardScreen.js";
+import { useRoute, type DashboardRoute } from "./dashboard/useRoute.js";
 import type { LakituFunctions } from "./functions.js";
+import { LAKITU_STYLES } from "./styles.js";
 
-export type DashboardRoute = { boardId?: string; cardId?: string; runId?: string };
+export type { DashboardRoute };
 
 export type LakituDashboardProps = {
   /** The app's wrapper functions (or `lakitu dev`'s): see `LakituFunctions`. */
@@ -19,6 +29,26 @@ export type LakituDashboardProps = {
   unstyled?: boolean;
 };
 
+/**
+ * @example
+ * <ConvexProvider client={convex}>
+ *   <LakituDashboard functions={{ getBoard: api.lakitu.board, listCards: api.lakitu.cards, ... }} boardId={boardId} />
+ * </ConvexProvider>
+ */
 export function LakituDashboard(props: LakituDashboardProps): ReactNode {
-  return <div className="lk-dashboard">{props.notice}</div>;
+  const [route, navigate] = useRoute(props.hashRoute ?? false);
+  const boardId = props.boardId ?? route.boardId;
+  return (
+    <div className="lk-dashboard">
+      {props.unstyled ? null : <style>{LAKITU_STYLES}</style>}
+      {props.notice ? <div className="lk-notice">{props.notice}</div> : null}
+      <ErrorBoundary resetKey={boardId ?? ""}>
+        {boardId ? (
+          <BoardScreen functions={props.functions} boardId={boardId} route={route} navigate={(next) => navigate(props.boardId ? { ...next, boardId: props.boardId } : next)} canLeave={!props.boardId} />
+        ) : (
+          <BoardPicker functions={props.functions} onOpen={(id) => navigate({ boardId: id })} />
+        )}
+      </ErrorBoundary>
+    </div>
+  );
 }

@@ -10,13 +10,17 @@
  * - `hold()` queues results instead of delivering them and `release({ reverse, count })` delivers
  *   them in the order the test picks, e.g. a fresh page first and a stale one after it;
  * - `refresh({ reverse: true })` re-runs every query and delivers the answers last subscribed first,
- *   as a client that lost its socket and resubscribes may see them.
+ *   as a client that lost its socket and resubscribes may see them;
+ * - `mutation(ref, args)` (what `useMutation` calls) runs the mutation through convex-test, then
+ *   refreshes every subscribed query, as the real client does once it sees the write; `idle()` waits
+ *   for every mutation started so far (a click does not await its mutation).
  */
 import { getFunctionName, type FunctionReference } from "convex/server";
 import { convexToJson, type Value } from "convex/values";
 import type { ConvexReactClient } from "convex/react";
 
 export type QueryRunner = (query: FunctionReference<"query">, args: Record<string, Value>) => Promise<unknown>;
+export type MutationRunner = (mutation: FunctionReference<"mutation">, args: Record<string, Value>) => Promise<unknown>;
 
 type Entry = {
   query: FunctionReference<"query">;
@@ -34,7 +38,37 @@ export class ConvexTestClient {
   readonly asked: { name: string; args: Record<string, Value> }[] = [];
   readonly logger = { log() {}, logVerbose() {}, warn() {}, error() {} };
 
-  constructor(private readonly run: QueryRunner) {}
+  /** Every (mutation name, args) that was run, in order. */
+  readonly mutations: { name: string; args: Record<string, Value> }[] = [];
+  private readonly inFlight = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly run: QueryRunner,
+    private readonly mutate?: MutationRunner,
+  ) {}
+
+  /** Runs a mutation through convex-test, then re-runs every subscribed query; resolves to its result. */
+  mutation(ref: FunctionReference<"mutation">, args: Record<string, Value> = {}): Promise<unknown> {
+    const mutate = this.mutate;
+    if (!mutate) return Promise.reject(new Error("ConvexTestClient: no mutation runner was given (new ConvexTestClient(run, mutate))"));
+    this.mutations.push({ name: getFunctionName(ref), args });
+    const done = (async () => {
+      try {
+        return await mutate(ref, args);
+      } finally {
+        await this.refresh();
+      }
+    })();
+    this.inFlight.add(done);
+    const forget = () => this.inFlight.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Waits until every mutation started so far (and the refresh after it) has finished, failed or not. */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
 
   /** This client typed as the provider wants it (only the members `convex/react`'s query hooks use exist). */
   asReactClient(): ConvexReactClient {

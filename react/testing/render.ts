@@ -4,10 +4,10 @@
  * live query re-runs). Every value the hook returned is kept in `renders`, so a test can check an
  * invariant over all of them, not only the last.
  */
-import { act, renderHook } from "@testing-library/react";
+import { act, render, renderHook } from "@testing-library/react";
 import { ConvexProvider } from "convex/react";
-import { createElement, type ReactNode } from "react";
-import { ConvexTestClient, type QueryRunner } from "./convexTestClient.js";
+import { createElement, type ReactElement, type ReactNode } from "react";
+import { ConvexTestClient, type MutationRunner, type QueryRunner } from "./convexTestClient.js";
 
 /** Rounds of answers `settle` allows before it calls the hook stuck (each round is one act()). */
 const MAX_ROUNDS = 100;
@@ -67,4 +67,44 @@ export function renderWithClient<R>(run: QueryRunner, hook: () => R) {
     },
     unmount: () => rendered.unmount(),
   };
+}
+
+/**
+ * Renders a UI (e.g. `<LakituDashboard>`) under a `ConvexProvider` whose client answers queries with
+ * `run` and mutations with `mutate`; `settle` answers queries until the UI stops asking, `flush` waits
+ * for the mutations a click started (and the refresh after each), then settles.
+ */
+export function renderUi(run: QueryRunner, ui: ReactElement, mutate?: MutationRunner) {
+  const client = new ConvexTestClient(run, mutate);
+  const rendered = render(createElement(ConvexProvider, { client: client.asReactClient() }, ui));
+  const h = {
+    client,
+    container: rendered.container,
+    async settle(): Promise<void> {
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const answered = await act(async () => await client.answerPending());
+        if (answered === 0) return;
+      }
+      throw new Error(`the UI still asked for new queries after ${MAX_ROUNDS} rounds`);
+    },
+    async flush(): Promise<void> {
+      await act(async () => await client.idle());
+      await h.settle();
+    },
+    /** What the client does after a write it did not make: re-runs every live query, then settles. */
+    async sync(): Promise<void> {
+      await act(async () => {
+        await client.refresh();
+      });
+      await h.settle();
+    },
+    async act(fn: () => unknown): Promise<void> {
+      await act(async () => {
+        await fn();
+      });
+    },
+    rerender: (next: ReactElement) => rendered.rerender(createElement(ConvexProvider, { client: client.asReactClient() }, next)),
+    unmount: () => rendered.unmount(),
+  };
+  return h;
 }
