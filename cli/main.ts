@@ -3,7 +3,7 @@
  * and every error printed here, in one format, with one exit code policy:
  * 0 success · 1 the command ran and failed · 2 usage error.
  */
-import { COMMON_FLAGS, helpText, parseArgs, type CommandSpec } from "./args.js";
+import { COMMON_FLAGS, helpText, parseArgs, type CommandSpec, type Flags } from "./args.js";
 import type { Command } from "./command.js";
 import { CliError, EXIT_FAILED, EXIT_OK, EXIT_USAGE, UsageError } from "./errors.js";
 import { makeOut, type Io } from "./io.js";
@@ -12,6 +12,7 @@ import { c } from "./output.js";
 type Entry = { summary: string; load: () => Promise<Command<any>> };
 
 const COMMANDS: Record<string, Entry> = {
+  dev: { summary: "run the board on this machine: the dashboard, local sandboxes, your KSAs and boards", load: async () => (await import("./commands/dev.js")).dev },
   init: { summary: "wire Lakitu into this Convex app (config, functions, provider, env, KSA folder)", load: async () => (await import("./commands/init.js")).init },
   build: { summary: "validate the app's KSAs and build the sandbox runtime and template into .lakitu/build", load: async () => (await import("./commands/build.js")).build },
   publish: { summary: "build the sandbox template on E2B and pin the component to it", load: async () => (await import("./commands/publish.js")).publish },
@@ -19,16 +20,23 @@ const COMMANDS: Record<string, Entry> = {
   "sandbox serve": { summary: "run the local sandbox host (E2B wire protocol on this machine)", load: async () => (await import("./commands/sandbox.js")).sandboxServe },
 };
 
-const DEMO_SPEC: CommandSpec = {
+const DEMO_FLAGS = {
+  out: { type: "string", placeholder: "dir", description: "where the artifacts are written (default .lakitu/demo)" },
+  keep: { type: "boolean", description: "keep the stack and the dashboard running after the tour, until Ctrl-C" },
+  port: { type: "integer", placeholder: "n", min: 0, max: 65535, description: "the dashboard's port (default 4777, or any free one when taken)" },
+  help: COMMON_FLAGS.help,
+} as const satisfies Flags;
+
+const DEMO_SPEC: CommandSpec<typeof DEMO_FLAGS> = {
   name: "demo",
-  summary: "Runs a board end to end on this machine: local sandboxes, the scripted model, no keys, no network.",
-  flags: { out: { type: "string", placeholder: "dir", description: "where the artifacts are written (default .lakitu/demo)" }, help: COMMON_FLAGS.help },
+  summary: "Runs a board end to end on this machine: local sandboxes, the scripted model, no keys, no network. Serves the dashboard meanwhile.",
+  flags: DEMO_FLAGS,
 };
 
 export const USAGE = `lakitu <command> [options]
 
 Commands:
-  demo           run a board end to end on this machine: local sandboxes, scripted model, no keys
+  demo           run a board end to end on this machine: local sandboxes, scripted model, no keys (--keep: then the dashboard until Ctrl-C)
 ${Object.entries(COMMANDS)
   .map(([name, e]) => `  ${name.padEnd(15)}${e.summary}`)
   .join("\n")}
@@ -86,7 +94,7 @@ async function runDemo(args: readonly string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   const { demo } = await import("./commands/demo.js");
-  return await demo(parsed.flags.out === undefined ? [] : [`--out=${parsed.flags.out}`]);
+  return await demo({ out: parsed.flags.out, port: parsed.flags.port, ...(parsed.flags.keep ? { keep: { signal: io.signal } } : {}) });
 }
 
 function reportError(e: unknown, name: string, io: Io, json: boolean): number {

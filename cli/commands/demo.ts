@@ -12,6 +12,10 @@ import { api } from "../../convex/component/_generated/api.js";
 import type { PublicRun } from "../../convex/model/public.js";
 import { startLocalStack, type LocalStack } from "../embedded/stack.js";
 import { c, line } from "../output.js";
+import { lakituPackage } from "../build/packageRoot.js";
+import { loadDashboard } from "../dev/assets.js";
+import { serveDev } from "../dev/server.js";
+import { DEFAULT_DEV_PORT, PERSISTENCE_NOTE } from "../dev/start.js";
 
 type T = LocalStack["deployment"]["t"];
 
@@ -48,8 +52,17 @@ const STAGES = [
   { name: "Done", kind: "done" as const },
 ];
 
-export async function demo(args: string[]): Promise<number> {
-  const outRoot = resolve(args.find((a) => a.startsWith("--out="))?.slice(6) ?? join(".lakitu", "demo"));
+export type DemoOptions = {
+  /** Where the artifacts are written (default .lakitu/demo). */
+  out?: string;
+  /** Keep the stack and the dashboard running after the tour until `signal` aborts (Ctrl-C). */
+  keep?: { signal: AbortSignal };
+  /** The dashboard's port (default 4777, or any free one when that is taken). */
+  port?: number;
+};
+
+export async function demo(opts: DemoOptions = {}): Promise<number> {
+  const outRoot = resolve(opts.out ?? join(".lakitu", "demo"));
   const t0 = Date.now();
   const elapsed = () => c.dim(`${((Date.now() - t0) / 1000).toFixed(1).padStart(5)}s`);
   line(c.bold("Lakitu demo — a board run end to end, offline"));
@@ -57,9 +70,16 @@ export async function demo(args: string[]): Promise<number> {
   const { t, url, providerHandle } = stack.deployment;
   line(`${elapsed()} sandbox host ${stack.host.url} (isolation: ${stack.host.isolation === "bwrap" ? c.green("bubblewrap") : c.red("none")}, ${stack.host.processLimit})`);
   line(`${elapsed()} component on convex-test, routes at ${url}; model: scripted`);
+  const boards: string[] = [];
+  const dashboard = await serveDashboard(stack, boards, opts.port).catch((e: unknown) => {
+    line(c.yellow(`! the dashboard did not start: ${e instanceof Error ? e.message : String(e)}`));
+    return undefined;
+  });
+  if (dashboard) line(`${elapsed()} dashboard: ${c.bold(dashboard.url)}${opts.keep ? "" : c.dim(" (until the tour ends; --keep keeps it running)")}`);
   try {
     await t.mutation(api.config.configure, { heartbeatTimeoutMs: 15_000 });
     const { boardId, stageIds } = await t.mutation(api.boards.createBoard, { name: "Lakitu demo", stages: STAGES });
+    boards.push(boardId);
     const stageName = new Map(stageIds.map((id, i) => [id, STAGES[i].name]));
     const cardId = await t.mutation(api.cards.addCard, {
       boardId,
@@ -84,9 +104,35 @@ export async function demo(args: string[]): Promise<number> {
         ? c.green(c.bold(`✔ card reached Done, every stage's QA passed, idle sandbox reaped, paused card resumed to Done (${elapsed().trim()})`))
         : c.red(c.bold(`✘ demo did not finish: ${outcome.problem ?? missing}`)),
     );
+    if (opts.keep && dashboard && !opts.keep.signal.aborted) {
+      line();
+      line(`${c.bold("Lakitu dashboard:")} ${dashboard.url} ${c.dim("— the demo's boards stay up; Ctrl-C to stop")}`);
+      await new Promise<void>((r) => opts.keep!.signal.addEventListener("abort", () => r(), { once: true }));
+    }
     return ok ? 0 : 1;
   } finally {
+    await dashboard?.close();
     await stack.close();
+  }
+}
+
+/** The dashboard over the demo's stack (the same server as lakitu dev), on `port` or any free one. */
+async function serveDashboard(stack: LocalStack, boards: string[], port = DEFAULT_DEV_PORT) {
+  const { providerHandle, url } = stack.deployment;
+  const serve = (p: number) =>
+    serveDev({
+      deployment: stack.deployment,
+      context: { providerHandle, callbackUrl: url, appKsas: [] },
+      info: () => ({ version: lakituPackage().version, model: "scripted", isolation: stack.host.isolation, persistence: { runHistoryKept: false, note: PERSISTENCE_NOTE }, boards }),
+      assets,
+      port: p,
+    });
+  const assets = await loadDashboard();
+  try {
+    return await serve(port);
+  } catch (e) {
+    if ((e as { code?: string }).code !== "EADDRINUSE") throw e;
+    return await serve(0);
   }
 }
 

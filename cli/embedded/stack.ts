@@ -41,9 +41,11 @@ export async function startLocalStack(
      */
     componentUrl?: string;
     warn?: (m: string) => void;
+    /** A runtime bundle built elsewhere (`lakitu dev` bundles the app's KSAs into one); default the package's. */
+    runtimeDir?: string;
   } = {},
 ): Promise<LocalStack> {
-  const runtimeDir = await ensureRuntimeBundle();
+  const runtimeDir = opts.runtimeDir ?? (await ensureRuntimeBundle());
   // Sandboxes have no network: the runtime reaches the deployment through the host's component bridge.
   const sharedNetwork = opts.sharedNetwork ?? false;
   // The deployment first: its loopback URL is the one origin the sandboxes' component bridge reaches.
