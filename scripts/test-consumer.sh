@@ -2,7 +2,8 @@
 # The consumer's path, from the packed tarball (npm run test:consumer):
 #   pack → a scratch Convex app (convex 1.48, TypeScript 5.9, the tarball) → npx lakitu init --yes →
 #   the convex CLI bundles the app's functions offline → _generated/ in convex 1.48's shape (offline)
-#   → typecheck on TypeScript 5.9 and 7 (and strict / node10 variants) → the app's own vitest test
+#   → typecheck on TypeScript 5.9 and 7 (and strict / node10 variants, and a board page in ui/ over
+#   lakitu/react with react 19) → the app's own vitest test
 #   through lakitu/test → npx lakitu demo from the installed package.
 # The scratch app's own files are in test/consumer/app. Set LAKITU_CONSUMER_KEEP=1 to keep the folder.
 set -euo pipefail
@@ -27,8 +28,9 @@ node -e '
   const pkg = {
     name: "consumer-app", private: true, type: "module",
     scripts: { test: "vitest run" },
-    dependencies: { convex: "1.48.0", lakitu: `file:${tarball}` },
+    dependencies: { convex: "1.48.0", lakitu: `file:${tarball}`, react: "19.3.1", "react-dom": "19.3.1" },
     devDependencies: {
+      "@types/react": "19.3.3",
       typescript: "~5.9.3", "typescript-7": "npm:typescript@7.0.2",
       vitest: "4.1.12", "convex-test": "0.0.60", "@edge-runtime/vm": "5.0.0",
     },
@@ -37,7 +39,7 @@ node -e '
 ' "$tarball" "$app/package.json"
 cd "$app"
 npm install --no-audit --no-fund --prefer-offline --loglevel=error
-echo "installed: typescript $(node -p 'require("typescript/package.json").version'), convex $(node -p 'require("convex/package.json").version'), lakitu $(node -p 'require("lakitu/package.json").version'), ai $(node -p 'require("ai/package.json").version')"
+echo "installed: typescript $(node -p 'require("typescript/package.json").version'), convex $(node -p 'require("convex/package.json").version'), lakitu $(node -p 'require("lakitu/package.json").version'), ai $(node -p 'require("ai/package.json").version'), react $(node -p 'require("react/package.json").version')"
 
 step "npx lakitu init --yes"
 npx lakitu init --yes
@@ -65,6 +67,9 @@ npx tsc -p convex
 node node_modules/typescript-7/bin/tsc -p convex
 npx tsc -p tsconfig.strict.json
 npx tsc -p tsconfig.node10.json
+# The board page (ui/Board.tsx): LakituDashboard and a hook from lakitu/react over the app's wrappers.
+npx tsc -p ui
+node node_modules/typescript-7/bin/tsc -p ui
 # lakitu/ksa (the app's own KSAs) compile against the package too.
 npx tsc --noEmit --strict --skipLibCheck --module ESNext --moduleResolution Bundler --target ES2022 lakitu/ksa/*.ts
 

@@ -124,3 +124,55 @@ describe("budgets through the client", () => {
     expect(usage.sandboxSeconds).toBeGreaterThan(0);
   });
 });
+
+describe("the board UI's wrappers (lakituBoard.ts)", () => {
+  test("a board from the New board form, a card edited and deleted, a run reviewed with its artifacts", async () => {
+    const t = setup();
+    const boardId = await t.mutation(api.lakituBoard.createBoard, {
+      name: "Reviewed",
+      stages: [
+        { name: "Write", kind: "agent", deliverables: [{ name: "notes.md", type: "markdown", checks: { minWords: 5 } }], requiresApproval: true },
+        { name: "Done", kind: "done" },
+      ],
+    });
+    const boards = await t.query(api.lakitu.boards, { paginationOpts: FIRST });
+    expect(boards.page.map((b) => [b.boardId, b.owner])).toEqual([[boardId, "anonymous"]]);
+    const [write, done] = (await t.query(api.lakitu.board, { boardId }))!.stages;
+
+    // A card added straight to a stage, edited, then deleted.
+    const parked = await t.mutation(api.lakitu.addCard, { boardId, title: "Parked", description: "later", stageId: done.stageId });
+    expect(await t.query(api.lakituBoard.getCard, { cardId: parked })).toMatchObject({ stageId: done.stageId, description: "later" });
+    await t.mutation(api.lakituBoard.updateCard, { cardId: parked, title: "Parked for good", description: null });
+    const edited = (await t.query(api.lakituBoard.getCard, { cardId: parked }))!;
+    expect([edited.title, edited.description]).toEqual(["Parked for good", undefined]);
+    await t.mutation(api.lakituBoard.deleteCard, { cardId: parked });
+    await advanceUntil(t, async () => (await t.query(api.lakituBoard.getCard, { cardId: parked })) === null);
+
+    const cardId = await t.mutation(api.lakitu.addCard, { boardId, title: "Otters" });
+    const { runId } = await t.mutation(api.lakitu.run, { cardId });
+    expect((await t.query(api.lakituBoard.getRun, { runId }))!.cardId).toBe(cardId);
+    const active = await t.query(api.lakituBoard.listActiveRuns, { paginationOpts: FIRST });
+    expect(active.page.map((r) => r.runId)).toEqual([runId]);
+    await advanceUntil(t, async () => sandboxes.alive().length === 1);
+    await t.mutation(api.lakituBoard.sendMessage, { runId, text: "Keep it short." });
+    const rt = lakituTest.runtime(t);
+    await rt.post("llm", { step: 0, observation: "Begin." });
+    await rt.deliver({ "notes.md": "Sea otters hold hands while they sleep." });
+    const card = async () => (await t.query(api.lakituBoard.getCard, { cardId }))!;
+    await advanceUntil(t, async () => (await card()).status === "awaiting_review");
+
+    const artifacts = await t.query(api.lakituBoard.listArtifacts, { runId, paginationOpts: FIRST });
+    expect(artifacts.page.map((a) => a.name)).toEqual(["notes.md"]);
+    expect(await t.query(api.lakituBoard.getArtifactUrl, { artifactId: artifacts.page[0].artifactId })).toMatch(/^https?:\/\//);
+    expect(await t.mutation(api.lakituBoard.reviewRun, { runId, decision: "approved", note: "fine" })).toBe(true);
+    await advanceUntil(t, async () => (await card()).stageId === done.stageId);
+    expect((await card()).stageId).not.toBe(write.stageId);
+
+    const transitions = await t.query(api.lakituBoard.listTransitions, { cardId, paginationOpts: FIRST });
+    expect(transitions.page[0]).toMatchObject({ from: `awaiting_review@${write.stageId}`, to: `done@${done.stageId}` });
+    expect(await t.query(api.lakituBoard.getPlan, { cardId })).toEqual([]);
+    const transcript = await t.query(api.lakituBoard.transcript, { cardId, paginationOpts: FIRST });
+    expect(transcript.page.map((m) => m.role)).toEqual(["assistant", "user"]); // newest first
+    expect(transcript.page[1].text).toContain("Begin.");
+  });
+});

@@ -1,7 +1,8 @@
 /**
  * The app's functions for a kanban UI: a demo board, the "run" button, stop, review, a board view and
- * its lists (each a page, for `usePaginatedQuery`).
- * Each mutation starts with an auth check you must fill in for your app.
+ * its lists (each a page, for `usePaginatedQuery`). The rest of what the board UI (`LakituDashboard`
+ * from `lakitu/react`) calls is in lakituBoard.ts; example/ui/src/functions.ts maps both to it.
+ * Each function starts with an auth check you must fill in for your app.
  */
 import { v } from "convex/values";
 import { paginationOptsValidator } from "convex/server";
@@ -14,7 +15,7 @@ import { mutation, query, type QueryCtx } from "./_generated/server";
 export const lakitu: Lakitu = new Lakitu(components.lakitu, { provider: internal.sandbox.provider });
 
 /** ⚠️ AUTH CHECK: replace with your app's rule (e.g. the user owns the board). */
-async function requireUser(ctx: QueryCtx): Promise<string> {
+export async function requireUser(ctx: QueryCtx): Promise<string> {
   const identity = await ctx.auth.getUserIdentity();
   return identity?.subject ?? "anonymous";
 }
@@ -52,7 +53,7 @@ export const createDemoBoard = mutation({
 });
 
 export const addCard = mutation({
-  args: { boardId: v.string(), title: v.string(), description: v.optional(v.string()) },
+  args: { boardId: v.string(), title: v.string(), description: v.optional(v.string()), stageId: v.optional(v.string()) },
   handler: async (ctx, args): Promise<string> => {
     await requireUser(ctx);
     return await lakitu.addCard(ctx, args);
@@ -70,10 +71,10 @@ export const run = mutation({
 });
 
 export const stop = mutation({
-  args: { cardId: v.string() },
-  handler: async (ctx, { cardId }): Promise<boolean> => {
+  args: { cardId: v.string(), reason: v.optional(v.string()) },
+  handler: async (ctx, { cardId, reason }): Promise<boolean> => {
     await requireUser(ctx);
-    return (await lakitu.stopCard(ctx, { cardId })).stopped;
+    return (await lakitu.stopCard(ctx, { cardId, reason })).stopped;
   },
 });
 

@@ -9,6 +9,7 @@
  */
 
 import type * as lakitu from "../lakitu.js";
+import type * as lakituBoard from "../lakituBoard.js";
 import type * as sandbox from "../sandbox.js";
 
 import type {
@@ -19,6 +20,7 @@ import type {
 
 declare const fullApi: ApiFromModules<{
   lakitu: typeof lakitu;
+  lakituBoard: typeof lakituBoard;
   sandbox: typeof sandbox;
 }>;
 
