@@ -11,7 +11,7 @@ import { ErrorBoundary } from "./components/ErrorNote.js";
 import { BoardPicker } from "./dashboard/BoardPicker.js";
 import { BoardScreen } from "./dashboard/BoardScreen.js";
 import { useRoute, type DashboardRoute } from "./dashboard/useRoute.js";
-import type { LakituFunctions } from "./functions.js";
+import type { CheckedFunctions, LakituFunctions } from "./functions.js";
 import { LAKITU_STYLES } from "./styles.js";
 
 export type { DashboardRoute };
@@ -35,7 +35,7 @@ export type LakituDashboardProps = {
  *   <LakituDashboard functions={{ getBoard: api.lakitu.board, listCards: api.lakitu.cards, ... }} boardId={boardId} />
  * </ConvexProvider>
  */
-export function LakituDashboard(props: LakituDashboardProps): ReactNode {
+export function LakituDashboard<F extends LakituFunctions>(props: LakituDashboardProps & { functions: F & NoInfer<CheckedFunctions<F>> }): ReactNode {
   const [route, navigate] = useRoute(props.hashRoute ?? false);
   const boardId = props.boardId ?? route.boardId;
   return (

@@ -29,7 +29,16 @@ export { useTranscript, type UseTranscriptResult } from "./useTranscript.js";
 export { useArtifacts, type ArtifactWithUrl, type UseArtifactsOptions, type UseArtifactsResult } from "./useArtifacts.js";
 export { applyPage, emptyStream, afterSeqOf, GAP_KIND, type EventStream } from "./eventStream.js";
 export { LakituDashboard, type LakituDashboardProps, type DashboardRoute } from "./Dashboard.js";
-export { LAKITU_QUERY_NAMES, LAKITU_MUTATION_NAMES, type LakituFunctions, type UsageTotals } from "./functions.js";
+export {
+  LAKITU_QUERY_NAMES,
+  LAKITU_MUTATION_NAMES,
+  lakituFunctions,
+  type CheckedFunctions,
+  type LakituFunctions,
+  type LakituSends,
+  type UsageTotals,
+  type WrongWrapper,
+} from "./functions.js";
 export { LAKITU_STYLES } from "./styles.js";
 export { Board, type BoardProps } from "./components/Board.js";
 export { CardTile, StatusBadge, type CardTileProps } from "./components/CardTile.js";

@@ -265,6 +265,10 @@ export class Lakitu {
   listArtifacts(ctx: QueryCtx, args: { runId?: string | undefined; cardId?: string | undefined; paginationOpts: PaginationOptions }) {
     return ctx.runQuery(this.component.artifacts.listArtifacts, args);
   }
+  /** One artifact (with its run, card and stage ids, for the app's access check), or null. */
+  getArtifact(ctx: QueryCtx, args: { artifactId: string }) {
+    return ctx.runQuery(this.component.artifacts.getArtifact, args);
+  }
   /** A download URL for the artifact's bytes. */
   getArtifactUrl(ctx: QueryCtx, args: { artifactId: string }) {
     return ctx.runQuery(this.component.artifacts.getArtifactUrl, args);

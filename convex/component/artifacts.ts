@@ -35,6 +35,17 @@ export const listArtifacts = query({
 });
 
 /** A short-lived download URL for an artifact's bytes (null if the file is gone). */
+/** One artifact by id (its run, card and stage, so an app can check who may see it), or null. */
+export const getArtifact = query({
+  args: { artifactId: v.string() },
+  returns: v.union(v.null(), vPublicArtifact),
+  handler: async (ctx, args) => {
+    const id = ctx.db.normalizeId("artifacts", args.artifactId);
+    const a = id && (await ctx.db.get(id));
+    return a ? publicArtifact(a) : null;
+  },
+});
+
 export const getArtifactUrl = query({
   args: { artifactId: v.string() },
   returns: v.union(v.null(), v.string()),

@@ -516,6 +516,9 @@ describe("artifacts", () => {
     const url = await t.query(api.artifacts.getArtifactUrl, { artifactId: up2.body.artifactId });
     expect(typeof url).toBe("string");
     expect(url!.length).toBeGreaterThan(0);
+    // One artifact by id is the same as in the list (its run and card let an app check access).
+    expect(await t.query(api.artifacts.getArtifact, { artifactId: up2.body.artifactId })).toEqual(list[1]);
+    expect(await t.query(api.artifacts.getArtifact, { artifactId: runId })).toBeNull();
     // The stored bytes are the uploaded bytes.
     const blob = await t.run(async (ctx) => {
       const a = await ctx.db.get(up2.body.artifactId);

@@ -36,7 +36,7 @@ export function CardActions({ functions: f, card, latest, call, busy, onDeleted 
     <>
       <div className="lk-actions">
         {f.runCard && s === "idle" ? button("Run", () => void call(f.runCard, id)) : null}
-        {f.stopCard && (s === "queued" || s === "running") ? button("Stop", () => void call(f.stopCard, { ...id, reason: "stopped from the dashboard" }), "lk-danger") : null}
+        {f.stopCard && (s === "queued" || s === "running") ? button("Stop", () => void call(f.stopCard, id), "lk-danger") : null}
         {f.runCard && (s === "blocked" || s === "error") ? button("Retry", () => void call(f.runCard, id)) : null}
         {f.resumeCard && s === "paused"
           ? button("Resume", () => void call(f.resumeCard, { ...id, raise: { maxSteps: (latest?.usage.steps ?? 0) + RESUME_EXTRA_STEPS } }))
