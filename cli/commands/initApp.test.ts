@@ -70,10 +70,14 @@ describe.each(FIXTURES)("the $name app after lakitu init", (fixture) => {
     expect(await alice.query(api.lakitu.events, { runId, paginationOpts })).toMatchObject({ page: [], isDone: true });
     expect(await alice.query(api.lakitu.latestEvents, { runId, paginationOpts })).toMatchObject({ page: [], isDone: true });
     expect((await alice.query(api.lakitu.boards, { paginationOpts })).page.map((b: { boardId: string }) => b.boardId)).toEqual([boardId]);
+    expect((await alice.query(api.lakitu.getRun, { runId })).runId).toBe(runId);
+    expect(await alice.query(api.lakitu.artifacts, { runId, paginationOpts })).toMatchObject({ page: [], isDone: true });
+    await expect(alice.query(api.lakitu.artifactUrl, { artifactId: runId })).rejects.toThrow("Artifact not found");
 
     // ⚠️ AUTH CHECK as scaffolded: signed-in owners only.
     await expect(t.query(api.lakitu.board, { boardId })).rejects.toThrow("Not signed in");
     await expect(t.withIdentity({ subject: "bob" }).mutation(api.lakitu.stop, { cardId })).rejects.toThrow("Board not found");
+    await expect(t.withIdentity({ subject: "bob" }).query(api.lakitu.getRun, { runId })).rejects.toThrow("Board not found");
 
     expect(await alice.mutation(api.lakitu.stop, { cardId })).toBe(true);
     for (let i = 0; i < 200 && testProvider.alive().length > 0; i++) {

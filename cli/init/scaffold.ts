@@ -14,6 +14,10 @@ export function lakituFunctions(ext: string): string {
  * kanban UI calls. Boards, cards, runs and artifacts live in the Lakitu component; these functions
  * decide who may touch them. The component reaps idle sandboxes by itself (its own cron).
  *
+ * \`LakituDashboard\` from lakitu/react renders a whole board over these: getBoard: api.lakitu.board,
+ * listCards: cards, getCard: card, listRuns: runs, getRun, listEvents: events, listArtifacts: artifacts,
+ * getArtifactUrl: artifactUrl, addCard, runCard: run, stopCard: stop, resumeCard: resume.
+ *
  * ⚠️ AUTH CHECK: every function below goes through \`requireUser\` / \`requireBoard\`. As written, a
  * signed-in user may create boards and use the boards they own. Make them your app's rules before
  * you deploy.
@@ -198,6 +202,35 @@ export const latestEvents = query({
   handler: async (ctx, args) => {
     await requireRun(ctx, args.runId);
     return await lakitu.latestEvents(ctx, args);
+  },
+});
+
+/** One run: status, QA report, review, usage and sandbox. */
+export const getRun = query({
+  args: { runId: v.string() },
+  handler: async (ctx, { runId }) => {
+    await requireRun(ctx, runId);
+    return await lakitu.getRun(ctx, { runId });
+  },
+});
+
+/** A run's artifacts (every version), a page at a time. */
+export const artifacts = query({
+  args: { runId: v.string(), paginationOpts: paginationOptsValidator },
+  handler: async (ctx, args) => {
+    await requireRun(ctx, args.runId);
+    return await lakitu.listArtifacts(ctx, args);
+  },
+});
+
+/** A download URL of one artifact, for its run's board's owner. */
+export const artifactUrl = query({
+  args: { artifactId: v.string() },
+  handler: async (ctx, { artifactId }) => {
+    const artifact = await lakitu.getArtifact(ctx, { artifactId });
+    if (!artifact) throw new Error("Artifact not found");
+    await requireRun(ctx, artifact.runId);
+    return await lakitu.getArtifactUrl(ctx, { artifactId });
   },
 });
 `;

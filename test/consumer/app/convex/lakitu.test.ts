@@ -42,12 +42,12 @@ test("a card runs through the Research stage to Done", async () => {
   const events = await alice.query(api.lakitu.events, { runId, paginationOpts });
   expect(events.page.map((e) => e.text)).toEqual(["reading about otters"]);
   expect(events.isDone).toBe(true);
-  // The run view's wrappers (lakituRuns.ts, for the board UI): the board's owner only.
-  expect((await alice.query(api.lakituRuns.getRun, { runId }))?.status).toBe("succeeded");
-  const artifacts = await alice.query(api.lakituRuns.listArtifacts, { runId, paginationOpts });
+  // The run view's wrappers (for the board UI): the board's owner only.
+  expect((await alice.query(api.lakitu.getRun, { runId }))?.status).toBe("succeeded");
+  const artifacts = await alice.query(api.lakitu.artifacts, { runId, paginationOpts });
   expect(artifacts.page.map((a) => a.name)).toEqual(["notes.md"]);
-  expect(await alice.query(api.lakituRuns.getArtifactUrl, { artifactId: artifacts.page[0]!.artifactId })).toMatch(/^https?:\/\//);
-  await expect(t.withIdentity({ subject: "bob" }).query(api.lakituRuns.getRun, { runId })).rejects.toThrow("Not found");
+  expect(await alice.query(api.lakitu.artifactUrl, { artifactId: artifacts.page[0]!.artifactId })).toMatch(/^https?:\/\//);
+  await expect(t.withIdentity({ subject: "bob" }).query(api.lakitu.getRun, { runId })).rejects.toThrow("Board not found");
   // The sandbox's kill, scheduled as the card settled, runs right after.
   await lakituTest.waitFor(t, () => lakituTest.testProvider.alive().length === 0, { advance });
 

@@ -1,6 +1,6 @@
 /**
  * The app's board page, typechecked against the packed tarball's `lakitu/react`: `LakituDashboard`
- * over the app's own wrappers (convex/lakitu.ts as `npx lakitu init` wrote it, and convex/lakituRuns.ts),
+ * over the app's own wrappers (convex/lakitu.ts as `npx lakitu init` wrote it),
  * and a hook used directly.
  */
 import { ConvexProvider, ConvexReactClient } from "convex/react";
@@ -12,10 +12,10 @@ export const functions = lakituFunctions({
   listCards: api.lakitu.cards,
   getCard: api.lakitu.card,
   listRuns: api.lakitu.runs,
-  getRun: api.lakituRuns.getRun,
+  getRun: api.lakitu.getRun,
   listEvents: api.lakitu.events,
-  listArtifacts: api.lakituRuns.listArtifacts,
-  getArtifactUrl: api.lakituRuns.getArtifactUrl,
+  listArtifacts: api.lakitu.artifacts,
+  getArtifactUrl: api.lakitu.artifactUrl,
   listBoards: api.lakitu.boards,
   getUsage: api.lakitu.usage,
   addCard: api.lakitu.addCard,
