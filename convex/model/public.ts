@@ -6,6 +6,7 @@ import { convexToJson, v, type Infer, type Value } from "convex/values";
 import type { Doc } from "../component/_generated/dataModel.js";
 import {
   stageFields,
+  vBudgetLimit,
   vCardStatus,
   vCompletion,
   vContext,
@@ -119,6 +120,8 @@ export const vPublicRun = v.object({
   qa: v.optional(vQaReport),
   error: v.optional(v.object({ code: v.string(), message: v.string() })),
   review: v.optional(v.object({ state: vReviewState, notes: v.array(v.string()) })),
+  /** The budget the agent phase ended on (steps, cost or duration), if it did: what a resume must raise. */
+  budget: v.optional(v.object({ limit: vBudgetLimit, message: v.string() })),
   session: v.optional(
     v.object({
       sessionId: v.string(),
@@ -139,6 +142,7 @@ export function publicRun(r: Doc<"runs">, s: Doc<"sessions"> | null): PublicRun 
     qa: r.qa,
     error: r.error,
     review: r.review,
+    budget: r.budget,
     session: s
       ? {
           sessionId: s._id,

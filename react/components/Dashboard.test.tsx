@@ -146,20 +146,22 @@ describe("the run panel", () => {
     expect(screen.queryByRole("complementary", { name: "Run" })).toBeNull();
   });
 
-  test("Resume continues a card paused by its budget, raising the step limit", async () => {
+  test("Resume continues a card paused by its budget, raising the limit it stopped on", async () => {
     const d = await deployment();
     const { boardId, cardId, stageIds } = await makeBoard(d.t, { maxAttempts: 1 });
     await d.t.mutation(api.boards.updateStage, { stageId: stageIds[0], patch: { limits: { maxAttempts: 1, maxDurationMs: 3_000 } } });
     const { runId, rt } = await startRunning(d.t, cardId, d.providerHandle);
     await advanceHeartbeating(d.t, rt, 2_500, 500, 250);
     await until(d.t, async () => (await getCard(d.t, cardId)).status === "paused", 5_000, 100);
-    const steps = (await getRun(d.t, runId)).usage.steps;
+    const paused = await getRun(d.t, runId);
+    expect(paused.budget?.limit).toBe("maxDurationMs");
     const h = await show(d, { boardId });
     expect(statusOf("Write about otters")).toBe("paused");
     await click(h, cardButton("Write about otters"));
     expect(within(panel()).queryByRole("button", { name: "Run" })).toBeNull();
     await click(h, within(panel()).getByRole("button", { name: "Resume" }));
-    expect(h.client.mutations).toEqual([{ name: "resumeCard", args: { cardId, raise: { maxSteps: steps + 20 } } }]);
+    // It stopped on its 3 s duration: the resume doubles how long it ran, at least to a minute.
+    expect(h.client.mutations).toEqual([{ name: "resumeCard", args: { cardId, raise: { maxDurationMs: Math.max(2 * (paused.endedAt! - paused.startedAt!), 60_000) } } }]);
     expect(within(panel()).queryByRole("alert")).toBeNull();
     expect(statusOf("Write about otters")).toBe("queued");
   });
