@@ -1,13 +1,11 @@
 /**
- * Local sandboxes through the whole stack: cold start to runtime-ready, and many cards at once with the
- * scripted model on this machine.
+ * Local sandboxes through the whole stack: cold start to runtime-ready (many cards at once: throughput.ts).
  */
 import { Sandbox } from "e2b";
 import { api } from "../convex/component/_generated/api.js";
 import { startLocalStack, type LocalStack } from "../cli/embedded/stack.js";
 import { FirstRequestProxy } from "./firstRequest.js";
 import { median, ms, p95, type Row } from "./stats.js";
-import { listAll } from "../convex/testing/listAll.js";
 
 async function board(s: LocalStack, name: string) {
   return await s.deployment.t.mutation(api.boards.createBoard, {
@@ -52,45 +50,5 @@ export async function coldStart(runs = 10): Promise<Row[]> {
   } finally {
     await s.close();
     await proxy.close();
-  }
-}
-
-export async function concurrent(cards: number): Promise<Row[]> {
-  const s = await startLocalStack({ warn: () => {}, maxSandboxes: 128 });
-  let peakRss = 0;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 100);
-  try {
-    const { t, url, providerHandle } = s.deployment;
-    const { boardId } = await board(s, `concurrency ${cards}`);
-    const ids = [];
-    for (let i = 0; i < cards; i++) ids.push(await t.mutation(api.cards.addCard, { boardId, title: `card ${i}` }));
-    const t0 = performance.now();
-    await Promise.all(ids.map((cardId) => t.mutation(api.runs.runCard, { cardId, providerHandle, callbackUrl: url })));
-    const deadline = Date.now() + 15 * 60_000;
-    let done = 0;
-    while (Date.now() < deadline) {
-      const list = await listAll(t, api.cards.listCards, { boardId });
-      done = list.filter((c) => c.status === "done").length;
-      const stuck = list.filter((c) => c.status === "blocked" || c.status === "error");
-      if (stuck.length) throw new Error(`${stuck.length} card(s) ${stuck[0].status}: ${stuck[0].note}`);
-      if (done === cards) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const wall = performance.now() - t0;
-    if (done !== cards) throw new Error(`only ${done} of ${cards} cards finished`);
-    const durations: number[] = [];
-    for (const cardId of ids) {
-      const [run] = await listAll(t, api.runs.listRuns, { cardId });
-      durations.push((run.endedAt ?? 0) - run.queuedAt);
-    }
-    return [
-      { section: "throughput", metric: `${cards} cards at once: all done, wall time`, value: `${(wall / 1000).toFixed(1)} s` },
-      { section: "throughput", metric: `${cards} cards: run queued→ended (median / p95)`, value: `${ms(median(durations))} / ${ms(p95(durations))}` },
-      { section: "throughput", metric: `${cards} cards: wall time per card`, value: ms(wall / cards) },
-      { section: "throughput", metric: `${cards} cards: peak RSS of the host process`, value: `${(peakRss / 1024 / 1024).toFixed(0)} MiB` },
-    ];
-  } finally {
-    clearInterval(sampler);
-    await s.close();
   }
 }

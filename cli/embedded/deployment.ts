@@ -70,6 +70,8 @@ export async function startEmbeddedDeployment(opts: {
   port?: number;
   host?: string;
   limits?: LimitsOption;
+  /** Also serve the routes on this unix socket (the benchmark's runtimes without sandboxes use it). */
+  socketPath?: string;
   /** More modules beside the component's, by name (`{ benchFloor: () => import(...) }` → `benchFloor:fn`); for the benchmark. */
   extraModules?: ModuleLoaders;
 }): Promise<EmbeddedDeployment> {
@@ -80,14 +82,21 @@ export async function startEmbeddedDeployment(opts: {
   const counters = new FunctionCounter();
   const t = await makeTest(opts.providerModule, limits, counters, opts.extraModules);
   const lock = new UploadLock();
-  const server = createServer((req, res) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => void lock.run((req.url ?? "").startsWith("/artifacts"), () => {
     counters.httpRequest();
     return bridge(t, req, res);
-  }));
+  });
+  const server = createServer(handle);
   await new Promise<void>((resolve) => server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", resolve));
   const { port } = server.address() as { port: number };
+  const socketServer = opts.socketPath ? createServer(handle) : undefined;
+  if (socketServer) await new Promise<void>((resolve) => socketServer.listen(opts.socketPath, resolve));
   const providerHandle: string = await t.run(async () => await createFunctionHandle(makeFunctionReference<"action">("lakituProvider:provider")));
-  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, limits, counters, close: () => closeServer(server) };
+  const close = async () => {
+    await closeServer(server);
+    if (socketServer) await closeServer(socketServer);
+  };
+  return { t, url: `http://${opts.host ?? "127.0.0.1"}:${port}`, providerHandle, limits, counters, close };
 }
 
 async function bridge(t: EmbeddedDeployment["t"], req: IncomingMessage, res: ServerResponse) {

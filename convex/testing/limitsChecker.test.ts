@@ -8,7 +8,7 @@ import { componentsGeneric, defineSchema, makeFunctionReference } from "convex/s
 import type { ComponentApi } from "../component/_generated/component.js";
 import { register } from "../test.js";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
-import { LimitsChecker } from "../testkit/limitsChecker.js";
+import { LimitsChecker, writtenDocumentSize } from "../testkit/limitsChecker.js";
 import { CLOUD_LIMITS, LimitsConfigError, limitsFromEnv, resolveLimits, shapeViolation, type LimitsOption, type LimitViolation } from "../testkit/limits.js";
 import { api } from "../component/_generated/api.js";
 import { schema } from "./limitsFixture.js";
@@ -66,6 +66,38 @@ describe("documents", () => {
     expect(v).toMatchObject({ limit: "documentBytes", detail: "db.patch" });
   });
 
+  test("a replace that makes a document over 1 MiB is reported", async () => {
+    const { t, checker } = deployment();
+    const v = await violation(checker, () => t.mutation(mutation("replaceDoc"), { bytes: MiB + 10 }));
+    expect(v).toMatchObject({ limit: "documentBytes", detail: "db.replace" });
+    expect(v.measured).toBeGreaterThan(MiB + 10);
+  });
+
+  test("system fields count: exactly 1 MiB with _id and _creationTime passes, one byte more is reported", async () => {
+    const { t, checker } = deployment();
+    const idLength = (await t.run(async (ctx) => await ctx.db.insert("things", { data: 0 }))).length;
+    // { data: "x" * n, _id, _creationTime }: 2 + (4 + 1 + 2 + n) + (3 + 1 + 2 + idLength) + (13 + 1 + 9).
+    const fits = MiB - 38 - idLength;
+    await t.mutation(mutation("writeDoc"), { bytes: fits });
+    expect(checker.violations).toEqual([]);
+    // The value alone (MiB - 23 - idLength bytes) is under the limit; the stored document is not.
+    const v = await violation(checker, () => t.mutation(mutation("writeDoc"), { bytes: fits + 1 }));
+    expect(v).toMatchObject({ limit: "documentBytes", measured: MiB + 1, detail: "db.insert into things" });
+  });
+
+  test("an insert's and a replace's size is what convex-test adds to bytesWritten", async () => {
+    const { t, checker } = deployment();
+    const values = [0, "héllo ✓ 𝄞", 12n, new Uint8Array([1, 2, 3]).buffer, null, true, [1, [2, "x"], { a: null }], { nested: { deep: ["a", "b"] }, gone: undefined }, "y".repeat(600)];
+    const replacement = { r: "replacement", n: [1, 2, 3] };
+    const rows = await t.mutation(mutation("writeSizes"), { values, replacement });
+    expect(rows).toHaveLength(values.length);
+    rows.forEach((row: { id: string; inserted: number; replaced: number }, i: number) => {
+      expect(writtenDocumentSize({ data: values[i] }, row.id)).toBe(row.inserted);
+      expect(writtenDocumentSize({ data: [replacement, values[i]] }, row.id)).toBe(row.replaced);
+    });
+    expect(checker.violations).toEqual([]);
+  });
+
   test("a document just under 1 MiB passes", async () => {
     const { t, checker } = deployment();
     await t.mutation(mutation("writeDoc"), { bytes: MiB - 200 });
@@ -90,6 +122,10 @@ describe("documents", () => {
     const limits = CLOUD_LIMITS;
     expect(shapeViolation({ a: { b: Array(8193).fill(1) } }, limits)).toEqual({ limit: "arrayElements", measured: 8193, path: "a.b" });
     expect(shapeViolation({ a: undefined, b: 1 }, { ...limits, objectFields: 1 })).toBeNull();
+    // The path names where the violation is, through objects and arrays.
+    expect(shapeViolation({ a: [1, { b: [{ c: Array(8193).fill(0) }] }] }, limits)).toEqual({ limit: "arrayElements", measured: 8193, path: "a[1].b[0].c" });
+    expect(shapeViolation([[{ x: 1, y: 2 }]], { ...limits, objectFields: 1 })).toEqual({ limit: "objectFields", measured: 2, path: "[0][0]" });
+    expect(shapeViolation(Array(8193).fill(0), limits)).toEqual({ limit: "arrayElements", measured: 8193, path: "(root)" });
     let deep: unknown = {};
     for (let i = 0; i < 100_000; i++) deep = { d: deep };
     expect(shapeViolation(deep, limits)).toMatchObject({ limit: "nestingDepth", measured: 17 });

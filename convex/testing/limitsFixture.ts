@@ -35,6 +35,36 @@ export const growDoc = mutationGeneric({
   },
 });
 
+export const replaceDoc = mutationGeneric({
+  args: { bytes: v.number() },
+  handler: async (ctx, { bytes }) => {
+    const id = await ctx.db.insert("things", { data: "small" });
+    await ctx.db.replace(id, { data: "x".repeat(bytes) });
+    return id;
+  },
+});
+
+/**
+ * Inserts `{ data }` for each value, then replaces each document with `{ data: [replacement, value] }`:
+ * the growth of convex-test's bytesWritten for each write, beside the id written.
+ */
+export const writeSizes = mutationGeneric({
+  args: { values: v.array(v.any()), replacement: v.any() },
+  handler: async (ctx, { values, replacement }) => {
+    const written = async () => (await ctx.meta.getTransactionMetrics()).bytesWritten.used;
+    const out: Array<{ id: string; inserted: number; replaced: number }> = [];
+    for (const data of values) {
+      let before = await written();
+      const id = await ctx.db.insert("things", { data });
+      const inserted = (await written()) - before;
+      before = await written();
+      await ctx.db.replace(id, { data: [replacement, data] });
+      out.push({ id, inserted, replaced: (await written()) - before });
+    }
+    return out;
+  },
+});
+
 export const writeMany = mutationGeneric({
   args: { count: v.number(), padBytes: v.number() },
   handler: async (ctx, { count, padBytes }) => {

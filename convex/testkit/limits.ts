@@ -141,23 +141,46 @@ export type ShapeViolation = { limit: "objectFields" | "arrayElements" | "nestin
  * cannot overflow the stack.
  */
 export function shapeViolation(value: unknown, limits: Pick<ConvexLimits, "objectFields" | "arrayElements" | "nestingDepth">): ShapeViolation | null {
-  const stack: Array<{ v: unknown; depth: number; path: string }> = [{ v: value, depth: 0, path: "" }];
+  // Paths are built only for a violation (from each entry's parent link): building one per element
+  // costs more than the walk itself on the hot path (every write and every function's arguments).
+  type Entry = { v: unknown; depth: number; parent: Entry | null; key: string | number };
+  const at = (e: Entry) => pathOf(e) || "(root)";
+  const stack: Entry[] = [{ v: value, depth: 0, parent: null, key: "" }];
   while (stack.length > 0) {
-    const { v, depth, path } = stack.pop()!;
+    const e = stack.pop()!;
+    const { v, depth } = e;
     if (Array.isArray(v)) {
       const level = Math.max(depth, 1);
-      if (level > limits.nestingDepth) return { limit: "nestingDepth", measured: level, path: path || "(root)" };
-      if (v.length > limits.arrayElements) return { limit: "arrayElements", measured: v.length, path: path || "(root)" };
-      v.forEach((x, i) => stack.push({ v: x, depth: depth + 1, path: `${path}[${i}]` }));
+      if (level > limits.nestingDepth) return { limit: "nestingDepth", measured: level, path: at(e) };
+      if (v.length > limits.arrayElements) return { limit: "arrayElements", measured: v.length, path: at(e) };
+      for (let i = 0; i < v.length; i++) if (isContainer(v[i])) stack.push({ v: v[i], depth: depth + 1, parent: e, key: i });
     } else if (isPlainObject(v)) {
-      const entries = Object.entries(v).filter(([, x]) => x !== undefined);
+      let fields = 0;
+      for (const k in v) if (Object.hasOwn(v, k) && v[k] !== undefined) fields++;
       // The value itself (document, args object, return object) is the root, not a nesting level.
-      if (depth > limits.nestingDepth) return { limit: "nestingDepth", measured: depth, path };
-      if (entries.length > limits.objectFields) return { limit: "objectFields", measured: entries.length, path: path || "(root)" };
-      for (const [k, x] of entries) stack.push({ v: x, depth: depth + 1, path: path ? `${path}.${k}` : k });
+      if (depth > limits.nestingDepth) return { limit: "nestingDepth", measured: depth, path: pathOf(e) };
+      if (fields > limits.objectFields) return { limit: "objectFields", measured: fields, path: at(e) };
+      for (const k in v) if (Object.hasOwn(v, k) && isContainer(v[k])) stack.push({ v: v[k], depth: depth + 1, parent: e, key: k });
     }
   }
   return null;
+}
+
+/** `a.b[2].c` for an entry of shapeViolation's walk ("" for the root). */
+function pathOf(e: { parent: unknown; key: string | number }): string {
+  const parts: Array<string | number> = [];
+  for (let x = e as { parent: unknown; key: string | number } | null; x?.parent; x = x.parent as typeof x) parts.push(x.key);
+  let path = "";
+  for (let i = parts.length - 1; i >= 0; i--) {
+    const k = parts[i];
+    path = typeof k === "number" ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+  }
+  return path;
+}
+
+/** Only arrays and plain objects can break a shape limit; other values need no visit. */
+function isContainer(v: unknown): boolean {
+  return v !== null && typeof v === "object";
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
