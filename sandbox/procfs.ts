@@ -65,16 +65,34 @@ export function isAlive(pid: number): boolean {
   return stat !== undefined && stat.state !== "Z";
 }
 
+/**
+ * One snapshot's indexes (children by parent, pids by uid, the live set), built once per snapshot and
+ * shared by every query on it: the host's monitor asks each sandbox for its processes every tick, and
+ * rebuilding the parent map per sandbox made that quadratic in the number of sandboxes.
+ */
+type ProcIndex = { children: Map<number, number[]>; byUid: Map<number, number[]>; alive: Set<number> };
+const indexes = new WeakMap<ProcEntry[], ProcIndex>();
+function indexOf(procs: ProcEntry[]): ProcIndex {
+  let index = indexes.get(procs);
+  if (index) return index;
+  index = { children: new Map(), byUid: new Map(), alive: new Set() };
+  for (const p of procs) {
+    index.alive.add(p.pid);
+    push(index.children, p.ppid, p.pid);
+    push(index.byUid, p.uid, p.pid);
+  }
+  indexes.set(procs, index);
+  return index;
+}
+function push(map: Map<number, number[]>, key: number, pid: number): void {
+  const list = map.get(key);
+  if (list) list.push(pid);
+  else map.set(key, [pid]);
+}
+
 /** The given roots (those still alive) and all their live descendants, from one /proc snapshot. */
 export function descendants(roots: Iterable<number>, procs: ProcEntry[] = listProcesses()): number[] {
-  const children = new Map<number, number[]>();
-  const alive = new Set<number>();
-  for (const p of procs) {
-    alive.add(p.pid);
-    const list = children.get(p.ppid);
-    if (list) list.push(p.pid);
-    else children.set(p.ppid, [p.pid]);
-  }
+  const { children, alive } = indexOf(procs);
   const seen = new Set<number>();
   const stack = [...roots].filter((pid) => alive.has(pid));
   while (stack.length > 0) {
@@ -88,15 +106,10 @@ export function descendants(roots: Iterable<number>, procs: ProcEntry[] = listPr
 
 /** The live tree under `root` by depth: `[[root], [its children], [grandchildren], ...]`. */
 export function treeLevels(root: number, procs: ProcEntry[] = listProcesses()): number[][] {
-  const children = new Map<number, number[]>();
-  for (const p of procs) {
-    const list = children.get(p.ppid);
-    if (list) list.push(p.pid);
-    else children.set(p.ppid, [p.pid]);
-  }
+  const { children, alive } = indexOf(procs);
   const levels: number[][] = [];
   const seen = new Set<number>();
-  let level = procs.some((p) => p.pid === root) ? [root] : [];
+  let level = alive.has(root) ? [root] : [];
   while (level.length > 0) {
     levels.push(level);
     for (const pid of level) seen.add(pid);
@@ -107,12 +120,12 @@ export function treeLevels(root: number, procs: ProcEntry[] = listProcesses()): 
 
 /** Live pids owned by `uid`. */
 export function processesOfUid(uid: number, procs: ProcEntry[] = listProcesses()): number[] {
-  return procs.filter((p) => p.uid === uid).map((p) => p.pid);
+  return [...(indexOf(procs).byUid.get(uid) ?? [])];
 }
 
 /** The live direct children of `pid`. */
 export function childrenOf(pid: number, procs: ProcEntry[] = listProcesses()): number[] {
-  return procs.filter((p) => p.ppid === pid).map((p) => p.pid);
+  return [...(indexOf(procs).children.get(pid) ?? [])];
 }
 
 /** `kill(2)` that ignores a process already gone (ESRCH); other errors (EPERM) are also ignored. */
