@@ -35,8 +35,21 @@ export default defineConfig({
           name: "node",
           include: ["{ksa,runtime,template,cli,scripts,sandbox,test}/**/*.test.ts", "convex/**/*.node.test.ts"],
           // test/consumer/app is a scratch app's files, run by npm run test:consumer against the tarball.
-          exclude: ["**/node_modules/**", "test/consumer/**"],
+          exclude: ["**/node_modules/**", "test/consumer/**", "test/browser/**"],
           environment: "node",
+        },
+      },
+      {
+        extends: true,
+        test: {
+          // `lakitu dev` driven in Chromium (npm run test:browser): real sandboxes, so generous limits.
+          // Each file starts its own server on port 0, so files may run in parallel.
+          name: "browser",
+          include: ["test/browser/**/*.test.ts"],
+          exclude: ["**/node_modules/**"],
+          environment: "node",
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
         },
       },
       {
@@ -44,7 +57,7 @@ export default defineConfig({
         test: {
           // lakitu/react's hooks, rendered in a DOM, against the component running in convex-test.
           name: "react",
-          include: ["react/**/*.test.ts"],
+          include: ["react/**/*.test.{ts,tsx}"],
           exclude: ["**/node_modules/**"],
           environment: "happy-dom",
           server: { deps: { inline: ["convex-test"] } },
