@@ -38,7 +38,7 @@ export const LAKITU_STYLES = `
 .lk-layout{display:flex;gap:12px;align-items:flex-start}
 .lk-main{flex:1 1 auto;min-width:0}
 .lk-board{display:flex;gap:10px;overflow-x:auto;padding-bottom:6px}
-.lk-column{flex:0 0 240px;background:#eceff3;border-radius:8px;padding:8px;min-height:120px}
+.lk-column{flex:1 0 200px;max-width:300px;background:#eceff3;border-radius:8px;padding:8px;min-height:120px}
 .lk-column-title{display:flex;justify-content:space-between;margin-bottom:6px}
 .lk-count{color:var(--lk-muted);font-weight:400}
 .lk-cards,.lk-board-list,.lk-artifact-list,.lk-live-list,.lk-plan,.lk-timeline,.lk-transcript ol,.lk-notes{list-style:none;margin:0;padding:0}

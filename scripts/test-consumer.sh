@@ -79,5 +79,34 @@ npx vitest run
 step "npx lakitu demo from the installed package"
 npx lakitu demo
 
+step "npx lakitu dev from the installed package: the page, its bundled script, the local API, the app's KSAs and declared board"
+mkdir -p lakitu
+echo '{ "boards": [{ "name": "Consumer board", "stages": [{ "name": "Work", "kind": "agent", "allowedKsas": ["file", "slug"] }, { "name": "Done", "kind": "done" }] }] }' > lakitu/boards.json
+npx lakitu dev --port 0 > dev.log 2>&1 &
+dev_pid=$!
+node - <<'JS' || { cat dev.log; kill "$dev_pid" 2>/dev/null; exit 1; }
+const { readFileSync } = require("fs");
+(async () => {
+  let url;
+  for (let i = 0; i < 240 && !url; i++) {
+    url = /Lakitu dev: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(readFileSync("dev.log", "utf8"))?.[1];
+    if (!url) await new Promise((r) => setTimeout(r, 500));
+  }
+  if (!url) throw new Error("lakitu dev printed no URL in 120 s");
+  const page = await (await fetch(url)).text();
+  if (!page.includes('src="/assets/main.js"')) throw new Error("the dashboard page does not load its script");
+  const js = await fetch(new URL("/assets/main.js", url));
+  if (!js.ok || !(await js.text()).includes("/api/updates")) throw new Error(`the dashboard script is missing (${js.status})`);
+  const info = await (await fetch(new URL("/api/info", url))).json();
+  if (info.persistence?.runHistoryKept !== false || info.boards?.length !== 1) throw new Error(`unexpected /api/info: ${JSON.stringify(info)}`);
+  const call = async (name, args) => (await fetch(new URL("/api/query", url), { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name, args }) })).json();
+  const board = await call("getBoard", { boardId: info.boards[0] });
+  if (!board.ok || board.value.stages[0].allowedKsas.join() !== "file,slug") throw new Error(`the declared board with the app's KSA: ${JSON.stringify(board)}`);
+  console.log(`lakitu dev: ${url} serves the dashboard (${page.length} B page), and its declared board "${board.value.board.name}"`);
+})().catch((e) => { console.error(e.message); process.exit(1); });
+JS
+kill -INT "$dev_pid"
+wait "$dev_pid" || true
+
 step "done"
 echo "consumer: passed in $(( $(date +%s) - t0 )) s"

@@ -7,7 +7,6 @@ export type LiveSandbox = {
   title?: string;
   status: string;
   attempt?: number;
-  sessionId?: string;
   sandboxId?: string;
 };
 
@@ -38,7 +37,7 @@ export function LiveSandboxes({ runs, onKill, onOpen, busy }: LiveSandboxesProps
             {r.status}
           </span>
           {r.attempt !== undefined ? <span className="lk-muted">{` attempt ${r.attempt}`}</span> : null}
-          <span className="lk-muted">{` session ${r.sessionId ?? "—"} · sandbox ${r.sandboxId ?? "—"}`}</span>{" "}
+          <span className="lk-muted">{` sandbox ${r.sandboxId ?? "not created yet"}`}</span>{" "}
           {onKill ? (
             <button type="button" className="lk-danger" disabled={busy} onClick={() => onKill(r.cardId)}>
               Kill

@@ -26,7 +26,7 @@ export function ActiveRuns({ functions: f, onOpen }: { functions: LakituFunction
   const rows: LiveSandbox[] = active.results.map((r) => {
     const run = ok<PublicRun>(got[`run:${r.runId}`]);
     const card = ok<PublicCard>(got[`card:${r.cardId}`]);
-    return { runId: r.runId, cardId: r.cardId, title: card?.title, status: r.status, attempt: r.attempt, sessionId: run?.session?.sessionId, sandboxId: run?.session?.sandboxId };
+    return { runId: r.runId, cardId: r.cardId, title: card?.title, status: r.status, attempt: r.attempt, sandboxId: run?.session?.sandboxId };
   });
   const stop = f.stopCard;
   return (
