@@ -15,7 +15,7 @@ import { c, line } from "../output.js";
 import { lakituPackage } from "../build/packageRoot.js";
 import { loadDashboard } from "../dev/assets.js";
 import { serveDev } from "../dev/server.js";
-import { DEFAULT_DEV_PORT, PERSISTENCE_NOTE } from "../dev/start.js";
+import { DEFAULT_DEV_PORT } from "../dev/start.js";
 
 type T = LocalStack["deployment"]["t"];
 
@@ -116,6 +116,9 @@ export async function demo(opts: DemoOptions = {}): Promise<number> {
   }
 }
 
+const DEMO_NOTE =
+  "lakitu demo: the scripted tour's boards, on convex-test in memory; nothing is kept after the demo exits (npx lakitu dev serves your own boards).";
+
 /** The dashboard over the demo's stack (the same server as lakitu dev), on `port` or any free one. */
 async function serveDashboard(stack: LocalStack, boards: string[], port = DEFAULT_DEV_PORT) {
   const { providerHandle, url } = stack.deployment;
@@ -123,7 +126,7 @@ async function serveDashboard(stack: LocalStack, boards: string[], port = DEFAUL
     serveDev({
       deployment: stack.deployment,
       context: { providerHandle, callbackUrl: url, appKsas: [] },
-      info: () => ({ version: lakituPackage().version, model: "scripted", isolation: stack.host.isolation, persistence: { runHistoryKept: false, note: PERSISTENCE_NOTE }, boards }),
+      info: () => ({ version: lakituPackage().version, model: "scripted", isolation: stack.host.isolation, persistence: { runHistoryKept: false, note: DEMO_NOTE }, boards }),
       assets,
       port: p,
     });

@@ -45,6 +45,8 @@ afterAll(async () => {
 
 describe("lakitu dev in Chromium: the board", () => {
   test("a board and a card made in the UI; a component error shown with its code", async () => {
+    // The dashboard says plainly that run history is not kept (the server's own note, /api/info).
+    await waitFor("the persistence notice", async () => ((await page.getByRole("note").first().textContent()) ?? "").includes("Run history is not kept"));
     await button(page, "New board").click();
     await page.getByLabel("Board name", { exact: true }).fill("Made in the browser");
     const stageNames = page.getByLabel("Stage name", { exact: true });
