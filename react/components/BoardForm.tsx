@@ -1,5 +1,6 @@
 import { useId, useState, type FormEvent, type ReactNode } from "react";
 import { DELIVERABLE_TYPES, type DeliverableType, type StageInput } from "../../convex/shared/validators.js";
+import { FormActions } from "./FormActions.js";
 
 type DeliverableDraft = { name: string; type: DeliverableType };
 type StageDraft = { name: string; kind: "agent" | "human" | "done"; goals: string; deliverables: DeliverableDraft[] };
@@ -89,17 +90,7 @@ export function BoardForm({ onSubmit, onCancel, busy }: BoardFormProps): ReactNo
       <button type="button" className="lk-secondary" onClick={() => setStages((s) => [...s, emptyStage()])}>
         Add stage
       </button>
-      {problem ? <p className="lk-problem">{problem}</p> : null}
-      <div className="lk-actions">
-        <button type="submit" disabled={busy}>
-          Create board
-        </button>
-        {onCancel ? (
-          <button type="button" className="lk-secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions problem={problem} submitLabel="Create board" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -1,4 +1,5 @@
 import { useId, useState, type FormEvent, type ReactNode } from "react";
+import { FormActions } from "./FormActions.js";
 
 export type CardFormValues = { title: string; description: string };
 
@@ -36,17 +37,7 @@ export function CardForm({ initial, submitLabel = "Add card", onSubmit, onCancel
       <input id={`${id}-title`} value={title} onChange={(e) => setTitle(e.target.value)} maxLength={500} />
       <label htmlFor={`${id}-description`}>Description</label>
       <textarea id={`${id}-description`} value={description} onChange={(e) => setDescription(e.target.value)} rows={3} />
-      {problem ? <p className="lk-problem">{problem}</p> : null}
-      <div className="lk-actions">
-        <button type="submit" disabled={busy}>
-          {submitLabel}
-        </button>
-        {onCancel ? (
-          <button type="button" className="lk-secondary" onClick={onCancel}>
-            Cancel
-          </button>
-        ) : null}
-      </div>
+      <FormActions problem={problem} submitLabel={submitLabel} busy={busy} onCancel={onCancel} />
     </form>
   );
 }
