@@ -38,6 +38,11 @@ created again on each start. The app's KSAs (lakitu/ksa/) are bundled into the s
       const { info } = dev;
       out.line(`${c.bold("Lakitu dev:")} ${dev.url}`);
       out.line(c.dim(`  model ${info.model} · sandboxes: ${info.isolation === "bwrap" ? "bubblewrap" : "no isolation"} · run history is not kept (in memory; declared boards are recreated on each start)`));
+      const keys = info.model === "scripted" ? MODEL_KEYS.filter(([name]) => io.env[name]) : [];
+      if (keys.length > 0) {
+        // Never spent without asking: a key in the environment only offers the real model.
+        out.line(c.dim(`  ${keys.map(([name]) => name).join(", ")} set: --model ${keys.map(([, example]) => example).join(" or ")} runs agents on it`));
+      }
       out.line(
         dev.boardsFile
           ? `  ${info.boards.length} board${info.boards.length === 1 ? "" : "s"} from ${dev.boardsFile.path}`
@@ -57,3 +62,10 @@ created again on each start. The app's KSAs (lakitu/ksa/) are bundled into the s
     }
   },
 });
+
+/** Model keys `lakitu dev` recognizes in the environment, each with an example `--model` that uses it. */
+const MODEL_KEYS: ReadonlyArray<readonly [string, string]> = [
+  ["ANTHROPIC_API_KEY", "anthropic/claude-sonnet-4-5"],
+  ["OPENAI_API_KEY", "openai/gpt-5-mini"],
+  ["OPENROUTER_API_KEY", "openrouter/openai/gpt-5-mini"],
+];

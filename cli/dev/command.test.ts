@@ -47,6 +47,8 @@ test("it prints the URL, serves until the signal, then stops (exit 0)", async ()
   let announce!: (url: string) => void;
   const seen = new Promise<string>((resolve) => (announce = resolve));
   const running = lakitu(dir, ["dev", "--port", "0"], {
+    // A model key in the environment is offered, never used unasked (and never printed).
+    env: { ...process.env, ANTHROPIC_API_KEY: "sk-ant-test-not-printed" },
     signal: stop.signal,
     onStdout: (t) => {
       const m = /Lakitu dev: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(t);
@@ -62,6 +64,9 @@ test("it prints the URL, serves until the signal, then stops (exit 0)", async ()
   expect(r.code).toBe(0);
   expect(r.stdout).toContain("1 board from lakitu/boards.json");
   expect(r.stdout).toContain("run history is not kept");
+  expect(r.stdout).toContain("model scripted");
+  expect(r.stdout).toContain("ANTHROPIC_API_KEY set: --model anthropic/");
+  expect(r.stdout + r.stderr).not.toContain("sk-ant-test-not-printed");
   await expect(fetch(`${base}api/info`)).rejects.toThrow();
 }, 120_000);
 
