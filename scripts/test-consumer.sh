@@ -82,7 +82,8 @@ npx lakitu demo
 step "npx lakitu dev from the installed package: the page, its bundled script, the local API, the app's KSAs and declared board"
 mkdir -p lakitu
 echo '{ "boards": [{ "name": "Consumer board", "stages": [{ "name": "Work", "kind": "agent", "allowedKsas": ["file", "slug"] }, { "name": "Done", "kind": "done" }] }] }' > lakitu/boards.json
-npx lakitu dev --port 0 > dev.log 2>&1 &
+# The installed bin run by node itself (not through npx), so that $! is the dev server and a signal reaches it.
+node node_modules/lakitu/dist/cli/index.js dev --port 0 > dev.log 2>&1 &
 dev_pid=$!
 node - <<'JS' || { cat dev.log; kill "$dev_pid" 2>/dev/null; exit 1; }
 const { readFileSync } = require("fs");
@@ -106,7 +107,10 @@ const { readFileSync } = require("fs");
 })().catch((e) => { console.error(e.message); process.exit(1); });
 JS
 kill -INT "$dev_pid"
-wait "$dev_pid" || true
+# Bounded: a server that does not stop on SIGINT fails the step instead of hanging CI.
+for i in $(seq 1 60); do kill -0 "$dev_pid" 2>/dev/null || break; sleep 0.5; done
+if kill -0 "$dev_pid" 2>/dev/null; then kill -KILL "$dev_pid"; echo "lakitu dev did not stop within 30 s of SIGINT"; cat dev.log; exit 1; fi
+echo "lakitu dev stopped on SIGINT"
 
 step "done"
 echo "consumer: passed in $(( $(date +%s) - t0 )) s"
