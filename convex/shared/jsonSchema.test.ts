@@ -186,6 +186,21 @@ describe("declaration checks", () => {
     ).toEqual([]);
   });
 
+  test.each(["http://json-schema.org/draft-04/schema#", "http://json-schema.org/draft-07/schema#", "https://json-schema.org/draft/2020-12/schema"])(
+    "a $ref to a boolean sub-schema compiles and validates as that boolean (%s)",
+    (dialect) => {
+      // Drafts 4 and 7 once threw a TypeError here (the cycle check was handed `true`), so a deliverable's
+      // schema crashed QA's declaration check instead of compiling.
+      const defs = dialect.includes("draft-04") ? "definitions" : "$defs";
+      const yes = compileSchema({ $schema: dialect, $ref: `#/${defs}/yes`, [defs]: { yes: true } });
+      expect(yes.ok).toBe(true);
+      if (yes.ok) expect(validateWithSchema(yes.schema, { any: 1 })).toEqual([]);
+      const no = compileSchema({ $schema: dialect, properties: { a: { $ref: `#/${defs}/no` } }, [defs]: { no: false } });
+      expect(no.ok).toBe(true);
+      if (no.ok) expect(validateWithSchema(no.schema, { a: 1 }).length).toBeGreaterThan(0);
+    },
+  );
+
   test("keywords the validator does not implement are rejected, with their location", () => {
     expect(UNSUPPORTED_KEYWORDS).toEqual(["$dynamicRef"]);
     const problems = schemaProblems({
