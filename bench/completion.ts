@@ -21,15 +21,15 @@
 import { api } from "../convex/component/_generated/api.js";
 import { startEmbeddedDeployment } from "../cli/embedded/deployment.js";
 import { testProvider } from "../convex/testkit/provider.js";
-import { median, ms, p95, type Row } from "./stats.js";
+import { WORKPOOL_QUIET_MS, median, ms, p95, type Row } from "./stats.js";
 import { listAll } from "../convex/testing/listAll.js";
 import { makeFunctionReference } from "convex/server";
 import { workflow } from "../convex/model/workflowManager.js";
 import { reached } from "./hopFloor.js";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
-/** Quiet time before the completion (and before the floor's event): longer than the workpool's 2 s cooldown. */
-const IDLE_BEFORE_MS = 2_500;
+/** Quiet time before the completion (and before the floor's event). */
+const IDLE_BEFORE_MS = WORKPOOL_QUIET_MS;
 const REPORT = "# Report\n\nSea otters use rocks as tools to open shellfish.\n";
 
 export async function completionDetection(samples = 20, pollEveryMs = 1_000): Promise<Row[]> {

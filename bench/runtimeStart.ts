@@ -1,9 +1,8 @@
 /**
  * The runtime's start: from spawning `node main.js` to the first request its component receives (over
  * the unix socket, as in a local sandbox; the answer is 401, so the runtime then exits as "over").
- * Measures the bundle built from this checkout; with LAKITU_BENCH_BASELINE_RUNTIME=<dir> (a copy of an
- * older build's output folder, holding its main.js) it measures that one alternately in the same run,
- * for the baseline column.
+ * Measures the bundle built from this checkout and, alternately in the same run, the one from before
+ * the start-up work (baselineRuntime.ts), for the before column.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -11,6 +10,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildRuntime } from "../scripts/build-runtime.js";
+import { baselineRuntime } from "./baselineRuntime.js";
 import { median, ms, p95, type Row } from "./stats.js";
 
 export async function runtimeStart(runs = 20): Promise<Row[]> {
@@ -23,6 +23,7 @@ export async function runtimeStart(runs = 20): Promise<Row[]> {
     req.resume();
     res.writeHead(401, { "content-type": "application/json" }).end('{"ok":false,"error":{"code":"unauthorized","message":"bench"}}');
   });
+  const baseline = await baselineRuntime();
   try {
     await buildRuntime({ outdir: join(dir, "dist") });
     await new Promise<void>((r) => server.listen(socket, r));
@@ -51,24 +52,28 @@ export async function runtimeStart(runs = 20): Promise<Row[]> {
       if (!Number.isFinite(took)) throw new Error(`${main} exited without a request`);
       return took;
     };
-    const baselineDir = process.env.LAKITU_BENCH_BASELINE_RUNTIME;
+    const baselineDir = baseline.dir;
     const ours: number[] = [];
     const base: number[] = [];
-    await once(join(dir, "dist", "main.js")); // warm-up (page cache), not counted
+    // Warm-up (page cache), not counted.
+    await once(join(dir, "dist", "main.js"));
+    if (baselineDir) await once(join(baselineDir, "main.js"));
     for (let i = 0; i < runs; i++) {
-      ours.push(await once(join(dir, "dist", "main.js")));
-      if (baselineDir) base.push(await once(join(baselineDir, "main.js")));
+      // Alternating which goes first, so drift in the machine's load falls on both alike.
+      const pair = [() => once(join(dir, "dist", "main.js")).then((x) => ours.push(x)), ...(baselineDir ? [() => once(join(baselineDir, "main.js")).then((x) => base.push(x))] : [])];
+      for (const f of i % 2 === 0 ? pair : pair.reverse()) await f();
     }
     const fmt = (xs: number[]) => `${ms(median(xs))} / ${ms(p95(xs))}`;
     return [
       {
         section: "runtime",
-        metric: `runtime start: process start → first request (median / p95, ${runs}x${baselineDir ? "; baseline: LAKITU_BENCH_BASELINE_RUNTIME" : ""})`,
+        metric: `runtime start: process start → first request (median / p95, ${runs}x; baseline: ${"why" in baseline ? baseline.why : `${baseline.label}, alternated`})`,
         value: fmt(ours),
-        ...(baselineDir ? { baseline: fmt(base), ratio: `${(median(ours) / median(base)).toFixed(2)}x` } : {}),
+        ...(baselineDir ? { baseline: fmt(base), ratio: `${(median(ours) / median(base)).toFixed(2)}x (target ≤ 0.5x: ${median(ours) <= median(base) / 2 ? "met" : "missed"})` } : {}),
       },
     ];
   } finally {
+    if (baseline.dir) await baseline.cleanup();
     server.close();
     await rm(dir, { recursive: true, force: true });
   }

@@ -15,6 +15,12 @@ export function spread(xs: number[], digits = 0): string {
 }
 export const ms = (x: number) => (Number.isFinite(x) ? `${x < 10 ? x.toFixed(2) : x.toFixed(0)} ms` : "n/a");
 
+/**
+ * Quiet time that lets a workflow park: longer than the workpool's 2 s cooldown (its loop keeps polling
+ * for 2 s after any work, and new work meanwhile runs under the same lock in convex-test).
+ */
+export const WORKPOOL_QUIET_MS = 2_500;
+
 export type Row = { section: string; metric: string; value: string; baseline?: string; ratio?: string };
 
 export function table(rows: Row[]): string {
