@@ -1,7 +1,7 @@
 /**
  * Event ingestion into the embedded deployment, sent the way the runtime sends it: the runtime's own
  * EventReporter and LakituClient (runtime/reporter.ts, runtime/client.ts) over real HTTP to the
- * component's /events route, with the reporter's default batch (50 events a request, one request in
+ * component's /events route, with the reporter's default batch (100 events a request, one request in
  * flight; the component takes up to 100), against the same reporter sending one event per request.
  *
  * Method.

@@ -20,7 +20,10 @@ export type ReporterOptions = {
   secrets: readonly string[];
   /** Flush this long after the first unsent event. Default 200 ms. */
   flushMs?: number;
-  /** Flush at once when this many events wait; also the largest batch. Default 50 (the component takes up to 100). */
+  /**
+   * Flush at once when this many events wait; also the largest batch. Default 100, the component's default
+   * `maxEventBatch` (a deployment configured lower answers 413 and the batch is halved until it fits).
+   */
   batchSize?: number;
   /** Event text cap in characters. Default 8000. */
   maxTextChars?: number;
@@ -59,7 +62,7 @@ export class EventReporter {
     private readonly options: ReporterOptions,
   ) {
     this.flushMs = options.flushMs ?? 200;
-    this.batchSize = Math.max(1, Math.min(options.batchSize ?? 50, 100));
+    this.batchSize = Math.max(1, Math.min(options.batchSize ?? 100, 100));
     this.maxTextChars = options.maxTextChars ?? 8000;
     this.maxDataChars = options.maxDataChars ?? 4000;
     this.redact = redactor(options.secrets);

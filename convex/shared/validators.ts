@@ -253,7 +253,8 @@ export const SESSION_STATES = ["intended", "starting", "running", "ending", "end
 export const vSessionState = v.union(...SESSION_STATES.map((s) => v.literal(s)));
 export type SessionState = Infer<typeof vSessionState>;
 
-export const vEventLevel = v.union(v.literal("debug"), v.literal("info"), v.literal("warn"), v.literal("error"));
+/** "info" first: it is most events' level, and a union is checked branch by branch in order. */
+export const vEventLevel = v.union(v.literal("info"), v.literal("debug"), v.literal("warn"), v.literal("error"));
 export const vEventInput = v.object({
   seq: v.number(),
   kind: v.string(),
