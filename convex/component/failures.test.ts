@@ -124,6 +124,49 @@ describe("QA retries", () => {
   });
 });
 
+describe("the card's current attempt", () => {
+  test("1 after runCard, 2 on the retry, kept while the settled card keeps its run (blocked, done), gone once moved; getCard and listCards return it", async () => {
+    const { t, providerHandle, provider } = await setup();
+    const { boardId, cardId, stageIds } = await makeBoard(t, { maxAttempts: 2 });
+    const listed = async () => (await listAll(t, api.cards.listCards, { boardId })).find((c) => c.cardId === cardId)!;
+    const expectAttempt = async (runId: string | undefined, attempt: number | undefined) => {
+      for (const card of [await getCard(t, cardId), await listed()]) {
+        expect(card.currentRunId).toBe(runId);
+        expect(card.currentAttempt).toBe(attempt);
+        if (attempt === undefined) expect(card).not.toHaveProperty("currentAttempt");
+      }
+    };
+    await expectAttempt(undefined, undefined);
+
+    const first = await runCard(t, cardId, providerHandle);
+    await expectAttempt(first.runId, 1);
+    await until(t, async () => (await runStatus(t, first.runId)) === "running");
+    await new SimRuntime(t, provider.latest()).complete("succeeded", []);
+    await until(t, async () => (await runsOf(t, cardId)).length === 2);
+    const [, second] = await runsOf(t, cardId);
+    expect(second.attempt).toBe(2);
+    await expectAttempt(second.runId, 2);
+
+    // The last attempt fails: the blocked card keeps its run, and so its attempt.
+    await until(t, async () => (await runStatus(t, second.runId)) === "running");
+    await new SimRuntime(t, provider.latest()).complete("succeeded", []);
+    await until(t, async () => (await getCard(t, cardId)).status === "blocked");
+    await expectAttempt(second.runId, 2);
+
+    // A move by hand clears the current run and its attempt.
+    await t.mutation(api.cards.moveCard, { cardId, stageId: stageIds[1] });
+    await expectAttempt(undefined, undefined);
+
+    // Attempts count per stage: the Draft run is attempt 1; the done card keeps it.
+    const draft = await startRunning(t, cardId, providerHandle);
+    await expectAttempt(draft.runId, 1);
+    await draft.rt.upload("report.md", REPORT);
+    await draft.rt.complete("succeeded", ["report.md"]);
+    await until(t, async () => (await getCard(t, cardId)).status === "done");
+    await expectAttempt(draft.runId, 1);
+  });
+});
+
 describe("watchdog", () => {
   test("a runtime that stops heartbeating fails the run with heartbeat_timeout; the next attempt starts", async () => {
     const { t, providerHandle, provider } = await setup();

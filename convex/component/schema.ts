@@ -52,6 +52,8 @@ export default defineSchema({
     status: vCardStatus,
     /** W: runs.runCard, the workflow; R: everyone. The run that owns the card right now. */
     currentRunId: v.optional(v.id("runs")),
+    /** W: the run start, with `currentRunId`, and cleared with it; R: boards. The attempt of `currentRunId`. */
+    currentAttempt: v.optional(v.number()),
     /** Monotonic per card; each run takes the next value and every runtime call must carry it. */
     generation: v.number(),
     /** The last run's QA report or error in one line, for boards to show. */

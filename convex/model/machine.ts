@@ -71,22 +71,35 @@ export async function transitionRun(
   return true;
 }
 
-/** Sets a card's status (and optionally stage), recording the change. No-op if nothing changes. */
-export async function setCard(
-  ctx: MutationCtx,
-  card: Doc<"cards">,
-  change: { status: CardStatus; stageId?: Id<"stages">; currentRunId?: Id<"runs"> | null; note?: string },
-  meta: TransitionMeta,
-): Promise<void> {
+/**
+ * What `setCard` changes. A new current run comes with its attempt (`currentAttempt`), so the card's
+ * `currentAttempt` is always that of its `currentRunId`; `currentRunId: null` clears both.
+ */
+export type CardChange = { status: CardStatus; stageId?: Id<"stages">; note?: string } & (
+  | { currentRunId?: null; currentAttempt?: never }
+  | { currentRunId: Id<"runs">; currentAttempt: number }
+);
+
+/** Sets a card's status (and optionally stage and current run), recording the change. No-op if nothing changes. */
+export async function setCard(ctx: MutationCtx, card: Doc<"cards">, change: CardChange, meta: TransitionMeta): Promise<void> {
   const stageId = change.stageId ?? card.stageId;
-  const runId = change.currentRunId === null ? undefined : (change.currentRunId ?? card.currentRunId);
-  if (card.status === change.status && card.stageId === stageId && card.currentRunId === runId && change.note === undefined) {
+  const cleared = change.currentRunId === null;
+  const runId = cleared ? undefined : (change.currentRunId ?? card.currentRunId);
+  const attempt = cleared ? undefined : change.currentRunId !== undefined ? change.currentAttempt : card.currentAttempt;
+  if (
+    card.status === change.status &&
+    card.stageId === stageId &&
+    card.currentRunId === runId &&
+    card.currentAttempt === attempt &&
+    change.note === undefined
+  ) {
     return;
   }
   await ctx.db.patch(card._id, {
     status: change.status,
     stageId,
     currentRunId: runId,
+    currentAttempt: attempt,
     ...(change.note !== undefined ? { note: change.note } : {}),
   });
   const from = card.stageId === stageId ? card.status : `${card.status}@${card.stageId}`;

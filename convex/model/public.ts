@@ -48,6 +48,8 @@ export const cardCoreFields = {
   description: v.optional(v.string()),
   status: vCardStatus,
   currentRunId: v.optional(v.string()),
+  /** The attempt of `currentRunId` (present exactly when it is), so a board can show it without reading the run. */
+  currentAttempt: v.optional(v.number()),
   note: v.optional(v.string()),
   createdAt: v.number(),
   /** When the card was archived (lifecycle.archiveCard); absent when it is not. */
@@ -65,6 +67,7 @@ export function cardCore(c: Doc<"cards">): CardCore {
     description: c.description,
     status: c.status,
     currentRunId: c.currentRunId,
+    ...(c.currentAttempt !== undefined ? { currentAttempt: c.currentAttempt } : {}),
     note: c.note,
     createdAt: c._creationTime,
     ...(c.archivedAt !== undefined ? { archivedAt: c.archivedAt } : {}),

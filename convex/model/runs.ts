@@ -95,7 +95,7 @@ export async function startRun(ctx: MutationCtx, a: StartRunArgs): Promise<{ run
     reason: a.reason,
   });
   await ctx.db.patch(a.card._id, { generation });
-  await setCard(ctx, { ...a.card, generation }, { status: "queued", currentRunId: runId }, { source: a.source, reason: a.reason });
+  await setCard(ctx, { ...a.card, generation }, { status: "queued", currentRunId: runId, currentAttempt: a.attempt }, { source: a.source, reason: a.reason });
   const workflowId: string = await workflow.start(
     ctx,
     internal.workflow.cardRun,

@@ -6,7 +6,8 @@
 import { cleanup, fireEvent, screen, within } from "@testing-library/react";
 import { afterEach, beforeEach, describe, expect, test, vi } from "vitest";
 import { api } from "../../convex/component/_generated/api.js";
-import { CALLBACK_URL, makeBoard, setup, until, type T } from "../../convex/testing/harness.js";
+import { CALLBACK_URL, SimRuntime, makeBoard, setup, until, type T } from "../../convex/testing/harness.js";
+import { testProvider } from "../../convex/testkit/provider.js";
 import { advanceHeartbeating, getCard, getRun, runCard, startRunning } from "../../convex/testing/runHelpers.js";
 import { LakituDashboard } from "../Dashboard.js";
 import { componentRunners, functionsByName, storageFetch } from "../testing/componentFunctions.js";
@@ -70,6 +71,26 @@ describe("the board", () => {
     expect(within(column("Research")).getByRole("button", { name: /^Sea otters/ })).toBeTruthy();
     expect(statusOf("Sea otters")).toBe("idle");
     expect(screen.queryByLabelText("Title")).toBeNull(); // the form closed
+  });
+
+  test("a card's tile shows its attempt from the card summary, running and settled, with no getRun query", async () => {
+    const d = await deployment();
+    const { boardId, cardId } = await makeBoard(d.t, { maxAttempts: 2 });
+    const first = await startRunning(d.t, cardId, d.providerHandle);
+    await first.rt.complete("succeeded", []);
+    await until(d.t, async () => (await getCard(d.t, cardId)).currentAttempt === 2);
+    const second = (await getCard(d.t, cardId)).currentRunId!;
+    await until(d.t, async () => (await getRun(d.t, second)).status === "running");
+    // Without listActiveRuns (whose rows read their runs) nothing on the board has a reason to read a run.
+    const only = ["getBoard", "listCards", "getCard", "listRuns", "getRun", "listEvents", "listArtifacts", "getArtifactUrl"] as const;
+    const h = await show(d, { boardId, functions: functionsByName(only) });
+    expect(cardButton("Write about otters").textContent).toBe("Write about otters running attempt 2 Live");
+    await new SimRuntime(d.t, testProvider.latest()).complete("succeeded", []);
+    await until(d.t, async () => (await getCard(d.t, cardId)).status === "blocked");
+    await h.sync();
+    expect(cardButton("Write about otters").textContent).toBe("Write about otters blocked attempt 2");
+    expect(h.client.asked.some((q) => q.name === "listCards")).toBe(true);
+    expect(h.client.asked.filter((q) => q.name === "getRun")).toEqual([]);
   });
 
   test("without a boardId: boards to pick from, and New board creates one and opens it", async () => {

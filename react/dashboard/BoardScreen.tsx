@@ -1,7 +1,5 @@
 "use client";
-import { useQuery } from "convex/react";
 import { useState, type ReactNode } from "react";
-import type { CardSummary } from "../../convex/client/index.js";
 import { Board } from "../components/Board.js";
 import { CardForm } from "../components/CardForm.js";
 import { CardTile } from "../components/CardTile.js";
@@ -66,7 +64,7 @@ export function BoardScreen({ functions: f, boardId, route, navigate, canLeave }
           <Board
             stages={view.stages}
             cards={cards.results}
-            renderCard={(card) => <LiveCardTile key={card.cardId} f={f} card={card} selected={card.cardId === route.cardId} onOpen={open} />}
+            renderCard={(card) => <CardTile key={card.cardId} card={card} attempt={card.currentAttempt} selected={card.cardId === route.cardId} onOpen={open} />}
           />
           {cards.status === "CanLoadMore" ? (
             <button type="button" className="lk-secondary" onClick={() => cards.loadMore(100)}>
@@ -96,11 +94,4 @@ export function BoardScreen({ functions: f, boardId, route, navigate, canLeave }
       </div>
     </div>
   );
-}
-
-/** A card tile that reads its current run for the attempt number. */
-function LiveCardTile(props: { f: LakituFunctions; card: CardSummary; selected: boolean; onOpen: (cardId: string) => void }): ReactNode {
-  const { f, card } = props;
-  const run = useQuery(f.getRun, card.currentRunId ? { runId: card.currentRunId } : "skip");
-  return <CardTile card={card} attempt={run?.attempt} selected={props.selected} onOpen={props.onOpen} />;
 }

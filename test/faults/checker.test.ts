@@ -2,8 +2,9 @@
  * The checker cannot pass vacuously: for each invariant, its guarantee is broken on purpose — in the
  * component (the watchdog disabled, revocation undone, a provider whose kills do nothing) or in the
  * stored data (a secret written in base64 into an event, an event duplicated, an artifact's blob lost,
- * an audit row forged, a second model turn in flight) — and the checker must report it, naming the
- * item. Each break has a control: the same scenario without the fault reports nothing.
+ * an audit row forged, a second model turn in flight, a card's attempt patched) — and the checker
+ * must report it, naming the item. Each break has a control: the same scenario without the fault
+ * reports nothing.
  *
  * Runs on the embedded deployment with the test provider and a simulated runtime (the runtime's own
  * client and reporter), so the breaks are exact and the file stays fast.
@@ -229,6 +230,21 @@ describe("events, artifacts, audit, budget, sandboxes", () => {
     const found = await violations([r.cardId]);
     expect(found).toContainEqual(expect.stringMatching(new RegExp(`^\\[audit\\] run ${r.runId}: row \\d+ starts at queued, previous ended at succeeded`)));
     expect(found).toContainEqual(`[budget] run ${r.runId} has 2 model turns in flight at once`);
+  }, 60_000);
+
+  test("a card whose currentAttempt is not its current run's attempt (wrong, missing, or left without a run) is reported for the card", async () => {
+    const r = await succeeded("attempt patched");
+    const patch = (fields: Record<string, unknown>) => fs.t.run(async (ctx: any) => await ctx.db.patch(r.cardId, fields));
+    expect(await violations([r.cardId])).toEqual([]);
+    await patch({ currentAttempt: 2 });
+    expect(await violations([r.cardId])).toEqual([`[attempt] card ${r.cardId} has currentAttempt 2 but its current run ${r.runId} is attempt 1`]);
+    await patch({ currentAttempt: undefined });
+    expect(await violations([r.cardId])).toEqual([`[attempt] card ${r.cardId} has currentAttempt absent but its current run ${r.runId} is attempt 1`]);
+    await patch({ currentRunId: undefined, currentAttempt: 1 });
+    expect(await violations([r.cardId])).toEqual([`[attempt] card ${r.cardId} has currentAttempt 1 but no current run`]);
+    // Control: the card as the component left it reports nothing.
+    await patch({ currentRunId: r.runId, currentAttempt: 1 });
+    expect(await violations([r.cardId])).toEqual([]);
   }, 60_000);
 
   test("a provider whose kills do nothing leaves the sandbox alive: reported for the ended run (scoped and full check)", async () => {

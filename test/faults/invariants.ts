@@ -30,6 +30,8 @@
  * 9. deleted      (for the cards given as `deleted`) no card row, no sandbox alive with the card's
  *                 metadata, no token, no row of the card or its runs in any table, and no stored file
  *                 that no artifact names (deleted.ts).
+ * 10. attempt     a card's `currentAttempt` is its current run's `attempt`, and is absent when the card has
+ *                 no current run.
  *
  * Sandbox kills are asynchronous, so the checker re-evaluates until everything holds or `settleMs`
  * passes; only the final evaluation is counted.
@@ -248,6 +250,13 @@ function evaluate(data: Awaited<ReturnType<typeof load>>, o: InvariantOptions, f
         why = `rows end at ${cur.status}@${cur.stage ?? "?"}, card is ${card.status}@${card.stageId}`;
       }
       check("audit", ok, () => `card ${cid}: ${why}`);
+    }
+    // 10. attempt (a current run already purged, while the card is being deleted, is not compared)
+    if (card.currentRunId === undefined || current !== undefined) {
+      check("attempt", card.currentAttempt === current?.attempt, () =>
+        current === undefined
+          ? `card ${cid} has currentAttempt ${card.currentAttempt} but no current run`
+          : `card ${cid} has currentAttempt ${card.currentAttempt ?? "absent"} but its current run ${current._id} is attempt ${current.attempt}`);
     }
     // 3. artifacts
     for (const a of artifacts) {
