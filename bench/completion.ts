@@ -25,7 +25,7 @@ import { WORKPOOL_QUIET_MS, median, ms, p95, type Row } from "./stats.js";
 import { listAll } from "../convex/testing/listAll.js";
 import { makeFunctionReference } from "convex/server";
 import { workflow } from "../convex/model/workflowManager.js";
-import { reached } from "./hopFloor.js";
+import { reached, sent } from "./hopFloor.js";
 
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 /** Quiet time before the completion (and before the floor's event). */
@@ -48,6 +48,12 @@ export async function completionDetection(samples = 20, pollEveryMs = 1_000): Pr
     const polled: number[] = [];
     const detectOnly: number[] = [];
     const floors: number[] = [];
+    // Timed inside the mutation that sends the event: ours from the complete mutation (its run row to
+    // collecting), the floor's from its go mutation; both to the last mutation (the card's Done row, mark).
+    const oursHop: number[] = [];
+    const floorHops: number[] = [];
+    const toChecking: number[] = [];
+    const checkingToDone: number[] = [];
     // The floor: an event wakes a bare workflow, which runs one action calling one mutation.
     const floorSample = async (i: number) => {
       const id = `floor-${i}`;
@@ -58,9 +64,10 @@ export async function completionDetection(samples = 20, pollEveryMs = 1_000): Pr
       }
       await sleep(IDLE_BEFORE_MS);
       const t0 = Date.now();
-      await t.mutation(makeFunctionReference<"mutation", { workflowId: string }, null>("benchFloor:go"), { workflowId });
+      await t.mutation(makeFunctionReference<"mutation", { workflowId: string; id: string }, null>("benchFloor:go"), { workflowId, id });
       while (!reached.has(id)) await sleep(5);
       floors.push(reached.get(id)! - t0);
+      floorHops.push(reached.get(id)! - sent.get(id)!);
     };
     const waiting = async (workflowId: string) =>
       await t.run(async (ctx) => (await workflow.listSteps(ctx, workflowId as never, { paginationOpts: { numItems: 10, cursor: null } })).page.some((s: { kind: string }) => s.kind === "event"));
@@ -112,7 +119,11 @@ export async function completionDetection(samples = 20, pollEveryMs = 1_000): Pr
       const rows = (await listAll(t, api.runs.listTransitions, { cardId })).reverse();
       const doneAt = rows.find((x) => x.entity === "card" && x.to.startsWith("done"))!.at;
       const checkingAt = rows.find((x) => x.entity === "run" && x.to === "checking")!.at;
+      const collectingAt = rows.find((x) => x.entity === "run" && x.to === "collecting")!.at;
       ours.push(doneAt - t0);
+      oursHop.push(doneAt - collectingAt);
+      toChecking.push(checkingAt - collectingAt);
+      checkingToDone.push(doneAt - checkingAt);
       detectOnly.push(detectedAt - t0);
       polled.push(detectedAt - t0 + (doneAt - checkingAt));
       if (i % 2 === 1) await floorSample(i);
@@ -130,10 +141,22 @@ export async function completionDetection(samples = 20, pollEveryMs = 1_000): Pr
       { section: "completion", metric: "complete → completion noticed (baseline: its poll), median / p95", value: "in the same mutation", baseline: `${ms(median(detectOnly))} / ${ms(p95(detectOnly))}` },
       {
         section: "completion",
-        metric: `complete → card advanced vs the floor: an event waking a bare workflow that runs one action calling one mutation (median, ${samples} each, interleaved; target ≤ 1.5x)`,
+        metric: `complete → card advanced vs the floor: an event waking a bare workflow that runs one action calling one mutation; both timed from the mutation sending the event (ours: complete) to the last mutation (median, ${samples} each, interleaved; target ≤ 1.5x)`,
+        value: `${ms(median(oursHop))} (p95 ${ms(p95(oursHop))})`,
+        baseline: `${ms(median(floorHops))} (p95 ${ms(p95(floorHops))})`,
+        ratio: `${(median(oursHop) / median(floorHops)).toFixed(2)}x the floor (target ≤ 1.5x: ${median(oursHop) <= 1.5 * median(floorHops) ? "met" : "missed"})`,
+      },
+      {
+        section: "completion",
+        metric: "ours by part (median): complete → checking (the workflow woken, settleRun started, sandbox kill asked, run checking) / checking → card advanced (QA's read, the verdict, the card)",
+        value: `${ms(median(toChecking))} / ${ms(median(checkingToDone))}`,
+      },
+      {
+        section: "completion",
+        metric: "the same, ours from the runtime's POST /complete (its HTTP request included), the floor from the test's call of its event mutation",
         value: ms(median(ours)),
-        baseline: `${ms(median(floors))} (p95 ${ms(p95(floors))})`,
-        ratio: `${(median(ours) / median(floors)).toFixed(2)}x the floor`,
+        baseline: ms(median(floors)),
+        ratio: `${(median(ours) / median(floors)).toFixed(2)}x`,
       },
     ];
   } finally {

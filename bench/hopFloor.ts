@@ -11,6 +11,8 @@ import { workflow } from "../convex/model/workflowManager.js";
 
 /** When each floor run's last mutation ran (`Date.now()`), by id. */
 export const reached = new Map<string, number>();
+/** When each floor run's event was sent (`Date.now()` in the mutation sending it), by id. */
+export const sent = new Map<string, number>();
 
 const stepRef = makeFunctionReference<"action", { id: string }>("benchFloor:step");
 const markRef = makeFunctionReference<"mutation", { id: string }>("benchFloor:mark");
@@ -53,9 +55,10 @@ export const start = internalMutationGeneric({
 });
 
 export const go = internalMutationGeneric({
-  args: { workflowId: v.string() },
+  args: { workflowId: v.string(), id: v.string() },
   returns: v.null(),
-  handler: async (ctx, { workflowId }) => {
+  handler: async (ctx, { workflowId, id }) => {
+    sent.set(id, Date.now());
     await workflow.sendEvent(ctx as never, { workflowId: workflowId as never, name: "go" });
     return null;
   },
